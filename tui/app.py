@@ -1,0 +1,136 @@
+"""The crvs-migrate Textual application."""
+
+from __future__ import annotations
+
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from screens.error_modal import ErrorModal
+from screens.help import HelpScreen
+from screens.registry import make_screen
+from screens.state_error import StateErrorScreen
+from tasks.errors import CrvsError, StateFileError
+from tasks.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
+from tasks.state import Session, new_session_path
+from tasks.workspace import Workspace
+from tui.commands import CrvsCommands
+from tui.messages import NavigateTo
+from tui.widgets.sidebar import PhaseSidebar
+
+CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
+
+
+class WidgetKit:
+    """Factories for the shared widgets that screens compose (they never import tui)."""
+
+    def __init__(self, app: CrvsMigrateApp) -> None:
+        self.app = app
+
+    def sidebar(self, current: str) -> PhaseSidebar:
+        return PhaseSidebar(self.app.session, current)
+
+
+class CrvsMigrateApp(App[int]):
+    TITLE = "crvs-migrate"
+    SUB_TITLE = "OpenCRVS v1.3 upgrade"
+    CSS_PATH = CSS_FILE
+    COMMANDS = App.COMMANDS | {CrvsCommands}
+    # Below 100 columns the layout narrows (jump-host terminals are often 80x24).
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (100, "-wide")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("h", "navigate('health')", "Health"),
+        Binding("R", "navigate('report')", "Report", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        *(
+            Binding(str(p.number), f"navigate('{p.id}')", f"Go to {p.title}", show=False)
+            for p in PHASES
+        ),
+    ]
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        session: Session | None = None,
+        state_error: StateFileError | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.state_error = state_error
+        self.session = session or Session(demo=workspace.demo is not None)
+        self.kit = WidgetKit(self)
+        for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
+            self.add_mode(view_id, partial(make_screen, view_id))
+
+    def on_mount(self) -> None:
+        if self.state_error is not None:
+            self.push_screen(
+                StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
+            )
+            return
+        # A brand-new session is written at once, so the file exists to resume from.
+        if not self.workspace.state_path.exists():
+            self.save_session()
+        self.switch_mode(self.session.current_view)
+
+    # -- services used by screens (see screens/base.py) --------------------
+
+    def save_session(self) -> None:
+        """Persist the session atomically and show any status change in the sidebar."""
+        if self.state_error is not None:
+            return  # never write over a file we could not read
+        self.workspace.save(self.session)
+        try:
+            sidebar = self.screen.query_one("#sidebar", PhaseSidebar)
+        except Exception:  # noqa: BLE001 - screens without a sidebar (modals)
+            return
+        sidebar.refresh_statuses()
+
+    def show_error(self, error: CrvsError) -> None:
+        self.push_screen(ErrorModal(error.title, error.message))
+
+    # -- navigation ---------------------------------------------------------
+
+    def action_navigate(self, view_id: str) -> None:
+        if self.state_error is not None:
+            return
+        if self.session.current_view != view_id:
+            self.session.current_view = view_id
+            record = self.session.phases.get(view_id)
+            if record is not None and record.status is PhaseStatus.NOT_STARTED:
+                pass  # opening a phase is not starting it; the phase's own steps do that
+            self.save_session()
+        self.switch_mode(view_id)
+
+    def on_navigate_to(self, message: NavigateTo) -> None:
+        self.action_navigate(message.view_id)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_export_report(self) -> None:
+        self.action_navigate("report")
+        export = getattr(self.screen, "export_report", None)
+        if callable(export):
+            export()
+        else:
+            self.notify("The report view cannot export yet.", severity="warning")
+
+    # -- the state-error screen --------------------------------------------
+
+    def on_state_error_screen_start_new_session(
+        self, message: StateErrorScreen.StartNewSession
+    ) -> None:
+        self.workspace = Workspace(message.path, demo=self.workspace.demo)
+        self.session = Session(demo=self.workspace.demo is not None)
+        self.state_error = None
+        self.save_session()
+        self.pop_screen()
+        self.notify(f"New session: {message.path}", title="Session started")
+        self.switch_mode(self.session.current_view)

@@ -1,0 +1,44 @@
+"""Command palette (Ctrl+P): go to a phase, cluster health, export report, quit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tasks.phases import PHASES
+
+
+class CrvsCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        commands: list[tuple[str, Callable[[], object], str]] = [
+            (
+                f"Go to {p.title}",
+                partial(app.action_navigate, p.id),  # type: ignore[attr-defined]
+                f"Phase {p.number}: {p.summary}",
+            )
+            for p in PHASES
+        ]
+        commands += [
+            (
+                "Cluster health",
+                partial(app.action_navigate, "health"),
+                "Disk, memory and swarm state of every node",
+            ),  # type: ignore[attr-defined]
+            ("Export report", app.action_export_report, "Write the session as Markdown and HTML"),  # type: ignore[attr-defined]
+            ("Quit", app.action_quit, "Leave crvs-migrate; the session is saved"),
+        ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,75 @@
+"""The phase sidebar: every phase in order with its status, then the views."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tasks.phases import PHASES, VIEWS, PhaseStatus
+from tasks.state import Session
+from tui.messages import NavigateTo
+
+# Colour is a second channel only: the glyph and the words carry the status.
+STATUS_STYLE = {
+    PhaseStatus.NOT_STARTED: "",
+    PhaseStatus.IN_PROGRESS: "bold yellow",
+    PhaseStatus.DONE: "green",
+    PhaseStatus.SKIPPED: "dim",
+    PhaseStatus.BLOCKED: "bold red",
+}
+
+
+def phase_prompt(number: int, title: str, status: PhaseStatus) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{status.glyph} ", style=STATUS_STYLE[status])
+    text.append(f"{number} ", style="dim")
+    text.append(title, style=STATUS_STYLE[status] if status is not PhaseStatus.NOT_STARTED else "")
+    return text
+
+
+class PhaseSidebar(OptionList):
+    """Navigation by arrows or j/k and Enter, by mouse, and by number keys (app bindings)."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, session: Session, current: str) -> None:
+        self._session = session
+        super().__init__(*self._options(), id="sidebar")
+        self.current = current
+
+    def _options(self) -> list[Option | None]:
+        options: list[Option | None] = []
+        for p in PHASES:
+            status = self._session.phase(p.id).status
+            options.append(Option(phase_prompt(p.number, p.title, status), id=p.id))
+        options.append(None)
+        for v in VIEWS:
+            options.append(Option(Text(f"◆ {v.title}", no_wrap=True, overflow="ellipsis"), id=v.id))
+        return options
+
+    def on_mount(self) -> None:
+        self.border_title = "Phases"
+        self.highlight(self.current)
+
+    def highlight(self, view_id: str) -> None:
+        self.current = view_id
+        try:
+            self.highlighted = self.get_option_index(view_id)
+        except Exception:  # noqa: BLE001 - unknown id: leave the cursor where it is
+            pass
+
+    def refresh_statuses(self) -> None:
+        """Re-read every phase's status from the session (after a change elsewhere)."""
+        for p in PHASES:
+            status = self._session.phase(p.id).status
+            self.replace_option_prompt(p.id, phase_prompt(p.number, p.title, status))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option_id:
+            self.post_message(NavigateTo(event.option_id))
