@@ -59,7 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.set_defaults(handler=run_app)
+    # Subcommands live in their own modules (tui/cli_<name>.py), each with
+    # register(subparsers) that adds its parser and sets `handler`.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in _subcommands():
+        register(subparsers)
     return parser
+
+
+def _subcommands() -> list:
+    return []
 
 
 def run_app(args: argparse.Namespace) -> int:
