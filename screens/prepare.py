@@ -578,7 +578,13 @@ class PrepareScreen(PhaseScreen):
 
     # -- current version detection ------------------------------------------
 
+    _detection_for = ""
+
     def start_detection(self, config_path: str) -> None:
+        path = absolute_path(config_path)
+        if path == self._detection_for:
+            return  # the same checkout, spelled again (e.g. a restored field)
+        self._detection_for = path
         self.run_worker(self.detect(config_path), group="detect", exclusive=True)
 
     async def detect(self, config_path: str) -> None:

@@ -116,11 +116,11 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         assert EnvironmentId.STAGING not in answers.environments
         plan = load_plan(app.session)
         assert plan is not None and plan.step_applies("update_core", "merge_core_fork")
-        text = str(app.screen.query_one("#plan-text", Static).content)
+        text = app.screen.plan_text
         assert "Upgrade 1.3.0 → 1.3.5" in text and "Test your integrations on QA" in text
         await pilot.press("a")
         assert app.session.phase("plan").status is PhaseStatus.DONE
-        assert "✓ Plan accepted." in str(app.screen.query_one("#plan-text", Static).content)
+        assert "✓ Plan accepted." in app.screen.plan_text
 
 
 async def test_invalid_inputs_show_their_reason_and_do_not_advance(tmp_path: Path) -> None:
