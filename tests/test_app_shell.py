@@ -167,3 +167,25 @@ async def test_new_session_file_is_written_at_start(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert (tmp_path / "s.toml").exists()
+
+
+async def test_a_crash_leaves_a_report_without_local_variables(tmp_path):
+    app = make_app(tmp_path)
+    secret = "s3cr3t-password-value"
+
+    def explode() -> None:
+        typed_by_operator = secret  # noqa: F841 - a local that must not leak
+        raise RuntimeError("boom in a screen")
+
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.call_later(explode)
+            await pilot.pause()
+    except RuntimeError:
+        pass
+    assert app.crash_report is not None and app.crash_report.parent == tmp_path
+    report = app.crash_report.read_text()
+    assert "RuntimeError: boom in a screen" in report
+    assert secret not in report
+    assert (tmp_path / "s.toml").exists()
