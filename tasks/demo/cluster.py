@@ -427,7 +427,8 @@ class DemoCluster:
                 except ValueError:
                     argv = []
                     out, err, code = "", "sh: syntax error: unterminated quoted string\n", 2
-                if argv and node.role == "backup" and argv[0] in BACKUP_COMMANDS:
+                proc_files = argv[:1] == ["cat"] and all(a.startswith("/proc/") for a in argv[1:])
+                if argv and node.role == "backup" and argv[0] in BACKUP_COMMANDS and not proc_files:
                     out, err, code = await run_on_backup_fs(backup_fs, argv)
                 elif argv or process.command is None:
                     out, err, code = node.respond(argv)
