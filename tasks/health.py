@@ -41,7 +41,7 @@ from tasks.ssh import (
     SshFailure,
     SshOptions,
     open_node,
-    run,
+    run_batch,
 )
 from tasks.state import Session, now_iso
 from tasks.text import sanitize
@@ -678,9 +678,8 @@ async def check_node(
     try:
         async with open_node(node, options) as conn:
             probes = probes_for(node, policy)
-            outputs = await asyncio.gather(
-                *(run(conn, p.argv, options.command_timeout) for p in probes)
-            )
+            # One channel per node (not one per command): half the work for every sshd.
+            outputs = await run_batch(conn, [p.argv for p in probes], options.command_timeout)
     except SshFailure as exc:
         return replace(failed(node, exc), duration_s=time.monotonic() - started)
     results = {p.key: r for p, r in zip(probes, outputs, strict=True)}

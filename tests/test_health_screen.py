@@ -116,6 +116,9 @@ async def test_typed_node_and_environment_switch(app: CrvsMigrateApp) -> None:
         await wait_for(pilot, lambda: settled(app, ("qa1",)))
         assert table(app).results["qa1"].status is Health.PASS
         screen = app.screen
+        table(app).focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: screen.query_one("#add-host").has_focus)
         screen.query_one("#add-host").value = "127.0.0.1"
         screen.query_one("#add-port").value = "1"
         await pilot.click("#add-node")

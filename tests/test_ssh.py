@@ -136,3 +136,24 @@ async def test_proxyjump_through_bastion(
         SshTarget("inner"), SshOptions(**{**options.__dict__, "known_hosts": only_target})
     )
     assert f.kind is FailureKind.UNKNOWN_HOST_KEY and "via jump host bastion" in f.message
+
+
+async def test_run_batch_separates_commands(sshd_nodes, ssh_user, ssh_options) -> None:
+    from tasks.ssh import run_batch
+
+    s = sshd_nodes[0]
+    async with open_node(SshTarget(s.address, s.port, ssh_user), ssh_options) as conn:
+        results = await run_batch(
+            conn,
+            [
+                ["printf", "one"],
+                ["sh", "-c", "echo two; echo err >&2; exit 4"],
+                ["sleep", "30"],
+                ["echo", "$(id) ; 'quoted'"],
+            ],
+            timeout=1,
+        )
+    assert [(r.stdout, r.exit_status) for r in results[:2]] == [("one", 0), ("two\n", 4)]
+    assert results[1].stderr == "err\n" and results[0].stderr == ""
+    assert results[2].timed_out  # killed by the remote timeout(1); the next still ran
+    assert results[3].stdout == "$(id) ; 'quoted'\n"
