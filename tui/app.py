@@ -72,6 +72,7 @@ class CrvsMigrateApp(App[int]):
         self.kit = WidgetKit(self)
         # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
         self.demo_cluster = None
+        self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
@@ -99,6 +100,17 @@ class CrvsMigrateApp(App[int]):
             await asyncio.Event().wait()
         finally:
             await self.demo_cluster.stop()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Leave a report the operator can send, then let Textual exit as usual.
+        if self.crash_report is None:
+            try:
+                from tasks.crash import write_crash_report
+
+                self.crash_report = write_crash_report(self.workspace.state_path.parent, error)
+            except OSError:
+                pass
+        super()._handle_exception(error)
 
     # -- services used by screens (see screens/base.py) --------------------
 
