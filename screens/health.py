@@ -108,6 +108,8 @@ class HealthScreen(PhaseScreen):
         super().on_mount()
         self._apply_refresh(self.session.health.get("auto_refresh_s"))
         self.load_environment()
+        # Arrows, Enter, r and t work at once: the table is what this view is about.
+        self.query_one("#node-table").focus()
 
     # -- environment and nodes ------------------------------------------------------
 
@@ -415,7 +417,7 @@ class NodeDetails(ModalScreen[None]):
             with VerticalScroll(id="node-details-head"):
                 yield Static(head)
             yield Label("Raw output")
-            yield Log(id="node-details-raw", max_lines=20000)
+            yield Log(id="node-details-raw", max_lines=20000, auto_scroll=False)
             yield Button("Close", id="node-details-close")
 
     def on_mount(self) -> None:
