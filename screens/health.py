@@ -228,7 +228,7 @@ class HealthScreen(PhaseScreen):
         cluster = getattr(self.app, "demo_cluster", None)
         if self.workspace.demo is not None and cluster is not None:
             try:
-                await asyncio.wait_for(cluster.ready.wait(), 15)
+                await asyncio.wait_for(cluster.ready.wait(), 30)
             except TimeoutError:
                 self.app.show_error(CrvsError("The demo cluster did not start.", "Demo cluster"))  # type: ignore[attr-defined]
                 return

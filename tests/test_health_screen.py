@@ -31,7 +31,7 @@ def app(sandbox_template: Path, tmp_path: Path) -> CrvsMigrateApp:
     return CrvsMigrateApp(Workspace(sandbox.state_path, demo=sandbox))
 
 
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if predicate():
             return

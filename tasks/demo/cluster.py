@@ -305,9 +305,10 @@ def demo_ssh_options(cluster_dir: Path, **overrides: Any):  # -> tasks.ssh.SshOp
         known_hosts=files.known_hosts,
         config_files=(files.ssh_config,),
         agent_path="",  # never offer the operator's own keys to the demo
-        connect_timeout=5.0,
-        login_timeout=5.0,
-        command_timeout=10.0,
+        # Loopback, but the machine may be busy (a demo laptop, a CI box).
+        connect_timeout=10.0,
+        login_timeout=10.0,
+        command_timeout=15.0,
     )
     kwargs.update(overrides)
     return SshOptions(**kwargs)
