@@ -107,6 +107,7 @@ def cluster():
             addresses[i],
             host_key=host_key,
             listen=addresses[i : i + 16],
+            log_level="ERROR",
         ).start()
         for i in range(0, len(addresses), 16)
     ]
