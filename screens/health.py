@@ -66,6 +66,7 @@ class HealthScreen(PhaseScreen):
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(view_id, **kwargs)
         self._refresh_timer: Timer | None = None
+        self._checking = False
         self._node_results: dict[str, NodeHealth] = {}
         self._check_nodes: list[Node] = []
         self._source = ""
@@ -235,9 +236,13 @@ class HealthScreen(PhaseScreen):
         table = self.query_one("#node-table")
         options = self.ssh_options()
         size = cluster_size_of(self._check_nodes)
-        async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
-            self._node_results[result.node.name] = result
-            table.show_result(result)  # type: ignore[attr-defined]
+        self._checking = True
+        try:
+            async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
+                self._node_results[result.node.name] = result
+                table.show_result(result)  # type: ignore[attr-defined]
+        finally:
+            self._checking = False
         if environment != self.environment:
             return
         snapshot = HealthSnapshot(
@@ -299,7 +304,12 @@ class HealthScreen(PhaseScreen):
         except (TypeError, ValueError):
             seconds = 0
         if seconds >= 5:
-            self._refresh_timer = self.set_interval(seconds, self.run_checks)
+            self._refresh_timer = self.set_interval(seconds, self._auto_refresh)
+
+    def _auto_refresh(self) -> None:
+        # A slow run is left to finish: restarting it would never let results land.
+        if not self._checking:
+            self.run_checks()
 
     # -- details, trust, typed nodes ----------------------------------------------------
 

@@ -219,5 +219,11 @@ def test_bench_health(cluster) -> None:
                 else "   (ansible not available)"
             )
         )
+    # Other work on the machine skews every figure: say how busy it was.
+    print(
+        "load average (1, 5, 15 min) at the end: {:.1f} {:.1f} {:.1f} on {} CPUs".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
     scale = rows[-1]["crvs"] / rows[0]["crvs"]
     print(f"crvs-migrate {SIZES[-1]} nodes / 1 node: {scale:.2f}x (target <= 1.5x)")
