@@ -137,7 +137,11 @@ class HealthScreen(PhaseScreen):
         return demo.cluster_dir if demo is not None else None
 
     def inventory_path(self, environment: str) -> Path | None:
-        answer = self.session.answers.get(f"inventory_{environment}")
+        # Prepare keeps it in answers.environments.<env>.inventory_path (tasks.answers).
+        envs = self.session.answers.get("environments")
+        env_answers = envs.get(environment) if isinstance(envs, dict) else None
+        answer = env_answers.get("inventory_path") if isinstance(env_answers, dict) else None
+        answer = answer or self.session.answers.get(f"inventory_{environment}")
         if answer:
             return Path(str(answer)).expanduser()
         cluster_dir = self._cluster_dir()
@@ -165,7 +169,7 @@ class HealthScreen(PhaseScreen):
                 nodes = load_inventory(path).nodes()
                 source.append(str(path))
             except InventoryError as exc:
-                if path.exists() or self.session.answers.get(f"inventory_{environment}"):
+                if path.exists() or self.workspace.demo is None:
                     problem = exc.message
         typed = typed_nodes(self.session.health, environment)
         names = {n.name for n in nodes}
