@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -78,7 +77,7 @@ class CrvsMigrateApp(App[int]):
 
     def on_mount(self) -> None:
         if self.workspace.demo is not None:
-            self.run_worker(self._serve_demo_cluster(), group="demo-cluster", exit_on_error=False)
+            self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
@@ -89,16 +88,19 @@ class CrvsMigrateApp(App[int]):
             self.save_session()
         self.switch_mode(self.session.current_view)
 
-    async def _serve_demo_cluster(self) -> None:
-        """Serve the demo cluster until the app exits (which cancels this worker)."""
+    async def _start_demo_cluster(self) -> None:
+        """Start the demo cluster; its servers run on the app's loop until the app unmounts.
+
+        The worker ends once they listen, so waiting for workers never waits on them.
+        """
         from tasks.demo.cluster import DemoCluster
 
         assert self.workspace.demo is not None
         self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
-        try:
-            await self.demo_cluster.start()
-            await asyncio.Event().wait()
-        finally:
+        await self.demo_cluster.start()
+
+    async def on_unmount(self) -> None:
+        if self.demo_cluster is not None:
             await self.demo_cluster.stop()
 
     def _handle_exception(self, error: Exception) -> None:
