@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tasks.phases import PHASES, VIEWS, PhaseStatus
+from tasks.phases import PHASES, VIEWS, Phase, PhaseStatus
 from tasks.state import Session
 from tui.messages import NavigateTo
 
@@ -29,6 +29,15 @@ def phase_prompt(number: int, title: str, status: PhaseStatus) -> Text:
     return text
 
 
+# Columns a prompt needs for every full title ("◐ 4 Merge the country config"
+# plus the option's padding); narrower (80-column terminals) shows Phase.short.
+FULL_TITLES_WIDTH = max(len(p.title) for p in PHASES) + 6
+
+
+def phase_title(p: Phase, short: bool) -> str:
+    return p.short if short else p.title
+
+
 class PhaseSidebar(OptionList):
     """Navigation by arrows or j/k and Enter, by mouse, and by number keys (app bindings)."""
 
@@ -39,6 +48,7 @@ class PhaseSidebar(OptionList):
 
     def __init__(self, session: Session, current: str) -> None:
         self._session = session
+        self.short_titles = False
         super().__init__(*self._options(), id="sidebar")
         self.current = current
 
@@ -46,7 +56,8 @@ class PhaseSidebar(OptionList):
         options: list[Option | None] = []
         for p in PHASES:
             status = self._session.phase(p.id).status
-            options.append(Option(phase_prompt(p.number, p.title, status), id=p.id))
+            prompt = phase_prompt(p.number, phase_title(p, self.short_titles), status)
+            options.append(Option(prompt, id=p.id))
         options.append(None)
         for v in VIEWS:
             options.append(Option(Text(f"◆ {v.title}", no_wrap=True, overflow="ellipsis"), id=v.id))
@@ -67,7 +78,15 @@ class PhaseSidebar(OptionList):
         """Re-read every phase's status from the session (after a change elsewhere)."""
         for p in PHASES:
             status = self._session.phase(p.id).status
-            self.replace_option_prompt(p.id, phase_prompt(p.number, p.title, status))
+            prompt = phase_prompt(p.number, phase_title(p, self.short_titles), status)
+            self.replace_option_prompt(p.id, prompt)
+
+    def on_resize(self) -> None:
+        # The CSS narrows the sidebar at 80 columns: switch to the short titles.
+        short = self.size.width < FULL_TITLES_WIDTH
+        if short != self.short_titles:
+            self.short_titles = short
+            self.refresh_statuses()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
