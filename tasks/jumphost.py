@@ -39,9 +39,9 @@ def jump_host_advice(env: Mapping[str, str]) -> Advice | None:
     return Advice(
         title="Working over SSH",
         message=(
-            "If this SSH connection drops, a step that is running stops with it. "
-            "Your progress is saved either way, but running crvs-migrate inside tmux keeps "
-            f"steps running: quit, run `{TMUX_COMMAND}`, and start crvs-migrate again there. "
-            "After a drop, the same tmux command takes you back."
+            "If this connection drops, a running step stops with it (your progress is "
+            "saved either way). To keep steps running, quit and start crvs-migrate in tmux:\n"
+            f"  {TMUX_COMMAND}\n"
+            "After a drop, the same command takes you back."
         ),
     )

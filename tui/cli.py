@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    return []
+    from tui import cli_serve
+
+    return [cli_serve.register]
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -19,13 +19,23 @@ STATUS_STYLE = {
     PhaseStatus.SKIPPED: "dim",
     PhaseStatus.BLOCKED: "bold red",
 }
+# Titles take attributes only, never a colour: a coloured title on the highlight
+# bar loses contrast in the 16-colour (ansi-*) themes, and NO_COLOR greys a red
+# title into the background.
+TITLE_STYLE = {
+    PhaseStatus.NOT_STARTED: "",
+    PhaseStatus.IN_PROGRESS: "bold",
+    PhaseStatus.DONE: "",
+    PhaseStatus.SKIPPED: "dim",
+    PhaseStatus.BLOCKED: "bold",
+}
 
 
-def phase_prompt(number: int, title: str, status: PhaseStatus) -> Text:
+def phase_prompt(number: int, title: str, status: PhaseStatus, colour: bool = True) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{status.glyph} ", style=STATUS_STYLE[status])
+    text.append(f"{status.glyph} ", style=STATUS_STYLE[status] if colour else TITLE_STYLE[status])
     text.append(f"{number} ", style="dim")
-    text.append(title, style=STATUS_STYLE[status] if status is not PhaseStatus.NOT_STARTED else "")
+    text.append(title, style=TITLE_STYLE[status])
     return text
 
 
@@ -56,7 +66,9 @@ class PhaseSidebar(OptionList):
         options: list[Option | None] = []
         for p in PHASES:
             status = self._session.phase(p.id).status
-            prompt = phase_prompt(p.number, phase_title(p, self.short_titles), status)
+            prompt = phase_prompt(
+                p.number, phase_title(p, self.short_titles), status, self._colour()
+            )
             options.append(Option(prompt, id=p.id))
         options.append(None)
         for v in VIEWS:
@@ -78,8 +90,16 @@ class PhaseSidebar(OptionList):
         """Re-read every phase's status from the session (after a change elsewhere)."""
         for p in PHASES:
             status = self._session.phase(p.id).status
-            prompt = phase_prompt(p.number, phase_title(p, self.short_titles), status)
+            prompt = phase_prompt(
+                p.number, phase_title(p, self.short_titles), status, self._colour()
+            )
             self.replace_option_prompt(p.id, prompt)
+
+    def _colour(self) -> bool:
+        try:
+            return not self.app.no_color
+        except Exception:  # noqa: BLE001 - built outside a running app
+            return True
 
     def on_resize(self) -> None:
         # The CSS narrows the sidebar at 80 columns: switch to the short titles.
