@@ -39,11 +39,6 @@ def phase_prompt(number: int, title: str, status: PhaseStatus, colour: bool = Tr
     return text
 
 
-# Columns a prompt needs for every full title ("◐ 4 Merge the country config"
-# plus the option's padding); narrower (80-column terminals) shows Phase.short.
-FULL_TITLES_WIDTH = max(len(p.title) for p in PHASES) + 6
-
-
 def phase_title(p: Phase, short: bool) -> str:
     return p.short if short else p.title
 
@@ -58,7 +53,8 @@ class PhaseSidebar(OptionList):
 
     def __init__(self, session: Session, current: str) -> None:
         self._session = session
-        self.short_titles = False
+        # Decided before the first frame, so no full title is ever drawn cut.
+        self.short_titles = self._narrow()
         super().__init__(*self._options(), id="sidebar")
         self.current = current
 
@@ -95,6 +91,19 @@ class PhaseSidebar(OptionList):
             )
             self.replace_option_prompt(p.id, prompt)
 
+    def _narrow(self) -> bool:
+        """Below the app's "-wide" breakpoint the CSS narrows the sidebar: short titles.
+
+        Decided from the terminal's width, not this widget's: the breakpoint class
+        lands after the first layout, and titles must not flip between the two.
+        """
+        try:
+            app = self.app
+            wide_from = {name: w for w, name in app.HORIZONTAL_BREAKPOINTS or []}.get("-wide")
+            return wide_from is not None and app.size.width < wide_from
+        except Exception:  # noqa: BLE001 - built outside a running app
+            return False
+
     def _colour(self) -> bool:
         try:
             return not self.app.no_color
@@ -102,8 +111,7 @@ class PhaseSidebar(OptionList):
             return True
 
     def on_resize(self) -> None:
-        # The CSS narrows the sidebar at 80 columns: switch to the short titles.
-        short = self.size.width < FULL_TITLES_WIDTH
+        short = self._narrow()
         if short != self.short_titles:
             self.short_titles = short
             self.refresh_statuses()
