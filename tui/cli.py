@@ -76,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    from tui import cli_serve
+    from tui import cli_health, cli_serve
 
-    return [cli_serve.register]
+    return [cli_health.register, cli_serve.register]
 
 
 def run_app(args: argparse.Namespace) -> int:
