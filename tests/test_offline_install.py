@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,27 +91,24 @@ def test_wheelhouse_installs_offline_and_runs(tmp_path: Path) -> None:
     )
     assert where.stdout.startswith(str(venv)), where.stdout
 
-    health = subprocess.run(
-        [*net, exe, "health", "--help"], env=env, capture_output=True, text=True, cwd=tmp_path
+    top_help = subprocess.run(
+        [*net, exe, "--help"], env=env, capture_output=True, text=True, cwd=tmp_path
     )
-    if (
-        "health"
-        in subprocess.run(
-            [exe, "--help"], env=env, capture_output=True, text=True, cwd=tmp_path
-        ).stdout
-    ):
+    assert top_help.returncode == 0 and "--demo" in top_help.stdout
+    has_health = re.search(r"^\s+health\s", top_help.stdout, re.M) is not None
+    if has_health:
+        health = subprocess.run(
+            [*net, exe, "health", "--help"], env=env, capture_output=True, text=True, cwd=tmp_path
+        )
         assert health.returncode == 0, health.stderr
         assert "--inventory" in health.stdout
-    else:  # the health subcommand has not landed on this branch yet
-        helped = subprocess.run(
-            [*net, exe, "--help"], env=env, capture_output=True, text=True, cwd=tmp_path
-        )
-        assert helped.returncode == 0 and "--demo" in helped.stdout
+    # else: the health subcommand (issue 5) has not landed on this branch; --help is checked above.
 
     size_mb = archive.stat().st_size / 1e6
     print(
         f"\nwheelhouse: {len(wheels)} wheels, {size_mb:.1f} MB; build {build_s:.1f} s; "
-        f"offline install {install_s:.1f} s; network namespace: {'yes' if net else 'no'}"
+        f"offline install {install_s:.1f} s; network namespace: {'yes' if net else 'no'}; "
+        f"health --help checked: {'yes' if has_health else 'no (not on this branch)'}"
     )
 
 
