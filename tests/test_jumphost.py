@@ -72,3 +72,13 @@ async def test_no_advice_in_tmux_locally_or_without_a_terminal(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert _messages(app) == []
+
+
+async def test_no_advice_in_a_browser_session(tmp_path: Path, monkeypatch) -> None:
+    # `crvs-migrate serve` runs the app on textual-serve's web driver: no SSH link to lose,
+    # even when the server itself was started from an SSH session.
+    monkeypatch.setattr(CrvsMigrateApp, "is_web", property(lambda self: True))
+    app = _app(tmp_path, SSH)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert _messages(app) == []
