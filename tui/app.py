@@ -80,9 +80,9 @@ class CrvsMigrateApp(App[int]):
         self.state_error = state_error
         self.session = session or Session(demo=workspace.demo is not None)
         self.kit = WidgetKit(self)
-        self.crash_report: Path | None = None
         # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
         self.demo_cluster = None
+        self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
@@ -113,17 +113,6 @@ class CrvsMigrateApp(App[int]):
         if advice is not None:
             self.notify(advice.message, title=advice.title, timeout=20, markup=False)
 
-    def _handle_exception(self, error: Exception) -> None:
-        # Leave a report the operator can send, then let Textual exit as usual.
-        if self.crash_report is None:
-            try:
-                from tasks.crash import write_crash_report
-
-                self.crash_report = write_crash_report(self.workspace.state_path.parent, error)
-            except OSError:
-                pass
-        super()._handle_exception(error)
-
     async def _serve_demo_cluster(self) -> None:
         """Serve the demo cluster until the app exits (which cancels this worker)."""
         from tasks.demo.cluster import DemoCluster
@@ -135,6 +124,17 @@ class CrvsMigrateApp(App[int]):
             await asyncio.Event().wait()
         finally:
             await self.demo_cluster.stop()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Leave a report the operator can send, then let Textual exit as usual.
+        if self.crash_report is None:
+            try:
+                from tasks.crash import write_crash_report
+
+                self.crash_report = write_crash_report(self.workspace.state_path.parent, error)
+            except OSError:
+                pass
+        super()._handle_exception(error)
 
     # -- services used by screens (see screens/base.py) --------------------
 
