@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -15,11 +16,13 @@ from screens.help import HelpScreen
 from screens.registry import make_screen
 from screens.state_error import StateErrorScreen
 from tasks.errors import CrvsError, StateFileError
+from tasks.jumphost import jump_host_advice
 from tasks.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
 from tasks.state import Session, new_session_path
 from tasks.workspace import Workspace
 from tui.commands import CrvsCommands
 from tui.messages import NavigateTo
+from tui.themes import auto_theme
 from tui.widgets.node_table import NodeTable
 from tui.widgets.sidebar import PhaseSidebar
 
@@ -63,8 +66,15 @@ class CrvsMigrateApp(App[int]):
         workspace: Workspace,
         session: Session | None = None,
         state_error: StateFileError | None = None,
+        *,
+        theme: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        # The terminal's environment (the CLI passes os.environ): drives the
+        # 16-colour theme and the jump-host advice. None (tests, embedding): neither.
+        self.environ = environ
+        self.requested_theme = theme
         self.workspace = workspace
         self.state_error = state_error
         self.session = session or Session(demo=workspace.demo is not None)
@@ -76,6 +86,7 @@ class CrvsMigrateApp(App[int]):
             self.add_mode(view_id, partial(make_screen, view_id))
 
     def on_mount(self) -> None:
+        self._apply_field_conditions()
         if self.workspace.demo is not None:
             self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
         if self.state_error is not None:
@@ -87,6 +98,19 @@ class CrvsMigrateApp(App[int]):
         if not self.workspace.state_path.exists():
             self.save_session()
         self.switch_mode(self.session.current_view)
+
+    def _apply_field_conditions(self) -> None:
+        """Theme for the terminal, and the jump-host advice: once per run, not stored
+        (every start outside tmux is a new risk, and a toast that fades costs nothing)."""
+        if self.requested_theme:
+            self.theme = self.requested_theme
+        elif self.environ is not None and (auto := auto_theme(self.console.color_system)):
+            self.theme = auto
+        if self.environ is None or self.is_web:
+            return  # a browser session (crvs-migrate serve) has no SSH link to lose
+        advice = jump_host_advice(self.environ)
+        if advice is not None:
+            self.notify(advice.message, title=advice.title, timeout=20, markup=False)
 
     async def _start_demo_cluster(self) -> None:
         """Start the demo cluster; its servers run on the app's loop until the app unmounts.
