@@ -11,7 +11,7 @@ import pytest
 
 from tasks.journal import Journal
 from tasks.process import Command, LineSplitter, ProcessRun, RunningSteps
-from tests.gitflow_helpers import group_members
+from tests.gitflow_helpers import group_gone, group_members
 
 PY = sys.executable
 
@@ -112,7 +112,7 @@ async def test_cancel_ends_the_whole_process_group(tmp_path: Path) -> None:
     run.cancel()
     result = await asyncio.wait_for(task, 10)
     assert result.cancelled and result.exit_code is not None
-    assert group_members(pgid) == []
+    assert group_gone(pgid)
 
 
 async def test_cancelled_task_also_ends_the_group(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ async def test_cancelled_task_also_ends_the_group(tmp_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert group_members(pgid) == []
+    assert group_gone(pgid)
     assert run.result is not None and run.result.cancelled
     assert len(list(journal.entries())) == 1
 
