@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -353,12 +352,3 @@ async def test_no_path_yet_points_to_prepare(tmp_path: Path) -> None:
         await pilot.pause()
         text = str(app.screen.query_one("#step-checks-text").render())
         assert "Prepare" in text and not app.screen.steps
-
-
-def test_screens_never_import_tui() -> None:
-    root = Path(__file__).resolve().parent.parent
-    for name in ("update_core", "merge_config", "step_phase", "step_modals"):
-        source = (root / "screens" / f"{name}.py").read_text()
-        imports = [line for line in source.splitlines() if line.startswith(("from ", "import "))]
-        assert not [line for line in imports if line.split()[1].startswith("tui")], name
-    assert os.path.exists(root / "tui" / "widgets" / "output_pane.py")
