@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks.journal import Journal
 from tasks.process import Command, LineSplitter, ProcessRun, RunningSteps
+from tasks.text import strip_control
 from tests.gitflow_helpers import group_gone, group_members
 
 PY = sys.executable
@@ -159,3 +162,29 @@ async def test_missing_program_and_directory_are_clear_errors(tmp_path: Path) ->
         await ProcessRun(Command(("no-such-program-crvs",), tmp_path)).run()
     with pytest.raises(CrvsError, match="does not exist"):
         await ProcessRun(Command(("true",), tmp_path / "nope")).run()
+
+
+ALPHABET = "ab é[];m0123\x1b\r\t\n\x07\x9b\x00"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet=ALPHABET, max_size=200),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_splitter_matches_strip_control_line_by_line(text: str, cuts: list[int]) -> None:
+    data = text.encode()
+    splitter = LineSplitter()
+    out: list[str] = []
+    last = 0
+    for cut in sorted(c for c in cuts if c <= len(data)):
+        out += splitter.feed(data[last:cut])
+        last = cut
+    out += splitter.feed(data[last:])
+    out += splitter.flush()
+    expected = [strip_control(line) for line in text.split("\n")]
+    if text.endswith("\n") or not text:
+        expected = expected[:-1]  # no partial last line
+    if expected and not text.endswith("\n") and not text.split("\n")[-1]:
+        expected = expected[:-1]
+    assert out == expected
