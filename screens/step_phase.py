@@ -9,6 +9,7 @@ a running step keeps going while the operator looks at another phase. The app's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -17,6 +18,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -43,7 +45,11 @@ STEP_GLYPHS = {
 
 
 class StepPhaseScreen(PhaseScreen):
+    # The steps, not the sidebar: Enter runs the highlighted step.
+    AUTO_FOCUS = "#steps"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Shown in the footer; the steps list handles Enter itself (OptionSelected).
+        Binding("enter", "run_step", "Run step"),
         Binding("x", "cancel_step", "Cancel step"),
         Binding("c", "check", "Re-check"),
     ]
@@ -142,6 +148,12 @@ class StepPhaseScreen(PhaseScreen):
             if rec.duration_s is not None and rec.status is not StepStatus.RUNNING:
                 text.append(f" · {rec.duration_s:.1f} s", style="dim")
             options.append(Option(text, id=step.id))
+        current_ids = [steps_list.get_option_at_index(i).id for i in range(steps_list.option_count)]
+        if current_ids == [o.id for o in options]:
+            # In place: rebuilding would move the highlight and count as navigation.
+            for option in options:
+                steps_list.replace_option_prompt(option.id, option.prompt)
+            return
         steps_list.clear_options()
         steps_list.add_options(options)
         if options:
@@ -159,6 +171,9 @@ class StepPhaseScreen(PhaseScreen):
         event.stop()
         step = self.selected_step()
         if step is not None and self.current_run is None:
+            # The operator moved on: show what Enter would run (the last run's full
+            # output stays in its log file).
+            self.pane.clear()
             self.pane.show_command(step.argv, step.cwd, step.why)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -195,17 +210,20 @@ class StepPhaseScreen(PhaseScreen):
                 self.tools_error = None
             except CrvsError as exc:
                 self.tools, self.tools_error = None, exc
-        if self.repo is not None:
-            await self.phase_checks(path)
-        if not self.is_attached:  # the app is closing
+        try:
+            if self.repo is not None:
+                await self.phase_checks(path)
+            self.steps = self.build_steps(path)
+            self.refresh_steps()
+            self.show_checks()
+            step = self.selected_step()
+            if step is not None and self.current_run is None and not self.pane.has_output:
+                self.pane.show_command(step.argv, step.cwd, step.why)
+        except NoMatches:
+            # The app closed while the checks ran: the widgets are gone, nothing to show.
             return
-        self.steps = self.build_steps(path)
-        self.refresh_steps()
-        self.show_checks()
-        step = self.selected_step()
-        if step is not None and self.current_run is None:
-            self.pane.show_command(step.argv, step.cwd, step.why)
-        self._checks_done.set()
+        finally:
+            self._checks_done.set()
 
     def show_checks(self) -> None:
         text = Text()
@@ -263,7 +281,8 @@ class StepPhaseScreen(PhaseScreen):
         finally:
             self.current_step = None
             self.current_run = None
-            self.refresh_steps()
+            with contextlib.suppress(NoMatches):  # the app may be closing
+                self.refresh_steps()
 
     async def _attempt(self, step: Step) -> ProcessResult | None:
         if not step_tasks.needs_run(self.session, self.view_id, step):

@@ -84,7 +84,7 @@ def config_steps(
         Step("fetch_all", "Fetch all remotes", ("git", "fetch", "--all"), path, ("git", "remote")),
         Step(
             "branch",
-            f"Create branch {branch}",
+            "Create the upgrade branch",
             ("git", "checkout", "-b", branch),
             path,
             ("git", "clean"),

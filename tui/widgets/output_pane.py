@@ -41,6 +41,7 @@ class OutputPane(Vertical):
         self._flush_timer: Timer | None = None
         self._tick: Timer | None = None
         self._started: float | None = None
+        self._has_run = False
         self.lines_received = 0
 
     def compose(self) -> ComposeResult:
@@ -76,6 +77,7 @@ class OutputPane(Vertical):
     def start(self, argv: Sequence[str], cwd: Path | str) -> None:
         self.clear()
         self.show_command(argv, cwd)
+        self._has_run = True
         self._started = time.monotonic()
         self.set_status("running · 0.0 s", "bold")
         self._tick = self.set_interval(0.5, self._show_elapsed)
@@ -113,10 +115,16 @@ class OutputPane(Vertical):
             self.set_status(f"✗ exit code {exit_code} · {_duration(duration_s)}", "bold red")
 
     def clear(self) -> None:
+        self._has_run = False
         self._pending.clear()
         self.lines_received = 0
         self.log_widget.clear()
         self.set_status("")
+
+    @property
+    def has_output(self) -> bool:
+        """True while the pane shows a run (running or finished), not a preview."""
+        return self._has_run
 
     @property
     def lines(self) -> list[str]:
