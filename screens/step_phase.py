@@ -45,11 +45,8 @@ STEP_GLYPHS = {
 
 
 class StepPhaseScreen(PhaseScreen):
-    # The steps, not the sidebar: Enter runs the highlighted step.
-    AUTO_FOCUS = "#steps"
+    # As on every phase screen the sidebar has the focus first; Tab reaches the steps.
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Shown in the footer; the steps list handles Enter itself (OptionSelected).
-        Binding("enter", "run_step", "Run step"),
         Binding("x", "cancel_step", "Cancel step"),
         Binding("c", "check", "Re-check"),
     ]
@@ -119,7 +116,7 @@ class StepPhaseScreen(PhaseScreen):
         super().on_mount()
         if step_tasks.recover_interrupted(self.session, self.view_id):
             self.save_session()
-        self.query_one("#steps", OptionList).border_title = "Steps · Enter runs"
+        self.query_one("#steps", OptionList).border_title = "Steps · Tab here, Enter runs"
         self.query_one("#step-checks").border_title = "Checks"
         self.pane.border_title = "Output"
         path = self.repo_path()
@@ -129,7 +126,6 @@ class StepPhaseScreen(PhaseScreen):
             return
         self.steps = self.build_steps(path)
         self.refresh_steps()
-        self.query_one("#steps", OptionList).focus()
         self.action_check()
 
     def refresh_steps(self) -> None:
@@ -174,7 +170,12 @@ class StepPhaseScreen(PhaseScreen):
             # The operator moved on: show what Enter would run (the last run's full
             # output stays in its log file).
             self.pane.clear()
-            self.pane.show_command(step.argv, step.cwd, step.why)
+            self.preview(step)
+
+    def preview(self, step: Step) -> None:
+        """The exact command and directory, before anything runs."""
+        self.pane.show_command(step.argv, step.cwd, step.why)
+        self.pane.set_status("Enter on this step runs it (Tab moves to the steps).", "dim")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "steps":
@@ -218,7 +219,7 @@ class StepPhaseScreen(PhaseScreen):
             self.show_checks()
             step = self.selected_step()
             if step is not None and self.current_run is None and not self.pane.has_output:
-                self.pane.show_command(step.argv, step.cwd, step.why)
+                self.preview(step)
         except NoMatches:
             # The app closed while the checks ran: the widgets are gone, nothing to show.
             return

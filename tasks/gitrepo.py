@@ -279,6 +279,13 @@ def count_markers(path: Path) -> int:
     return max(1, len(_CONFLICT_START.findall(data)))
 
 
+def _is_merge_commit(repo) -> bool:
+    try:
+        return len(repo.head.commit.parents) > 1
+    except ValueError:  # no commits yet
+        return False
+
+
 def scan_conflicts_sync(path: Path, also: list[str] | None = None) -> ConflictReport:
     repo = _open(path)
     try:
@@ -289,6 +296,11 @@ def scan_conflicts_sync(path: Path, also: list[str] | None = None) -> ConflictRe
         candidates = list(dict.fromkeys([*unmerged, *(also or [])]))
         if merging:
             changed = repo.git.diff("--name-only", "HEAD").splitlines()
+            candidates = list(dict.fromkeys([*candidates, *(p for p in changed if p.strip())]))
+        elif _is_merge_commit(repo):
+            # A merge committed elsewhere (the operator's shell): markers may have been
+            # committed with it, so look at every file the merge changed.
+            changed = repo.git.diff("--name-only", "HEAD^1", "HEAD").splitlines()
             candidates = list(dict.fromkeys([*candidates, *(p for p in changed if p.strip())]))
         files = []
         for rel in candidates:

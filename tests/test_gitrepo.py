@@ -173,3 +173,15 @@ async def test_resolved_merge_is_clean_and_lists_incoming_commits(sandbox) -> No
         "Release v1.3.2",
         "Release v1.3.1",
     ]
+
+
+async def test_markers_committed_with_a_merge_are_still_found(sandbox) -> None:
+    cfg = sandbox.config_path
+    git(cfg, "fetch", "-q", "countryconfig")
+    await ProcessRun(Command(("git", "merge", "--no-edit", "countryconfig/master"), cfg)).run()
+    git(cfg, "add", CONFLICTING_FILE)  # markers and all, committed from the shell
+    git(cfg, "commit", "-q", "--no-edit")
+    report = await scan_conflicts(cfg)
+    assert not report.merge_in_progress
+    assert [(f.path, f.markers) for f in report.files] == [(CONFLICTING_FILE, 1)]
+    assert report.blocking is not None

@@ -1,0 +1,182 @@
+"""Phase 2, Plan: like ``terraform plan``, what applies to this installation and why.
+
+Blockers and warnings first, then what changed since the last plan, then every
+phase and step in order; those that do not apply say why. Glyphs and words
+carry every status (no colour needed). The plan is rebuilt from the answers
+each time this screen is shown (``tasks.plan.update_plan``), saved in the
+session, and drives the sidebar.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Static
+
+from screens.base import PhaseScreen
+from tasks.phases import PhaseStatus
+from tasks.plan import (
+    Applicability,
+    Plan,
+    PlanChange,
+    accept_plan,
+    plan_accepted,
+    plan_changes,
+    update_plan,
+)
+from tasks.state import now_iso
+
+_PHASE_WORD = {
+    Applicability.APPLIES: "applies",
+    Applicability.SKIPPED: "SKIPPED",
+    Applicability.BLOCKED: "BLOCKED",
+}
+_PHASE_STYLE = {
+    Applicability.APPLIES: "bold",
+    Applicability.SKIPPED: "dim",
+    Applicability.BLOCKED: "bold red",
+}
+
+
+Row = tuple[str, str, Text]
+
+
+def plan_rows(plan: Plan, changes: list[PlanChange], accepted: bool) -> list[Row]:
+    """The plan as rows of (phase mark, step mark, text): marks in narrow columns so
+    that wrapped text keeps its indent. Styles are a second channel only."""
+    rows: list[Row] = []
+
+    def add(mark: str, sub: str, text: str, style: str = "") -> None:
+        rows.append((mark, sub, Text(text, style=style)))
+
+    add("", "", f"Upgrade {plan.current or '?'} → {plan.target or '?'}", "bold")
+    add("", "", plan.summary)
+    if accepted:
+        add("✓", "", "Plan accepted.", "green")
+    else:
+        add("○", "", "Not accepted yet: review it, then press a (Accept plan).", "italic")
+
+    for title, findings, mark, word, style in (
+        ("Blockers", plan.blockers, "✗", "BLOCKER", "bold red"),
+        ("Warnings", plan.warnings, "!", "WARNING", "bold yellow"),
+    ):
+        add("", "", "")
+        add("", "", f"{title} ({len(findings)})", "bold underline")
+        if not findings:
+            add("", "", "none", "dim")
+        for f in findings:
+            text = Text()
+            text.append(f"{word} ", style=style)
+            text.append(f.message)
+            rows.append((mark, "", text))
+
+    add("", "", "")
+    add("", "", "Changed since the last plan", "bold underline")
+    if not changes:
+        add("", "", "nothing", "dim")
+    for c in changes:
+        add(c.sign, "", c.text)
+
+    add("", "", "")
+    add("", "", "Phases and steps", "bold underline")
+    for phase in plan.phases:
+        style = _PHASE_STYLE[phase.status]
+        word = "applies (optional)" if phase.optional else _PHASE_WORD[phase.status]
+        text = Text()
+        text.append(f"{phase.number} {phase.title}", style=style)
+        text.append(f"  [{word}]", style=style)
+        rows.append((phase.status.glyph, "", text))
+        if phase.status is not Applicability.APPLIES:
+            add("", "", phase.reason, "italic")
+            continue
+        for step in phase.steps:
+            if step.applies:
+                add("", "+", step.title + (" (by hand)" if step.manual else ""))
+                if step.reason:
+                    add("", "", f"why: {step.reason}", "dim")
+            else:
+                add("", "-", f"{step.title} [not applicable]", "dim")
+                add("", "", step.reason, "dim italic")
+    add("", "", "")
+    add("", "", "Key: + applies  - not applicable  » skipped  ✗ blocked", "dim")
+    return rows
+
+
+def render_rows(rows: list[Row]) -> Table:
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
+    for mark, sub, text in rows:
+        grid.add_row(mark, sub, text)
+    return grid
+
+
+def rows_text(rows: list[Row]) -> str:
+    """Plain text of the rows (what a screen reader or a test reads)."""
+    return "\n".join(" ".join(p for p in (mark, sub, str(text)) if p) for mark, sub, text in rows)
+
+
+class PlanScreen(PhaseScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "Accept plan"),
+        Binding("p", "prepare", "Back to Prepare"),
+    ]
+
+    def __init__(self, view_id: str | None = None) -> None:
+        super().__init__(view_id or "plan")
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="content", classes="plan-view"):
+            yield Static(id="plan-text")
+        with Horizontal(id="plan-actions"):
+            yield Button("Accept plan (a)", id="accept", variant="primary")
+            yield Button("Back to Prepare (p)", id="back")
+
+    def refresh_from_session(self) -> None:
+        # Shown again: the answers may have changed, so the plan may have too.
+        plan, changed = update_plan(self.session)
+        if changed:
+            self.save_session()
+        super().refresh_from_session()
+        rows = plan_rows(plan, plan_changes(self.session), plan_accepted(self.session))
+        self.plan_text = rows_text(rows)
+        self.query_one("#plan-text", Static).update(render_rows(rows))
+
+    plan_text = ""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#content").focus()
+
+    @on(Button.Pressed, "#accept")
+    def accept_pressed(self) -> None:
+        self.action_accept()
+
+    @on(Button.Pressed, "#back")
+    def back_pressed(self) -> None:
+        self.action_prepare()
+
+    def action_prepare(self) -> None:
+        self.app.action_navigate("prepare")  # type: ignore[attr-defined]
+
+    def action_accept(self) -> None:
+        if self.session.phase("prepare").status is not PhaseStatus.DONE:
+            self.notify(
+                "Finish Prepare first: this plan rests on answers that are not all in.",
+                severity="warning",
+            )
+            return
+        accept_plan(self.session, now_iso())
+        self.save_session()
+        self.refresh_from_session()
+        self.notify("Plan accepted.")
+
+
+SCREEN = PlanScreen
