@@ -32,7 +32,10 @@ from tasks.journal import Journal
 from tasks.state import now_iso
 from tasks.text import strip_control
 
-CHUNK_SIZE = 64 * 1024
+# Large reads: fewer trips round the event loop per megabyte (a pipe hands over what it
+# has, so a slow command still shows each line as soon as it is written).
+CHUNK_SIZE = 256 * 1024
+_STREAM_LIMIT = 1024 * 1024
 # A "line" without a newline longer than this is cut, so a runaway process cannot
 # make us hold unbounded memory.
 MAX_LINE = 1024 * 1024
@@ -44,6 +47,13 @@ _NEEDS_CLEANING = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 LinesCallback = Callable[[list[str]], object]
+
+
+def _plain(text: str) -> bool:
+    """Nothing for strip_control to do (ASCII checked by C string methods: fast)."""
+    if text.isascii():
+        return text.replace("\n", "").isprintable()
+    return _NEEDS_CLEANING.search(text) is None
 
 
 @dataclass(frozen=True)
@@ -101,14 +111,14 @@ class LineSplitter:
 
     @staticmethod
     def _clean(lines: list[str], text: str) -> list[str]:
-        if _NEEDS_CLEANING.search(text) is None:
+        if _plain(text):
             return lines
         # Colour codes (CSI) are by far the most common: a CSI never spans a newline, so
         # one pass over the whole chunk removes them; if nothing else is left to clean,
         # no line needs the slower per-line treatment.
         if "\x1b[" in text:
             stripped = _CSI.sub("", text)
-            if _NEEDS_CLEANING.search(stripped) is None:
+            if _plain(stripped):
                 return stripped.split("\n")[: len(lines)]
         return [strip_control(line) if _NEEDS_CLEANING.search(line) else line for line in lines]
 
@@ -231,6 +241,7 @@ class ProcessRun:
                     stderr=asyncio.subprocess.STDOUT,
                     env=child_env(self.env),
                     start_new_session=True,
+                    limit=_STREAM_LIMIT,
                 )
             except FileNotFoundError as exc:
                 raise CrvsError(
@@ -290,8 +301,7 @@ class ProcessRun:
 
     def _deliver(self, lines: list[str], log: IO[str] | None) -> None:
         if log is not None:
-            log.write("\n".join(lines))
-            log.write("\n")
+            log.write("\n".join(lines) + "\n")
         if self.on_lines is not None:
             self.on_lines(lines)
 
