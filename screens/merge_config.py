@@ -35,6 +35,7 @@ from tasks.phases import StepStatus
 from tasks.process import ProcessResult
 from tasks.state import now_iso
 from tasks.steps import Step
+from tasks.text import strip_control
 
 COMMIT_MERGE_ARGV = ("git", "commit", "--no-edit")
 
@@ -126,7 +127,7 @@ class MergeConfigScreen(StepPhaseScreen):
         if self.incoming:
             text.append(f"✓ {len(self.incoming)} upstream commit(s) came in:\n")
             for line in self.incoming[:10]:
-                text.append(f"    {line}\n", style="dim")
+                text.append(f"    {strip_control(line)}\n", style="dim")
         return text
 
     def show_conflicts(self) -> None:
@@ -142,7 +143,7 @@ class MergeConfigScreen(StepPhaseScreen):
         if report.files:
             text.append(f"{len(report.files)} file(s) to resolve in your editor:\n", style="bold")
             for f in report.files:
-                text.append(f"  ✗ {f.describe()}\n", style="red")
+                text.append(f"  ✗ {strip_control(f.describe())}\n", style="red")
             text.append("Then `git add` them and press r to re-check; a aborts the merge.")
         else:
             text.append("✓ No conflicts or markers left. ", style="green")

@@ -32,6 +32,7 @@ from tasks.phases import PhaseStatus, StepStatus
 from tasks.process import Command, ProcessResult, ProcessRun, RunningSteps, log_path_for
 from tasks.state import now_iso
 from tasks.steps import Step
+from tasks.text import strip_control
 from tasks.yarn import EXPECTED_NODE_MAJOR, IGNORE_ENGINES, Tools, find_tools
 
 STEP_GLYPHS = {
@@ -244,7 +245,8 @@ class StepPhaseScreen(PhaseScreen):
                 )
                 text.append(" (checkout, pull and merge refuse to run)\n" if repo.changed else "\n")
                 for name in [*repo.changed, *repo.untracked][:8]:
-                    text.append(f"    {name}\n", style="dim")
+                    # File names are untrusted too: no escape sequences reach the screen.
+                    text.append(f"    {strip_control(name)}\n", style="dim")
             else:
                 text.append("✓ working tree clean\n")
             if repo.merge_in_progress:
@@ -371,7 +373,7 @@ class StepPhaseScreen(PhaseScreen):
         body = Text()
         body.append(f"“{step.title}” does not run over local changes. In {step.cwd}:\n\n")
         for name in repo.dirty_files[:40]:
-            body.append(f"  {name}\n")
+            body.append(f"  {strip_control(name)}\n")
         if len(repo.dirty_files) > 40:
             body.append(f"  … and {len(repo.dirty_files) - 40} more\n")
         body.append("\nYou can commit or move them yourself, or stash them now with:\n\n")
