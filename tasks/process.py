@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import os
 import re
 import shlex
@@ -356,7 +357,9 @@ async def capture(argv: Sequence[str], cwd: Path, timeout: float = 30.0) -> tupl
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except (TimeoutError, asyncio.CancelledError):
         _signal_group(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        # Bounded: this may run while the app shuts down.
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(proc.wait(), 2)
         raise
     return proc.returncode or 0, out.decode("utf-8", errors="replace")
 
