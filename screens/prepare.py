@@ -393,7 +393,7 @@ class PrepareScreen(PhaseScreen):
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
             yield Label(label, classes="question-label")
-            yield Input(
+            field_input = Input(
                 value,
                 placeholder=placeholder,
                 id=field_id,
@@ -402,6 +402,9 @@ class PrepareScreen(PhaseScreen):
                 compact=True,
                 select_on_focus=False,
             )
+            # No blinking: every blink is a redraw sent over a slow SSH link.
+            field_input.cursor_blink = False
+            yield field_input
             if after is not None:
                 yield after
             yield Static("", id=f"{field_id}-error", classes="field-error")
