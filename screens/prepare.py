@@ -591,7 +591,7 @@ class PrepareScreen(PhaseScreen):
         self.run_worker(self.detect(config_path), group="detect", exclusive=True)
 
     async def detect(self, config_path: str) -> None:
-        found = await detect_current_version(config_path)
+        found = await detect_current_version(config_path, self.journal)
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
@@ -711,7 +711,16 @@ class PrepareScreen(PhaseScreen):
         record.finished_at = now
         update_plan(self.session)
         self.save_session()
+        self.journal.event("Preparation questions answered", phase="prepare")
         self.app.action_navigate("plan")  # type: ignore[attr-defined]
+
+    def on_screen_suspend(self) -> None:
+        # Leaving Prepare after a plan was made: keep the plan (and so the
+        # sidebar) in step with the answers, even if Plan is not visited next.
+        if "current" in self.session.plan:
+            _, changed = update_plan(self.session)
+            if changed:
+                self.save_session()
 
     def show_all_problems(self, problems: list[tuple[str, str]]) -> None:
         first: Widget | None = None

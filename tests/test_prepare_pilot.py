@@ -118,8 +118,12 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         assert plan is not None and plan.step_applies("update_core", "merge_core_fork")
         text = app.screen.plan_text
         assert "Upgrade 1.3.0 → 1.3.5" in text and "Test your integrations on QA" in text
+        assert app.session.phase("plan").status is PhaseStatus.IN_PROGRESS
         await pilot.press("a")
         assert app.session.phase("plan").status is PhaseStatus.DONE
+        kinds = [(e["kind"], e.get("step")) for e in app.workspace.journal.entries()]
+        assert ("command", "detect_version") in kinds
+        assert ("confirmation", "review_plan") in kinds
         assert "✓ Plan accepted." in app.screen.plan_text
 
 
@@ -259,6 +263,26 @@ async def test_fill_from_last_health_check_and_go_to_cluster_health(tmp_path: Pa
         await pilot.press("f2")
         await pilot.pause()
         assert app.session.current_view == "health"
+
+
+async def test_changed_answers_update_the_sidebar_when_leaving_prepare(tmp_path: Path) -> None:
+    from tasks.plan import update_plan
+    from tests.plan_helpers import full_answers
+
+    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
+    app.session.answers = full_answers(deployed=False, environments={}).to_state()
+    update_plan(app.session)
+    assert app.session.phase("release").status is PhaseStatus.SKIPPED
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#deployed").focus()
+        await pilot.press("up", "space")  # now deployed: yes
+        await pilot.pause()
+        await pilot.press("ctrl+p")  # leave through the palette, not through Plan
+        await pilot.press(*"Go to Release", "enter")
+        await pilot.pause()
+        assert app.session.current_view == "release"
+        assert app.session.phase("release").status is PhaseStatus.NOT_STARTED
 
 
 async def test_demo_mode_prefills_the_checkouts(tmp_path: Path) -> None:
