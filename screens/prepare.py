@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -754,9 +755,19 @@ def _shown(widget: Widget) -> bool:
 
 
 def _set_text(widget: Static, text: str) -> None:
-    """Update only on a change: every update re-lays out the (long) form."""
-    if str(widget.content) != text:
-        widget.update(Text(text))
+    """Update only on a change, and re-lay out the (long) form only when the
+    text's height changes: a layout of the whole form per keystroke is the
+    main cost of typing here."""
+    old = str(widget.content)
+    if old == text:
+        return
+    width = widget.content_size.width
+    same_height = width > 0 and _lines(old, width) == _lines(text, width)
+    widget.update(Text(text), layout=not same_height)
+
+
+def _lines(text: str, width: int) -> int:
+    return sum(max(1, -(-cell_len(line) // width)) for line in text.split("\n")) if text else 0
 
 
 def _widget_id(field_name: str) -> str:
