@@ -291,8 +291,10 @@ class PrepareScreen(PhaseScreen):
                     a.server_kind.value if a.server_kind else None,
                 )
                 with Vertical(classes="question", id="q-environments"):
-                    yield Label("Which environments do you have?", classes="question-label")
-                    yield Static("Test on a separate QA server before production.", classes="hint")
+                    yield _question_text(
+                        "Which environments do you have?",
+                        "Test on a separate QA server before production.",
+                    )
                     for env in EnvironmentId:
                         yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
                     yield Static("", id="environments-error", classes="field-error")
@@ -393,7 +395,7 @@ class PrepareScreen(PhaseScreen):
         after: Widget | None = None,
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
-            yield Label(label, classes="question-label")
+            yield _question_text(label, hint)
             field_input = Input(
                 value,
                 placeholder=placeholder,
@@ -409,7 +411,6 @@ class PrepareScreen(PhaseScreen):
             if after is not None:
                 yield after
             yield Static("", id=f"{field_id}-error", classes="field-error")
-            yield Static(hint, classes="hint")
 
     def choice_question(
         self,
@@ -420,10 +421,9 @@ class PrepareScreen(PhaseScreen):
         value: str | None,
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
-            yield Label(label, classes="question-label")
+            yield _question_text(label, hint)
             yield Choice(options, value, field_id)
             yield Static("", id=f"{field_id}-error", classes="field-error")
-            yield Static(hint, classes="hint")
 
     # -- life cycle --------------------------------------------------------
 
@@ -571,6 +571,7 @@ class PrepareScreen(PhaseScreen):
                 _set_text(note, f"✎ edited; detected was {a.detected_version}")
         else:
             _set_text(note, self._detected_note and f"? {self._detected_note}")
+        note.display = bool(str(note.content))
         problems = a.problems()
         summary = self.query_one("#form-summary", Static)
         if problems:
@@ -615,12 +616,16 @@ class PrepareScreen(PhaseScreen):
         """Enter moves on only when the answer is valid (and given, when it is required)."""
         field_input = event.input
         result = event.validation_result
+        problem = None
         if result is not None and not result.is_valid:
-            self.show_input_problem(field_input, result)
-            return
-        required = self.required_problem(field_input.id or "")
-        if required:
-            self.set_error(field_input.id or "", required)
+            problem = "; ".join(result.failure_descriptions)
+        else:
+            problem = self.required_problem(field_input.id or "")
+        if problem:
+            self.set_error(field_input.id or "", problem)
+            # Stay here, with the reason in view.
+            error = self.query_one(f"#{field_input.id}-error")
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         self.advance_from(field_input)
 
@@ -743,6 +748,15 @@ class PrepareScreen(PhaseScreen):
             first.focus()
             first.scroll_visible()
         self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
+
+
+def _question_text(question: str, hint: str) -> Static:
+    """The question and why it matters, in one widget (fewer widgets, faster layout)."""
+    text = Text()
+    text.append(question, style="bold")
+    text.append("\n")
+    text.append(hint, style="italic")
+    return Static(text, classes="question-label")
 
 
 def _shown(widget: Widget) -> bool:

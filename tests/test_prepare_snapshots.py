@@ -47,7 +47,10 @@ def complete_answers(**changes: object) -> Answers:
 
 async def settle(pilot: Pilot) -> None:
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    # Scrolling an error into view happens after a refresh: let it land.
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
 
 
 def test_form_empty(workdir: Path, snap_compare) -> None:
