@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from tasks.state import Session, new_session_path
 from tasks.workspace import Workspace
 from tui.commands import CrvsCommands
 from tui.messages import NavigateTo
+from tui.widgets.node_table import NodeTable
 from tui.widgets.sidebar import PhaseSidebar
 
 CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
@@ -33,6 +35,9 @@ class WidgetKit:
 
     def sidebar(self, current: str) -> PhaseSidebar:
         return PhaseSidebar(self.app.session, current)
+
+    def node_table(self, *, id: str | None = "node-table") -> NodeTable:
+        return NodeTable(id=id)
 
 
 class CrvsMigrateApp(App[int]):
@@ -65,11 +70,15 @@ class CrvsMigrateApp(App[int]):
         self.state_error = state_error
         self.session = session or Session(demo=workspace.demo is not None)
         self.kit = WidgetKit(self)
+        # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
+        self.demo_cluster = None
         self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
     def on_mount(self) -> None:
+        if self.workspace.demo is not None:
+            self.run_worker(self._serve_demo_cluster(), group="demo-cluster", exit_on_error=False)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
@@ -79,6 +88,18 @@ class CrvsMigrateApp(App[int]):
         if not self.workspace.state_path.exists():
             self.save_session()
         self.switch_mode(self.session.current_view)
+
+    async def _serve_demo_cluster(self) -> None:
+        """Serve the demo cluster until the app exits (which cancels this worker)."""
+        from tasks.demo.cluster import DemoCluster
+
+        assert self.workspace.demo is not None
+        self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
+        try:
+            await self.demo_cluster.start()
+            await asyncio.Event().wait()
+        finally:
+            await self.demo_cluster.stop()
 
     def _handle_exception(self, error: Exception) -> None:
         # Leave a report the operator can send, then let Textual exit as usual.
