@@ -12,7 +12,7 @@ from tasks.phases import PhaseStatus
 from tasks.plan import load_plan
 from tasks.resources import GB, NodeResources, store_node_resources
 from tasks.workspace import Workspace
-from tests.plan_helpers import make_checkout
+from tests.plan_helpers import detection_done, make_checkout
 from tui.app import CrvsMigrateApp
 
 SIZE = (80, 24)
@@ -56,7 +56,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         assert focused_id(app) == "core_path"
         await type_text(pilot, "core")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         await pilot.pause()
         assert focused_id(app) == "current_version"
         assert app.screen.query_one("#current_version", Input).value == "1.3.0"
@@ -186,7 +186,7 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
         await pilot.press("tab")
         await type_text(pilot, "config")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         app.screen.query_one("#integrations").focus()
         await pilot.press("enter")
         await type_text(pilot, "DHIS2, MOSIP")
@@ -220,7 +220,7 @@ async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path:
         await pilot.pause()
         await pilot.press("tab")
         await type_text(pilot, "config")
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         await pilot.pause()
         assert app.screen.query_one("#current_version", Input).value == "1.3.3"
         note = str(app.screen.query_one("#current_version-detected", Static).content)
@@ -292,7 +292,7 @@ async def test_demo_mode_prefills_the_checkouts(tmp_path: Path) -> None:
     app = CrvsMigrateApp(Workspace(tmp_path / "state.toml", demo=demo))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         await pilot.pause()
         screen = app.screen
         assert screen.query_one("#config_path", Input).value == str(demo.config_path)
