@@ -142,6 +142,15 @@ class PlanScreen(PhaseScreen):
     def refresh_from_session(self) -> None:
         # Shown again: the answers may have changed, so the plan may have too.
         plan, changed = update_plan(self.session)
+        record = self.session.phase("plan")
+        if (
+            record.status is PhaseStatus.NOT_STARTED
+            and self.session.phase("prepare").status is PhaseStatus.DONE
+        ):
+            # Prepare is done and the operator is reading the plan: reviewing has begun.
+            record.status = PhaseStatus.IN_PROGRESS
+            record.started_at = now_iso()
+            changed = True
         if changed:
             self.save_session()
         super().refresh_from_session()
@@ -174,6 +183,12 @@ class PlanScreen(PhaseScreen):
             )
             return
         accept_plan(self.session, now_iso())
+        self.journal.confirmation(
+            f"Accepted the plan {self.session.plan['accepted']} "
+            f"({self.session.plan['current']['current']} → {self.session.plan['current']['target']})",
+            phase="plan",
+            step="review_plan",
+        )
         self.save_session()
         self.refresh_from_session()
         self.notify("Plan accepted.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -290,8 +291,10 @@ class PrepareScreen(PhaseScreen):
                     a.server_kind.value if a.server_kind else None,
                 )
                 with Vertical(classes="question", id="q-environments"):
-                    yield Label("Which environments do you have?", classes="question-label")
-                    yield Static("Test on a separate QA server before production.", classes="hint")
+                    yield _question_text(
+                        "Which environments do you have?",
+                        "Test on a separate QA server before production.",
+                    )
                     for env in EnvironmentId:
                         yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
                     yield Static("", id="environments-error", classes="field-error")
@@ -392,8 +395,8 @@ class PrepareScreen(PhaseScreen):
         after: Widget | None = None,
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
-            yield Label(label, classes="question-label")
-            yield Input(
+            yield _question_text(label, hint)
+            field_input = Input(
                 value,
                 placeholder=placeholder,
                 id=field_id,
@@ -402,10 +405,12 @@ class PrepareScreen(PhaseScreen):
                 compact=True,
                 select_on_focus=False,
             )
+            # No blinking: every blink is a redraw sent over a slow SSH link.
+            field_input.cursor_blink = False
+            yield field_input
             if after is not None:
                 yield after
             yield Static("", id=f"{field_id}-error", classes="field-error")
-            yield Static(hint, classes="hint")
 
     def choice_question(
         self,
@@ -416,10 +421,9 @@ class PrepareScreen(PhaseScreen):
         value: str | None,
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
-            yield Label(label, classes="question-label")
+            yield _question_text(label, hint)
             yield Choice(options, value, field_id)
             yield Static("", id=f"{field_id}-error", classes="field-error")
-            yield Static(hint, classes="hint")
 
     # -- life cycle --------------------------------------------------------
 
@@ -567,6 +571,7 @@ class PrepareScreen(PhaseScreen):
                 _set_text(note, f"✎ edited; detected was {a.detected_version}")
         else:
             _set_text(note, self._detected_note and f"? {self._detected_note}")
+        note.display = bool(str(note.content))
         problems = a.problems()
         summary = self.query_one("#form-summary", Static)
         if problems:
@@ -588,7 +593,7 @@ class PrepareScreen(PhaseScreen):
         self.run_worker(self.detect(config_path), group="detect", exclusive=True)
 
     async def detect(self, config_path: str) -> None:
-        found = await detect_current_version(config_path)
+        found = await detect_current_version(config_path, self.journal)
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
@@ -611,12 +616,16 @@ class PrepareScreen(PhaseScreen):
         """Enter moves on only when the answer is valid (and given, when it is required)."""
         field_input = event.input
         result = event.validation_result
+        problem = None
         if result is not None and not result.is_valid:
-            self.show_input_problem(field_input, result)
-            return
-        required = self.required_problem(field_input.id or "")
-        if required:
-            self.set_error(field_input.id or "", required)
+            problem = "; ".join(result.failure_descriptions)
+        else:
+            problem = self.required_problem(field_input.id or "")
+        if problem:
+            self.set_error(field_input.id or "", problem)
+            # Stay here, with the reason in view.
+            error = self.query_one(f"#{field_input.id}-error")
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         self.advance_from(field_input)
 
@@ -708,7 +717,16 @@ class PrepareScreen(PhaseScreen):
         record.finished_at = now
         update_plan(self.session)
         self.save_session()
+        self.journal.event("Preparation questions answered", phase="prepare")
         self.app.action_navigate("plan")  # type: ignore[attr-defined]
+
+    def on_screen_suspend(self) -> None:
+        # Leaving Prepare after a plan was made: keep the plan (and so the
+        # sidebar) in step with the answers, even if Plan is not visited next.
+        if "current" in self.session.plan:
+            _, changed = update_plan(self.session)
+            if changed:
+                self.save_session()
 
     def show_all_problems(self, problems: list[tuple[str, str]]) -> None:
         first: Widget | None = None
@@ -732,6 +750,15 @@ class PrepareScreen(PhaseScreen):
         self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
 
 
+def _question_text(question: str, hint: str) -> Static:
+    """The question and why it matters, in one widget (fewer widgets, faster layout)."""
+    text = Text()
+    text.append(question, style="bold")
+    text.append("\n")
+    text.append(hint, style="italic")
+    return Static(text, classes="question-label")
+
+
 def _shown(widget: Widget) -> bool:
     node = widget
     while isinstance(node, Widget):
@@ -742,9 +769,19 @@ def _shown(widget: Widget) -> bool:
 
 
 def _set_text(widget: Static, text: str) -> None:
-    """Update only on a change: every update re-lays out the (long) form."""
-    if str(widget.content) != text:
-        widget.update(Text(text))
+    """Update only on a change, and re-lay out the (long) form only when the
+    text's height changes: a layout of the whole form per keystroke is the
+    main cost of typing here."""
+    old = str(widget.content)
+    if old == text:
+        return
+    width = widget.content_size.width
+    same_height = width > 0 and _lines(old, width) == _lines(text, width)
+    widget.update(Text(text), layout=not same_height)
+
+
+def _lines(text: str, width: int) -> int:
+    return sum(max(1, -(-cell_len(line) // width)) for line in text.split("\n")) if text else 0
 
 
 def _widget_id(field_name: str) -> str:

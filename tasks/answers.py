@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tasks.detect import file_problem, git_checkout_problem
 from tasks.releases import LATEST
 from tasks.versions import PathKind, parse_version, upgrade_path
 
@@ -263,11 +264,6 @@ class Answers:
     def environment(self, env: EnvironmentId) -> EnvironmentAnswers:
         return self.environments.setdefault(env, EnvironmentAnswers())
 
-    @property
-    def started(self) -> bool:
-        """Has the operator answered anything yet (beyond the defaults)?"""
-        return bool(set(self.to_state()) - {"target_version"})
-
     # -- validity ----------------------------------------------------------
 
     def problems(self) -> list[tuple[str, str]]:
@@ -361,16 +357,12 @@ def _required(value: Any) -> str | None:
 
 
 def _path_problem(text: str, what: str) -> str | None:
-    from tasks.detect import git_checkout_problem
-
     if not text.strip():
         return f"Enter the path of your {what} checkout"
     return git_checkout_problem(text)
 
 
 def _inventory_problem(text: str) -> str | None:
-    from tasks.detect import file_problem
-
     return file_problem(text) if text.strip() else None
 
 

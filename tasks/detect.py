@@ -12,11 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tasks.state import now_iso
 from tasks.text import strip_control
 from tasks.versions import is_version, parse_version
+
+if TYPE_CHECKING:
+    from tasks.journal import Journal
 
 GIT_TIMEOUT_S = 15
 
@@ -84,36 +90,54 @@ def read_package_version(checkout: Path) -> str | None:
     return value if isinstance(value, str) and is_version(value) else None
 
 
-async def nearest_tag(checkout: Path) -> str | None:
-    """The nearest ``v1.3.*`` tag reachable from HEAD, or ``None``."""
+async def nearest_tag(checkout: Path, journal: Journal | None = None) -> str | None:
+    """The nearest ``v1.3.*`` tag reachable from HEAD, or ``None``.
+
+    Recorded in ``journal`` (when given) like every command crvs-migrate runs.
+    """
+    argv = ["git", "-C", str(checkout), "describe", "--tags", "--match", "v1.3.*", "--abbrev=0"]
+    started, t0 = now_iso(), time.monotonic()
+    exit_code: int | None = None
+    try:
+        exit_code, out = await _run(argv)
+    finally:
+        if journal is not None:
+            journal.command(
+                argv,
+                checkout,
+                started,
+                now_iso(),
+                exit_code,
+                duration_s=time.monotonic() - t0,
+                phase="prepare",
+                step="detect_version",
+            )
+    if exit_code != 0:
+        return None
+    tag = strip_control(out.strip())
+    return tag if is_version(tag) else None
+
+
+async def _run(argv: list[str]) -> tuple[int | None, str]:
+    """Run ``argv`` with no terminal and no prompt; (exit code or None, stdout)."""
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
     try:
         proc = await asyncio.create_subprocess_exec(
-            "git",
-            "-C",
-            str(checkout),
-            "describe",
-            "--tags",
-            "--match",
-            "v1.3.*",
-            "--abbrev=0",
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
         )
     except OSError:
-        return None
+        return None, ""
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_S)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        return None
-    if proc.returncode != 0:
-        return None
-    tag = strip_control(out.decode("utf-8", "replace").strip())
-    return tag if is_version(tag) else None
+        return None, ""
+    return proc.returncode, out.decode("utf-8", "replace")
 
 
 def combine(package_version: str | None, tag: str | None) -> DetectedVersion:
@@ -141,9 +165,11 @@ def combine(package_version: str | None, tag: str | None) -> DetectedVersion:
     return DetectedVersion(None, None, "", "no version in package.json and no v1.3.x tag")
 
 
-async def detect_current_version(config_path: str | Path) -> DetectedVersion:
+async def detect_current_version(
+    config_path: str | Path, journal: Journal | None = None
+) -> DetectedVersion:
     """Read the country config checkout at ``config_path``; never raises for a bad checkout."""
     checkout = _expand(config_path)
     if problem := git_checkout_problem(checkout):
         return DetectedVersion(None, None, "", problem)
-    return combine(read_package_version(checkout), await nearest_tag(checkout))
+    return combine(read_package_version(checkout), await nearest_tag(checkout, journal))

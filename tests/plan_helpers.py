@@ -81,3 +81,11 @@ def full_answers(**changes: object) -> Answers:
     for name, value in changes.items():
         setattr(answers, name, value)
     return answers
+
+
+async def detection_done(app) -> None:
+    """Wait for Prepare's version detection only (demo mode also runs a demo cluster
+    worker that lives as long as the app)."""
+    detecting = [w for w in app.workers if w.group == "detect"]
+    if detecting:  # an empty list would mean "every worker" to Textual
+        await app.workers.wait_for_complete(detecting)

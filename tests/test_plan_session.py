@@ -175,3 +175,14 @@ def test_problems_list_what_is_missing(tmp_path: Path) -> None:
     assert answers.problems() == [
         ("env.production.cluster_size", "'2': OpenCRVS runs on a cluster of 1, 3 or 5 servers")
     ]
+
+
+async def test_detection_is_recorded_in_the_journal(tmp_path: Path) -> None:
+    from tasks.journal import Journal
+
+    repo = make_checkout(tmp_path / "cc", ["1.3.0"])
+    journal = Journal(tmp_path / "journal.jsonl")
+    await detect_current_version(repo, journal)
+    (entry,) = list(journal.entries())
+    assert entry["kind"] == "command" and entry["exit_code"] == 0
+    assert entry["argv"][3:] == ["describe", "--tags", "--match", "v1.3.*", "--abbrev=0"]

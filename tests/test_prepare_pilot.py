@@ -12,7 +12,7 @@ from tasks.phases import PhaseStatus
 from tasks.plan import load_plan
 from tasks.resources import GB, NodeResources, store_node_resources
 from tasks.workspace import Workspace
-from tests.plan_helpers import make_checkout
+from tests.plan_helpers import detection_done, make_checkout
 from tui.app import CrvsMigrateApp
 
 SIZE = (80, 24)
@@ -56,7 +56,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         assert focused_id(app) == "core_path"
         await type_text(pilot, "core")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         await pilot.pause()
         assert focused_id(app) == "current_version"
         assert app.screen.query_one("#current_version", Input).value == "1.3.0"
@@ -118,8 +118,12 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         assert plan is not None and plan.step_applies("update_core", "merge_core_fork")
         text = app.screen.plan_text
         assert "Upgrade 1.3.0 → 1.3.5" in text and "Test your integrations on QA" in text
+        assert app.session.phase("plan").status is PhaseStatus.IN_PROGRESS
         await pilot.press("a")
         assert app.session.phase("plan").status is PhaseStatus.DONE
+        kinds = [(e["kind"], e.get("step")) for e in app.workspace.journal.entries()]
+        assert ("command", "detect_version") in kinds
+        assert ("confirmation", "review_plan") in kinds
         assert "✓ Plan accepted." in app.screen.plan_text
 
 
@@ -182,7 +186,7 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
         await pilot.press("tab")
         await type_text(pilot, "config")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         app.screen.query_one("#integrations").focus()
         await pilot.press("enter")
         await type_text(pilot, "DHIS2, MOSIP")
@@ -216,7 +220,7 @@ async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path:
         await pilot.pause()
         await pilot.press("tab")
         await type_text(pilot, "config")
-        await app.workers.wait_for_complete()
+        await detection_done(app)
         await pilot.pause()
         assert app.screen.query_one("#current_version", Input).value == "1.3.3"
         note = str(app.screen.query_one("#current_version-detected", Static).content)
@@ -261,6 +265,26 @@ async def test_fill_from_last_health_check_and_go_to_cluster_health(tmp_path: Pa
         assert app.session.current_view == "health"
 
 
+async def test_changed_answers_update_the_sidebar_when_leaving_prepare(tmp_path: Path) -> None:
+    from tasks.plan import update_plan
+    from tests.plan_helpers import full_answers
+
+    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
+    app.session.answers = full_answers(deployed=False, environments={}).to_state()
+    update_plan(app.session)
+    assert app.session.phase("release").status is PhaseStatus.SKIPPED
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#deployed").focus()
+        await pilot.press("up", "space")  # now deployed: yes
+        await pilot.pause()
+        await pilot.press("ctrl+p")  # leave through the palette, not through Plan
+        await pilot.press(*"Go to Release", "enter")
+        await pilot.pause()
+        assert app.session.current_view == "release"
+        assert app.session.phase("release").status is PhaseStatus.NOT_STARTED
+
+
 async def test_demo_mode_prefills_the_checkouts(tmp_path: Path) -> None:
     from tasks.demo.sandbox import build_demo_sandbox
 
@@ -268,11 +292,7 @@ async def test_demo_mode_prefills_the_checkouts(tmp_path: Path) -> None:
     app = CrvsMigrateApp(Workspace(tmp_path / "state.toml", demo=demo))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        # The demo cluster's worker serves until the app exits: wait for the others.
-        # (An empty list would mean "all workers" to wait_for_complete.)
-        others = [w for w in app.workers if w.group != "demo-cluster"]
-        if others:
-            await app.workers.wait_for_complete(others)
+        await detection_done(app)
         await pilot.pause()
         screen = app.screen
         assert screen.query_one("#config_path", Input).value == str(demo.config_path)

@@ -16,7 +16,7 @@ from tasks.phases import PhaseStatus
 from tasks.plan import update_plan
 from tasks.state import Session
 from tasks.workspace import Workspace
-from tests.plan_helpers import full_answers, make_checkout
+from tests.plan_helpers import detection_done, full_answers, make_checkout
 from tui.app import CrvsMigrateApp
 
 SIZE = (80, 24)
@@ -46,8 +46,11 @@ def complete_answers(**changes: object) -> Answers:
 
 
 async def settle(pilot: Pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await detection_done(pilot.app)
+    # Scrolling an error into view happens after a refresh: let it land.
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
 
 
 def test_form_empty(workdir: Path, snap_compare) -> None:
