@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    return []
+    from tui import cli_health
+
+    return [cli_health.register]
 
 
 def run_app(args: argparse.Namespace) -> int:
