@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -14,12 +15,15 @@ from screens.error_modal import ErrorModal
 from screens.help import HelpScreen
 from screens.registry import make_screen
 from screens.state_error import StateErrorScreen
+from screens.step_modals import ConfirmModal
 from tasks.errors import CrvsError, StateFileError
 from tasks.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
+from tasks.process import RunningSteps
 from tasks.state import Session, new_session_path
 from tasks.workspace import Workspace
 from tui.commands import CrvsCommands
 from tui.messages import NavigateTo
+from tui.widgets.output_pane import OutputPane
 from tui.widgets.sidebar import PhaseSidebar
 
 CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
@@ -33,6 +37,9 @@ class WidgetKit:
 
     def sidebar(self, current: str) -> PhaseSidebar:
         return PhaseSidebar(self.app.session, current)
+
+    def output_pane(self, *, id: str | None = None, max_lines: int = 5000) -> OutputPane:
+        return OutputPane(id=id, max_lines=max_lines)
 
 
 class CrvsMigrateApp(App[int]):
@@ -65,6 +72,8 @@ class CrvsMigrateApp(App[int]):
         self.state_error = state_error
         self.session = session or Session(demo=workspace.demo is not None)
         self.kit = WidgetKit(self)
+        # Steps running in any phase (git, yarn): quitting asks first while any runs.
+        self.running_steps = RunningSteps()
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
@@ -110,6 +119,29 @@ class CrvsMigrateApp(App[int]):
 
     def on_navigate_to(self, message: NavigateTo) -> None:
         self.action_navigate(message.view_id)
+
+    async def action_quit(self) -> None:
+        """Quit (ctrl+q, palette); while a step runs, ask first and stop it cleanly."""
+        if self.running_steps.any():
+            self.run_worker(self._confirm_quit(), group="quit", exclusive=True)
+            return
+        self.exit()
+
+    async def _confirm_quit(self) -> None:
+        body = Text("These steps are still running:\n\n")
+        for line in self.running_steps.describe():
+            body.append(f"  {line}\n")
+        body.append("\nQuitting cancels them (their whole process groups are stopped).")
+        if not await self.push_screen_wait(
+            ConfirmModal("Steps are running", body, "Cancel them and quit", danger=True)
+        ):
+            return
+        self.workspace.journal.confirmation(
+            "quit while running: " + "; ".join(self.running_steps.describe())
+        )
+        self.running_steps.cancel_all()
+        await self.running_steps.wait_idle(timeout=10)
+        self.exit()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -1,0 +1,80 @@
+"""Explicit confirmations for commands that change a repository, and a typed answer.
+
+Bodies are ``rich.text.Text`` (they quote file names and command output: never markup).
+The confirm button names exactly what will happen; Escape or "Cancel" does nothing.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+
+class ConfirmModal(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+
+    def __init__(self, title: str, body: Text | str, confirm_label: str, *, danger: bool = False):
+        super().__init__(classes="step-modal")
+        self.modal_title = title
+        self.body = body if isinstance(body, Text) else Text(body)
+        self.confirm_label = confirm_label
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="step-modal-box"):
+            yield Static(Text(self.modal_title, style="bold"), classes="step-modal-title")
+            with VerticalScroll(classes="step-modal-body"):
+                yield Static(self.body)
+            with Horizontal(classes="step-modal-buttons"):
+                yield Button(
+                    self.confirm_label,
+                    id="confirm",
+                    variant="error" if self.danger else "primary",
+                )
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        # The safe choice has the focus: Enter alone never confirms.
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm")
+
+
+class TextPromptModal(ModalScreen["str | None"]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, body: Text | str, placeholder: str, confirm_label: str):
+        super().__init__(classes="step-modal")
+        self.modal_title = title
+        self.body = body if isinstance(body, Text) else Text(body)
+        self.placeholder = placeholder
+        self.confirm_label = confirm_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="step-modal-box"):
+            yield Static(Text(self.modal_title, style="bold"), classes="step-modal-title")
+            yield Static(self.body, classes="step-modal-body")
+            yield Input(placeholder=self.placeholder, id="answer")
+            with Horizontal(classes="step-modal-buttons"):
+                yield Button(self.confirm_label, id="confirm", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#answer", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "confirm":
+            self.dismiss(self.query_one("#answer", Input).value.strip() or None)
+        else:
+            self.dismiss(None)

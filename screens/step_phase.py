@@ -1,0 +1,399 @@
+"""What "Update opencrvs-core" and "Merge the country config" share: a list of steps,
+the checks before each runs, the live output pane, cancel, and the phase status.
+
+Steps run in a Textual worker in this screen's own group; each phase is a mode, so
+a running step keeps going while the operator looks at another phase. The app's
+``running_steps`` registry knows every running step (quitting asks first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from screens.base import PhaseScreen
+from screens.step_modals import ConfirmModal
+from tasks import steps as step_tasks
+from tasks.errors import CrvsError
+from tasks.gitflow import blockers, step_target
+from tasks.gitrepo import RepoState, inspect_repo, stash_argv
+from tasks.phases import PhaseStatus, StepStatus
+from tasks.process import Command, ProcessResult, ProcessRun, RunningSteps, log_path_for
+from tasks.state import now_iso
+from tasks.steps import Step
+from tasks.yarn import Tools, find_tools
+
+STEP_GLYPHS = {
+    StepStatus.NOT_STARTED: ("○", ""),
+    StepStatus.RUNNING: ("◐", "bold yellow"),
+    StepStatus.SUCCEEDED: ("✓", "green"),
+    StepStatus.FAILED: ("✗", "bold red"),
+    StepStatus.CANCELLED: ("■", "yellow"),
+    StepStatus.SKIPPED: ("»", "dim"),
+}
+
+
+class StepPhaseScreen(PhaseScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x", "cancel_step", "Cancel step"),
+        Binding("c", "check", "Re-check"),
+    ]
+
+    def __init__(self, view_id: str | None = None, **kwargs) -> None:
+        super().__init__(view_id, **kwargs)
+        self.steps: list[Step] = []
+        self.repo: RepoState | None = None
+        self.repo_error: CrvsError | None = None
+        self.tools: Tools | None = None
+        self.tools_error: CrvsError | None = None
+        self.current_run: ProcessRun | None = None
+        self.current_step: Step | None = None
+        self._checks_done = asyncio.Event()
+
+    # -- to fill in by each phase ---------------------------------------------
+
+    def repo_path(self) -> Path | None:
+        raise NotImplementedError
+
+    def build_steps(self, path: Path) -> list[Step]:
+        raise NotImplementedError
+
+    def check_lines(self) -> Text:
+        """Phase-specific checks, appended to the common ones."""
+        return Text()
+
+    async def phase_checks(self, path: Path) -> None:
+        """Phase-specific checks (run with the common ones)."""
+
+    async def prepare_step(self, step: Step) -> Step | None:
+        """Last checks and confirmations before ``step`` runs; None to stop."""
+        return step
+
+    async def after_step(self, step: Step, result: ProcessResult) -> None:
+        """Called after a step ran (whatever the outcome)."""
+
+    def done_blocker(self) -> str | None:
+        """Why the phase cannot be done although every step succeeded, or None."""
+        return None
+
+    def missing_path_hint(self) -> str:
+        return "No repository path yet: answer it in Prepare (phase 1)."
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="steps-frame"):
+            yield OptionList(id="steps")
+            with VerticalScroll(id="step-checks"):
+                yield Static("Checking…", id="step-checks-text")
+            yield from self.compose_extra()
+            yield self.app.kit.output_pane(id="step-output")  # type: ignore[attr-defined]
+
+    def compose_extra(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def pane(self):  # -> tui.widgets.output_pane.OutputPane (duck-typed: screens never import tui)
+        return self.query_one("#step-output")
+
+    @property
+    def running(self) -> RunningSteps:
+        return self.app.running_steps  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if step_tasks.recover_interrupted(self.session, self.view_id):
+            self.save_session()
+        self.query_one("#steps", OptionList).border_title = "Steps · Enter runs"
+        self.query_one("#step-checks").border_title = "Checks"
+        self.pane.border_title = "Output"
+        path = self.repo_path()
+        if path is None:
+            self.query_one("#step-checks-text", Static).update(Text(self.missing_path_hint()))
+            self._checks_done.set()
+            return
+        self.steps = self.build_steps(path)
+        self.refresh_steps()
+        self.query_one("#steps", OptionList).focus()
+        self.action_check()
+
+    def refresh_steps(self) -> None:
+        steps_list = self.query_one("#steps", OptionList)
+        highlighted = steps_list.highlighted
+        options = []
+        for n, step in enumerate(self.steps, 1):
+            rec = step_tasks.record(self.session, self.view_id, step.id)
+            glyph, style = STEP_GLYPHS[rec.status]
+            text = Text(no_wrap=True, overflow="ellipsis")
+            text.append(f"{glyph} ", style=style)
+            text.append(f"{n}. {step.title}")
+            text.append(f"  {rec.status.label}", style=style or "dim")
+            if rec.duration_s is not None and rec.status is not StepStatus.RUNNING:
+                text.append(f" · {rec.duration_s:.1f} s", style="dim")
+            options.append(Option(text, id=step.id))
+        steps_list.clear_options()
+        steps_list.add_options(options)
+        if options:
+            steps_list.highlighted = highlighted if highlighted is not None else 0
+
+    def selected_step(self) -> Step | None:
+        index = self.query_one("#steps", OptionList).highlighted
+        if index is None or not (0 <= index < len(self.steps)):
+            return None
+        return self.steps[index]
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id != "steps":
+            return
+        event.stop()
+        step = self.selected_step()
+        if step is not None and self.current_run is None:
+            self.pane.show_command(step.argv, step.cwd, step.why)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id != "steps":
+            return
+        event.stop()
+        self.action_run_step()
+
+    # -- checks -------------------------------------------------------------------
+
+    def action_check(self) -> None:
+        self._checks_done.clear()
+        self.run_worker(self.run_checks(), group=f"{self.view_id}-checks", exclusive=True)
+
+    async def run_checks(self) -> None:
+        path = self.repo_path()
+        if path is None:
+            self._checks_done.set()
+            return
+        try:
+            self.repo = await inspect_repo(path)
+            self.repo_error = None
+        except CrvsError as exc:
+            self.repo, self.repo_error = None, exc
+        try:
+            self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=path)
+            self.tools_error = None
+        except CrvsError as exc:
+            self.tools, self.tools_error = None, exc
+        if self.repo is not None:
+            await self.phase_checks(path)
+        self.steps = self.build_steps(path)
+        self.refresh_steps()
+        self.show_checks()
+        step = self.selected_step()
+        if step is not None and self.current_run is None:
+            self.pane.show_command(step.argv, step.cwd, step.why)
+        self._checks_done.set()
+
+    def show_checks(self) -> None:
+        text = Text()
+        path = self.repo_path()
+        text.append(f"{path}\n", style="bold")
+        if self.repo_error is not None:
+            text.append(f"✗ {self.repo_error.message}\n", style="bold red")
+        elif self.repo is not None:
+            repo = self.repo
+            glyph = "!" if repo.detached else "✓"
+            text.append(f"{glyph} {repo.summary()}\n")
+            if repo.changed or repo.untracked:
+                text.append(
+                    f"! local changes: {len(repo.changed)} changed, "
+                    f"{len(repo.untracked)} untracked file(s)",
+                    style="yellow",
+                )
+                text.append(" (checkout, pull and merge refuse to run)\n" if repo.changed else "\n")
+                for name in [*repo.changed, *repo.untracked][:8]:
+                    text.append(f"    {name}\n", style="dim")
+            else:
+                text.append("✓ working tree clean\n")
+            if repo.merge_in_progress:
+                text.append("! a merge is in progress\n", style="bold yellow")
+        text.append_text(self.check_lines())
+        if self.tools_error is not None:
+            text.append(f"✗ {self.tools_error.message}\n", style="bold red")
+        elif self.tools is not None:
+            text.append(f"✓ {self.tools.summary()}\n")
+            for warning in self.tools.warnings:
+                text.append(f"! {warning}\n", style="yellow")
+        self.query_one("#step-checks-text", Static).update(text)
+
+    # -- running a step ---------------------------------------------------------------
+
+    def action_run_step(self) -> None:
+        if self.current_run is not None:
+            self.notify("A step is already running: wait for it or cancel it (x).")
+            return
+        step = self.selected_step()
+        if step is None:
+            return
+        self.run_worker(self.attempt(step), group=f"{self.view_id}-steps", exclusive=False)
+
+    async def attempt(self, step: Step) -> ProcessResult | None:
+        """Check, confirm, run. Returns the result, or None if it did not run."""
+        if self.current_run is not None:
+            return None
+        self.current_step = step  # reserve: one step at a time per phase
+        try:
+            return await self._attempt(step)
+        except CrvsError as exc:
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            return None
+        finally:
+            self.current_step = None
+            self.current_run = None
+            self.refresh_steps()
+
+    async def _attempt(self, step: Step) -> ProcessResult | None:
+        if not step_tasks.needs_run(self.session, self.view_id, step):
+            rec = step_tasks.record(self.session, self.view_id, step.id)
+            again = await self.confirm(
+                "Run this step again?",
+                Text(
+                    f"“{step.title}” already succeeded ({rec.finished_at}). "
+                    f"Run `{step.command.display}` again?"
+                ),
+                "Run again",
+            )
+            if not again:
+                return None
+            self.journal.confirmation(
+                f"run again: {step.command.display}", phase=self.view_id, step=step.id
+            )
+        if "git" in step.needs or "clean" in step.needs:
+            self.repo = await inspect_repo(step.cwd, step_target(step))
+            if "clean" in step.needs and self.repo.dirty:
+                if not await self.offer_stash(step, self.repo):
+                    return None
+            problems = blockers(step, self.repo, **self.blocker_args())
+            if problems:
+                raise CrvsError("\n".join(problems), title=f"“{step.title}” cannot run yet")
+        if "yarn" in step.needs:
+            self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=step.cwd)
+            for warning in self.tools.warnings:
+                self.notify(warning, severity="warning", timeout=8)
+        prepared = await self.prepare_step(step)
+        if prepared is None:
+            return None
+        result = await self.run_command(prepared, prepared.id)
+        await self.after_step(prepared, result)
+        self.update_phase_status()
+        self.action_check()
+        return result
+
+    def blocker_args(self) -> dict:
+        return {}
+
+    async def confirm(self, title: str, body: Text, label: str, *, danger: bool = False) -> bool:
+        return bool(
+            await self.app.push_screen_wait(ConfirmModal(title, body, label, danger=danger))
+        )
+
+    async def offer_stash(self, step: Step, repo: RepoState) -> bool:
+        """A dirty tree: refuse, list the files, offer a stash as an explicit choice."""
+        message = f"crvs-migrate: before {step.title.lower()} ({now_iso()})"
+        argv = stash_argv(message)
+        body = Text()
+        body.append(f"“{step.title}” does not run over local changes. In {step.cwd}:\n\n")
+        for name in repo.dirty_files[:40]:
+            body.append(f"  {name}\n")
+        if len(repo.dirty_files) > 40:
+            body.append(f"  … and {len(repo.dirty_files) - 40} more\n")
+        body.append("\nYou can commit or move them yourself, or stash them now with:\n\n")
+        body.append(f"  {Command(tuple(argv), step.cwd).display}\n", style="bold")
+        body.append("\n(`git stash pop` brings them back later.)")
+        if not await self.confirm("Local changes", body, "Stash the changes"):
+            self.notify("Nothing was changed. The step did not run.")
+            return False
+        self.journal.confirmation(
+            f"stash local changes: {' '.join(argv)}", phase=self.view_id, step=step.id
+        )
+        result = await self.run_command(
+            Step("stash", "Stash local changes", tuple(argv), step.cwd),
+            f"{step.id}-stash",
+            record_step=False,
+        )
+        if not result.ok:
+            raise CrvsError("git stash did not succeed: see the output pane.", title="Stash failed")
+        self.repo = await inspect_repo(step.cwd, step_target(step))
+        if self.repo.dirty:
+            raise CrvsError(
+                "The working tree still has changes after the stash:\n"
+                + "\n".join(self.repo.dirty_files[:20]),
+                title="Still not clean",
+            )
+        return True
+
+    async def run_command(self, step: Step, key: str, *, record_step: bool = True) -> ProcessResult:
+        """Stream ``step``'s command into the pane; record it as a step unless told not to."""
+        pane = self.pane
+        run = ProcessRun(
+            step.command,
+            log_file=log_path_for(self.workspace.logs_dir, self.view_id, key),
+            journal=self.journal,
+            phase=self.view_id,
+            step=key,
+            on_lines=pane.write_lines,
+        )
+        self.current_run = run
+        self.running.add(self.view_id, key, run)
+        pane.start(step.argv, step.cwd)
+        if record_step:
+            self.refresh_steps_soon()
+        try:
+            if record_step:
+                result = await step_tasks.run_step(
+                    step, run, phase_id=self.view_id, session=self.session, save=self.save_session
+                )
+            else:
+                result = await run.run()
+        except asyncio.CancelledError:
+            if run.result is not None:
+                pane.finish(run.result.exit_code, run.result.duration_s, cancelled=True)
+            raise
+        finally:
+            self.running.remove(self.view_id, key)
+            self.current_run = None
+        pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)
+        self.refresh_steps()
+        return result
+
+    def refresh_steps_soon(self) -> None:
+        self.call_after_refresh(self.refresh_steps)
+
+    def action_cancel_step(self) -> None:
+        run = self.current_run
+        if run is None or not run.running:
+            self.notify("No step is running.")
+            return
+        self.journal.event(f"cancel requested: {run.command.display}", phase=self.view_id)
+        run.cancel()
+        self.notify("Cancelling: the step's processes are being stopped.")
+
+    # -- phase status ---------------------------------------------------------------
+
+    def update_phase_status(self) -> None:
+        phase = self.session.phase(self.view_id)
+        done = step_tasks.all_succeeded(self.session, self.view_id, self.steps)
+        blocker = self.done_blocker() if done else "not every step has succeeded"
+        if blocker is None and phase.status is not PhaseStatus.DONE:
+            step_tasks.mark_phase_done(self.session, self.view_id)
+            self.notify("Every step succeeded: phase done.", title="Phase done")
+        elif blocker is not None and phase.status is PhaseStatus.DONE:
+            phase.status = PhaseStatus.IN_PROGRESS
+            phase.finished_at = None
+        self.save_session()
+        self.refresh_from_session()
+
+    async def wait_checks(self, timeout: float = 30.0) -> None:
+        """For callers (and tests) that need the checks finished."""
+        await asyncio.wait_for(self._checks_done.wait(), timeout)
