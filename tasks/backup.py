@@ -13,12 +13,12 @@ opened. A missing, empty or stale part names itself.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.errors import InvalidName
+from tasks.errors import CrvsError, InvalidName
+from tasks.remote import RemoteRun
 from tasks.state import now_iso
 
 BACKUP_SCRIPT = "/opt/opencrvs/infrastructure/emergency-backup-metadata.sh"
@@ -138,17 +138,33 @@ def restore_argv(label: str, replicas: int) -> list[str]:
 # -- verification on the backup server --------------------------------------
 
 
-def listing_command(remote_dir: str, label: str) -> str:
-    """One remote command: every file under <remote_dir>/<label> as type, size, mtime, path;
-    then the Elasticsearch repository index files that name the snapshot."""
+def listing_argv(remote_dir: str, label: str) -> list[str]:
+    """Every file under <remote_dir>/<label> as type, size, mtime, path (GNU find, as on Ubuntu)."""
     base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}"
-    q = shlex.quote(base)
-    es = shlex.quote(f"{base}/elasticsearch")
-    snap = shlex.quote(f"snapshot_{label}")
-    return (
-        f"find {q} -mindepth 1 -printf '%y\\t%s\\t%T@\\t%P\\n' 2>/dev/null; "
-        f"echo '--es--'; grep -l -F -e {snap} {es}/index-* 2>/dev/null; true"
-    )
+    return ["find", base, "-mindepth", "1", "-printf", "%y\\t%s\\t%T@\\t%P\\n"]
+
+
+def snapshot_index_argv(remote_dir: str, label: str) -> list[str]:
+    """The Elasticsearch repository index files (index-N) that name ``snapshot_<label>``."""
+    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}/elasticsearch"
+    return [
+        "find",
+        base,
+        "-maxdepth",
+        "1",
+        "-name",
+        "index-*",
+        "-type",
+        "f",
+        "-exec",
+        "grep",
+        "-l",
+        "-F",
+        "-e",
+        f"snapshot_{label}",
+        "{}",
+        "+",
+    ]
 
 
 @dataclass(frozen=True)
@@ -159,18 +175,9 @@ class RemoteFile:
     path: str
 
 
-def parse_listing(text: str) -> tuple[list[RemoteFile], list[str]]:
+def parse_listing(text: str) -> list[RemoteFile]:
     files: list[RemoteFile] = []
-    es_index: list[str] = []
-    in_es = False
     for line in text.splitlines():
-        if line == "--es--":
-            in_es = True
-            continue
-        if in_es:
-            if line.strip():
-                es_index.append(line.strip())
-            continue
         cols = line.split("\t", 3)
         if len(cols) != 4:
             continue
@@ -178,7 +185,7 @@ def parse_listing(text: str) -> tuple[list[RemoteFile], list[str]]:
             files.append(RemoteFile(cols[0], int(cols[1]), float(cols[2]), cols[3]))
         except ValueError:
             continue
-    return files, es_index
+    return files
 
 
 @dataclass
@@ -288,24 +295,25 @@ def judge_parts(
     return results
 
 
-async def verify_backup(run, host: str, remote_dir: str, label: str, since: str) -> Verification:
+async def verify_backup(
+    run: RemoteRun, host: str, remote_dir: str, label: str, since: str
+) -> Verification:
     """List ``<remote_dir>/<label>`` through ``run`` (a command runner on the backup server)."""
+    from tasks.text import strip_control
+
     remote_dir = validate_remote_dir(remote_dir)
     label = validate_label(label)
     ver = Verification(host=host, remote_dir=remote_dir, label=label, since=since)
     try:
-        result = await run(listing_command(remote_dir, label))
-    except Exception as exc:  # noqa: BLE001 - any connection failure is one readable reason
-        from tasks.text import strip_control
-
-        ver.error = (
-            f"could not list the backup on {host}: "
-            + strip_control(f"{exc.__class__.__name__}: {exc}")[:300]
-        )
+        listing = await run(listing_argv(remote_dir, label))
+        index = await run(snapshot_index_argv(remote_dir, label))
+    except CrvsError as exc:
+        ver.error = f"could not list the backup on {host}: {strip_control(exc.message)[:300]}"
         return ver
-    files, es_index = parse_listing(result.stdout)
+    files = parse_listing(listing.stdout)
     if not files:
         ver.error = f"{remote_dir}/{label} does not exist or is empty on {host}"
         return ver
+    es_index = [ln for ln in index.stdout.splitlines() if ln.strip()]
     ver.parts = judge_parts(files, es_index, label, since)
     return ver

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.remote import RemoteRun
 from tasks.state import Session, now_iso
 
 ENVIRONMENTS = ("qa", "production")
@@ -159,17 +159,6 @@ def record_deploy(
 
 
 @dataclass(frozen=True)
-class RemoteResult:
-    exit_status: int | None
-    stdout: str
-    stderr: str = ""
-
-
-# Runs one command on the swarm manager (over SSH in the app, locally in tests).
-RemoteRun = Callable[[str], Awaitable[RemoteResult]]
-
-
-@dataclass(frozen=True)
 class ServiceState:
     name: str
     running: int
@@ -263,7 +252,7 @@ async def probe_stack(run: RemoteRun) -> StackProbe:
     from tasks.text import strip_control
 
     probe = StackProbe()
-    ls = await run("docker service ls --format '{{.Name}} {{.Replicas}}'")
+    ls = await run(["docker", "service", "ls", "--format", "{{.Name}} {{.Replicas}}"])
     if ls.exit_status != 0:
         probe.error = "docker service ls failed: " + strip_control(
             (ls.stderr or ls.stdout).strip()[:200]
@@ -271,12 +260,22 @@ async def probe_stack(run: RemoteRun) -> StackProbe:
         return probe
     probe.services = parse_service_ls(ls.stdout)
     ps = await run(
-        f"docker service ps --no-trunc --format '{{{{.CurrentState}}}}' {MIGRATION_SERVICE}"
+        [
+            "docker",
+            "service",
+            "ps",
+            "--no-trunc",
+            "--format",
+            "{{.CurrentState}}",
+            MIGRATION_SERVICE,
+        ]
     )
     probe.migration = migration_state(ps.stdout) if ps.exit_status == 0 else "not found"
-    logs = await run(f"docker service logs --raw --tail 20 {MIGRATION_SERVICE} 2>&1")
+    logs = await run(["docker", "service", "logs", "--raw", "--tail", "20", MIGRATION_SERVICE])
     if logs.exit_status == 0:
-        probe.migration_log_tail = [strip_control(x) for x in logs.stdout.splitlines()[-20:]]
+        # docker prints the service's stderr on its own stderr.
+        lines = (logs.stdout + logs.stderr).splitlines()
+        probe.migration_log_tail = [strip_control(x) for x in lines[-20:]]
     return probe
 
 
@@ -292,8 +291,10 @@ async def wait_for_stack(
     while True:
         try:
             probe = await asyncio.wait_for(probe_stack(run), timeout=max(interval_s, 30))
-        except (TimeoutError, OSError) as exc:
-            probe = StackProbe(error=f"manager did not answer: {exc.__class__.__name__}")
+        except TimeoutError:
+            probe = StackProbe(error="the manager did not answer in time")
+        except CrvsError as exc:
+            probe = StackProbe(error=exc.message)
         elapsed = time.monotonic() - t0
         if on_progress is not None:
             on_progress(probe, elapsed)
@@ -304,24 +305,3 @@ async def wait_for_stack(
 
 def record_stack(session: Session, environment: str, probe: StackProbe) -> None:
     session.deploy.setdefault(environment, {})["stack"] = probe.to_state()
-
-
-def local_runner(cwd: Path | None = None) -> RemoteRun:
-    """Run manager commands through a local shell (the demo's fake docker, and tests)."""
-
-    async def run(command: str) -> RemoteResult:
-        proc = await asyncio.create_subprocess_exec(
-            "sh",
-            "-c",
-            command,
-            cwd=cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        return RemoteResult(
-            proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-        )
-
-    return run

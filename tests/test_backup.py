@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.backup import expected_parts, listing_command, restore_argv, verify_backup
+from tasks.backup import expected_parts, listing_argv, restore_argv, verify_backup
 from tasks.errors import InvalidName
 from tasks.state import now_iso
 from tests.backupdir import break_part, make_backup_dir
@@ -56,9 +56,9 @@ async def test_absent_directory_is_one_clear_problem(tmp_path: Path) -> None:
 
 def test_hostile_names_are_refused_before_any_command() -> None:
     with pytest.raises(InvalidName):
-        listing_command("/backups; rm -rf /", LABEL)
+        listing_argv("/backups; rm -rf /", LABEL)
     with pytest.raises(InvalidName):
-        listing_command("/backups", "x'; reboot; '")
+        listing_argv("/backups", "x'; reboot; '")
     with pytest.raises(InvalidName):
-        listing_command("relative/dir", LABEL)
+        listing_argv("relative/dir", LABEL)
     assert restore_argv(LABEL, 1)[-2:] == [f"--label={LABEL}", "--replicas=1"]

@@ -20,7 +20,7 @@ from tasks.deploy import (
 from tasks.envcheck import read_env_files
 from tasks.errors import InvalidName
 from tasks.releases import deploy_required_env
-from tests.localrun import local_run
+from tests.localrun import local_runner
 
 QA = DeployRequest("qa", "qa.farajaland.example.org", "v1.3.5", "v1.3.5", 1)
 
@@ -120,7 +120,7 @@ case "$1 $2" in
     else echo "opencrvs_gateway 1/3"; echo "opencrvs_migration 1/1"; fi ;;
   "service ps")
     if [ $n -ge {ready_after} ]; then echo "Complete 1 second ago"; else echo "Running 3 seconds ago"; fi ;;
-  "service logs") echo "\\033[31mRunning migration 2024\\033[0m" ;;
+  "service logs") printf '\\033[31mRunning migration 2024\\033[0m\\n' >&2 ;;
 esac
 """
     )
@@ -131,8 +131,7 @@ esac
 async def test_wait_until_up_with_progress(tmp_path: Path) -> None:
     bin_dir = _fake_docker(tmp_path, ready_after=3)
 
-    async def run(command: str):
-        return await local_run(f"PATH={bin_dir}:$PATH; {command}")
+    run = local_runner(str(bin_dir))
 
     seen = []
     probe = await wait_for_stack(
@@ -147,8 +146,7 @@ async def test_wait_until_up_with_progress(tmp_path: Path) -> None:
 async def test_wait_is_bounded_and_says_what_is_not_up(tmp_path: Path) -> None:
     bin_dir = _fake_docker(tmp_path, ready_after=10_000)
 
-    async def run(command: str):
-        return await local_run(f"PATH={bin_dir}:$PATH; {command}")
+    run = local_runner(str(bin_dir))
 
     probe = await wait_for_stack(run, timeout_s=0.3, interval_s=0.1)
     assert not probe.up
@@ -157,8 +155,7 @@ async def test_wait_is_bounded_and_says_what_is_not_up(tmp_path: Path) -> None:
 
 
 async def test_docker_missing_is_a_readable_state() -> None:
-    async def run(command: str):
-        return await local_run(f"PATH=/nonexistent; {command}")
+    run = local_runner("")
 
     probe = await wait_for_stack(run, timeout_s=0.1, interval_s=0.1)
     assert not probe.up and "docker service ls failed" in probe.error
