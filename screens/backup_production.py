@@ -9,7 +9,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from screens.base import PhaseScreen
-from screens.release_parts import ConfirmModal, command_text, gate_text, target_version
+from screens.release_parts import command_text, gate_text, target_version
+from screens.step_modals import ConfirmModal
 from tasks.backup import BackupTarget, restore_argv, suggest_label, verify_backup
 from tasks.errors import CrvsError
 from tasks.gate import (
@@ -32,8 +33,12 @@ class BackupProductionScreen(PhaseScreen):
     VIEW_ID = PHASE
 
     def compose_body(self) -> ComposeResult:
+        from tasks.remote import backup_vars
+
         b = self.session.backup
         target = planned_target(self.session)
+        # Prefill from the production inventory's backup variables when nothing is planned yet.
+        inv = {} if target else backup_vars(self.session)
         label = str(b.get("label") or suggest_label(target_version(self.session)))
         with VerticalScroll(id="content"):
             yield Static(id="gate-panel")
@@ -54,27 +59,35 @@ class BackupProductionScreen(PhaseScreen):
             with Horizontal(classes="gate-fields"):
                 yield Input(label, placeholder="label (lowercase)", id="backup-label")
                 yield Input(
-                    target.ssh_user if target else "", placeholder="backup ssh user", id="backup-user"
+                    target.ssh_user if target else inv.get("ssh_user", ""),
+                    placeholder="backup ssh user",
+                    id="backup-user",
                 )
                 yield Input(
-                    target.ssh_host if target else "", placeholder="backup server", id="backup-host"
+                    target.ssh_host if target else inv.get("ssh_host", ""),
+                    placeholder="backup server",
+                    id="backup-host",
                 )
                 yield Input(
-                    str(target.ssh_port) if target else "22", placeholder="port", id="backup-port"
+                    str(target.ssh_port) if target else inv.get("ssh_port", "22"),
+                    placeholder="port",
+                    id="backup-port",
                 )
             with Horizontal(classes="gate-fields"):
                 yield Input(
-                    target.remote_dir if target else "",
+                    target.remote_dir if target else inv.get("remote_dir", ""),
                     placeholder="remote directory on the backup server",
                     id="backup-dir",
                 )
                 yield Input(
-                    target.production_ip if target else "",
+                    target.production_ip if target else inv.get("production_ip", ""),
                     placeholder="production manager IP",
                     id="backup-prod-ip",
                 )
                 yield Input(
-                    str(target.replicas) if target else "", placeholder="replicas", id="backup-replicas"
+                    str(target.replicas) if target else inv.get("replicas", ""),
+                    placeholder="replicas",
+                    id="backup-replicas",
                 )
             yield Static(id="backup-command", classes="command")
             yield Button("It ran on production and finished", id="backup-taken")
@@ -106,7 +119,9 @@ class BackupProductionScreen(PhaseScreen):
             yield Static("5. Migrations can take hours", classes="gate-step")
             with RadioSet(id="strategy"):
                 for key, title in STRATEGIES.items():
-                    yield RadioButton(title, value=b.get("risk", {}).get("strategy") == key, name=key)
+                    yield RadioButton(
+                        title, value=b.get("risk", {}).get("strategy") == key, name=key
+                    )
             yield Button("I understand the risk; use this strategy", id="risk-ack")
 
             yield Button("Go to Deploy to production", id="to-production", variant="success")
@@ -174,7 +189,9 @@ class BackupProductionScreen(PhaseScreen):
         if not isinstance(v, dict):
             out.update("")
             return
-        text = Text(f"Checked {v.get('host')}:{v.get('remote_dir')}/{v.get('label')} at {v.get('verified_at')}\n")
+        text = Text(
+            f"Checked {v.get('host')}:{v.get('remote_dir')}/{v.get('label')} at {v.get('verified_at')}\n"
+        )
         if v.get("error"):
             text.append(f"✗ {v['error']}\n", style="bold red")
         for p in v.get("parts", []):
@@ -232,6 +249,7 @@ class BackupProductionScreen(PhaseScreen):
             ConfirmModal(
                 "Did the backup finish without errors?",
                 command_text(argv),
+                "Yes, it finished without errors",
             ),
             done,
         )
@@ -249,17 +267,19 @@ class BackupProductionScreen(PhaseScreen):
 
     @work(group="verify", exclusive=True)
     async def _run_verification(self, target: BackupTarget, label: str) -> None:
-        from tasks.remote import runner_for
+        from tasks.remote import ssh_options, ssh_runner
 
         since = str(self.session.backup["gate_opened_at"])
         try:
-            async with runner_for(
-                target.ssh_host, target.ssh_port, target.ssh_user, self.workspace
+            async with ssh_runner(
+                target.ssh_host, target.ssh_port, target.ssh_user, ssh_options(self.workspace)
             ) as run:
                 ver = await verify_backup(run, target.ssh_host, target.remote_dir, label, since)
         except CrvsError as exc:
             self.app.show_error(exc)  # type: ignore[attr-defined]
-            self.query_one("#verify-result", Static).update(Text(f"✗ {exc.message}", style="bold red"))
+            self.query_one("#verify-result", Static).update(
+                Text(f"✗ {exc.message}", style="bold red")
+            )
             return
         record_verification(self.session, ver)
         self._save()
@@ -280,7 +300,10 @@ class BackupProductionScreen(PhaseScreen):
         self.app.push_screen(
             ConfirmModal(
                 "Was the backup restored on QA?",
-                Text(f"Backup {label} restored on the QA server with emergency-restore-metadata.sh."),
+                Text(
+                    f"Backup {label} restored on the QA server with emergency-restore-metadata.sh."
+                ),
+                "Yes, it is restored on QA",
             ),
             done,
         )
@@ -299,7 +322,9 @@ class BackupProductionScreen(PhaseScreen):
             ok, summary = await qa_health(self.session, self.workspace)
         except CrvsError as exc:
             self.app.show_error(exc)  # type: ignore[attr-defined]
-            self.query_one("#qa-health-result", Static).update(Text(f"✗ {exc.message}", style="bold red"))
+            self.query_one("#qa-health-result", Static).update(
+                Text(f"✗ {exc.message}", style="bold red")
+            )
             return
         record_qa_health(self.session, ok, summary)
         self._save()

@@ -305,3 +305,35 @@ async def wait_for_stack(
 
 def record_stack(session: Session, environment: str, probe: StackProbe) -> None:
     session.deploy.setdefault(environment, {})["stack"] = probe.to_state()
+
+
+def record_health(session: Session, environment: str, checked_at: str, status: str) -> None:
+    session.deploy.setdefault(environment, {})["health"] = {
+        "checked_at": checked_at,
+        "status": status,
+    }
+
+
+def settle_phase(session: Session, environment: str) -> bool:
+    """Mark the deploy phase done once the deploy ran, the stack came up and health passed after."""
+    from tasks.phases import PhaseStatus
+
+    rec = session.deploy.get(environment, {})
+    stack = rec.get("stack") or {}
+    health = rec.get("health") or {}
+    complete = bool(
+        rec.get("argv")
+        and stack.get("up")
+        and health.get("status") in ("pass", "warn")
+        and str(health.get("checked_at", "")) >= str(rec.get("at", ""))
+    )
+    if complete:
+        phase = session.phase(PHASE_OF[environment])
+        if phase.status is not PhaseStatus.DONE:
+            ensure_may_deploy(session, environment)
+            phase.status = PhaseStatus.DONE
+            phase.finished_at = now_iso()
+    return complete
+
+
+PHASE_OF = {"qa": "deploy_qa", "production": "deploy_production"}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.backup import (
     BackupTarget,
@@ -34,6 +34,9 @@ from tasks.errors import CrvsError, InvalidName
 from tasks.journal import Journal
 from tasks.phases import PhaseStatus
 from tasks.state import Session, now_iso, register_validator
+
+if TYPE_CHECKING:
+    from tasks.health import HealthSnapshot
 
 PHASE = "backup_production"
 STRATEGIES = {
@@ -267,6 +270,19 @@ def record_qa_health(
         "ok": bool(ok),
         "summary": summary,
     }
+
+
+def record_qa_health_snapshot(session: Session, snapshot: HealthSnapshot) -> bool:
+    """Evidence from a Cluster health run on QA: it passes when no node fails (warnings allowed)."""
+    from tasks.health import Health
+
+    ok = bool(snapshot.results) and snapshot.status in (Health.PASS, Health.WARN)
+    bad = [r.node.name for r in snapshot.results if r.status not in (Health.PASS, Health.WARN)]
+    summary = f"{len(snapshot.results)} node(s), overall {snapshot.status.label}"
+    if bad:
+        summary += "; not healthy: " + ", ".join(bad)
+    record_qa_health(session, ok, summary, snapshot.checked_at)
+    return ok
 
 
 def confirm_records_ok(session: Session, journal: Journal) -> None:

@@ -11,10 +11,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tasks.errors import CrvsError
+from tasks.state import Session, now_iso
+
 if TYPE_CHECKING:
+    from tasks.health import HealthSnapshot
+    from tasks.inventory import Node
     from tasks.ssh import SshOptions
+    from tasks.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -48,3 +55,99 @@ async def ssh_runner(
             return RemoteResult(status, result.stdout, result.stderr)
 
         yield remote
+
+
+# -- which servers make an environment ----------------------------------------
+
+
+def ssh_options(workspace: Workspace) -> SshOptions:
+    """The operator's OpenSSH setup; in the demo, the demo cluster's own known_hosts and key."""
+    from tasks.ssh import SshOptions
+
+    demo = workspace.demo
+    if demo is not None:
+        known = demo.cluster_dir / "known_hosts"
+        key = demo.cluster_dir / "id_ed25519"
+        if known.exists():
+            return SshOptions(
+                known_hosts=known,
+                config_files=(),
+                client_keys=(key,) if key.exists() else (),
+                agent_path="",
+            )
+    return SshOptions()
+
+
+def environment_nodes(session: Session, environment: str) -> list[Node]:
+    """The environment's servers: its Ansible inventory (a Prepare answer), else typed nodes."""
+    from tasks.inventory import load_inventory, typed_nodes
+
+    path = session.answers.get(f"inventory_{environment}")
+    if path:
+        return load_inventory(Path(str(path))).nodes()
+    return typed_nodes(session.health, environment)
+
+
+def manager_node(nodes: Sequence[Node]) -> Node | None:
+    from tasks.inventory import Role
+
+    for role in (Role.MANAGER, Role.NODE):
+        for node in nodes:
+            if node.role is role:
+                return node
+    return None
+
+
+def backup_vars(session: Session) -> dict[str, str]:
+    """Backup settings from the production inventory's [all:vars], when there is one."""
+    from tasks.inventory import load_inventory
+
+    path = session.answers.get("inventory_production")
+    if not path:
+        return {}
+    try:
+        inv = load_inventory(Path(str(path)))
+    except CrvsError:
+        return {}
+    v = inv.all_vars
+    keys = {
+        "ssh_user": "external_backup_server_user",
+        "ssh_host": "external_backup_server_ip",
+        "ssh_port": "external_backup_server_ssh_port",
+        "remote_dir": "external_backup_server_remote_directory",
+        "production_ip": "manager_production_server_ip",
+    }
+    out = {k: str(v[name]) for k, name in keys.items() if v.get(name) not in (None, "")}
+    out["replicas"] = str(inv.cluster_size)
+    return out
+
+
+async def check_environment(
+    session: Session, workspace: Workspace, environment: str
+) -> HealthSnapshot:
+    """Cluster health on every node of ``environment``; saved in the session's health section."""
+    from tasks.health import HealthSnapshot, check_cluster, save_snapshot
+
+    nodes = environment_nodes(session, environment)
+    if not nodes:
+        raise CrvsError(
+            f"No servers are known for {environment}: give its inventory in Prepare or type its "
+            "nodes in Cluster health.",
+            "No servers",
+        )
+    results = await check_cluster(nodes, ssh_options(workspace))
+    snapshot = HealthSnapshot(environment, now_iso(), results, "crvs-migrate release phases")
+    save_snapshot(session, snapshot)
+    return snapshot
+
+
+@contextlib.asynccontextmanager
+async def manager_runner(
+    session: Session, workspace: Workspace, environment: str
+) -> AsyncIterator[RemoteRun]:
+    """Commands on the environment's swarm manager."""
+    node = manager_node(environment_nodes(session, environment))
+    if node is None:
+        raise CrvsError(f"No manager node is known for {environment}.", "No manager")
+    async with ssh_runner(node.host, node.port, node.user, ssh_options(workspace)) as run:
+        yield run
