@@ -277,3 +277,40 @@ def record_image_tag(session: Session, image_tag: str, how: str = "operator") ->
 
 def release_summary(session: Session) -> dict[str, Any]:
     return dict(session.release)
+
+
+def release_missing(session: Session) -> list[str]:
+    """What the Release phase still lacks before it can be marked done."""
+    r = session.release
+    missing = []
+    if not r.get("merge"):
+        missing.append("the upgrade branch is not known to be merged into the release branch")
+    if not (r.get("tag") or {}).get("name"):
+        missing.append("no release tag created")
+    elif not (r.get("tag") or {}).get("pushed_at"):
+        missing.append("the tag is not pushed")
+    if not (r.get("image") or {}).get("tag"):
+        missing.append("the published image tag is not recorded")
+    env = r.get("env_check") or {}
+    if not env:
+        missing.append("the deploy environment variables are not checked")
+    elif not env.get("ok"):
+        missing.append("the env file misses or has invalid deploy variables")
+    return missing
+
+
+def record_tag_pushed(session: Session, remote: str) -> None:
+    tag = session.release.setdefault("tag", {})
+    tag["pushed_at"] = now_iso()
+    tag["remote"] = remote
+
+
+def mark_release_done(session: Session) -> None:
+    from tasks.phases import PhaseStatus
+
+    missing = release_missing(session)
+    if missing:
+        raise CrvsError("Still missing:\n- " + "\n- ".join(missing), "Release not complete")
+    phase = session.phase(PHASE)
+    phase.status = PhaseStatus.DONE
+    phase.finished_at = now_iso()
