@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.health import DOCKER_SERVICE_FORMAT, Service, Unparseable, parse_docker_services
 from tasks.remote import RemoteRun
 from tasks.state import Session, now_iso
 
@@ -158,21 +159,14 @@ def record_deploy(
 # -- did it come up? --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ServiceState:
-    name: str
-    running: int
-    desired: int
-
-    @property
-    def up(self) -> bool:
-        return self.desired > 0 and self.running == self.desired
+def _service_up(service: Service) -> bool:
+    return service.desired > 0 and service.running == service.desired
 
 
 @dataclass
 class StackProbe:
     checked_at: str = field(default_factory=now_iso)
-    services: list[ServiceState] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     # "finished", "running", "failed", "not found", "unknown"
     migration: str = "unknown"
     migration_log_tail: list[str] = field(default_factory=list)
@@ -183,7 +177,7 @@ class StackProbe:
         return [
             f"{s.name} {s.running}/{s.desired}"
             for s in self.services
-            if s.name != MIGRATION_SERVICE and not s.up
+            if s.name != MIGRATION_SERVICE and not _service_up(s)
         ]
 
     @property
@@ -199,7 +193,7 @@ class StackProbe:
         if self.error:
             return self.error
         others = [s for s in self.services if s.name != MIGRATION_SERVICE]
-        ready = sum(1 for s in others if s.up)
+        ready = sum(1 for s in others if _service_up(s))
         text = f"{ready}/{len(others)} services n/n; migrations {self.migration}"
         if self.not_up:
             text += "; not up: " + ", ".join(self.not_up)
@@ -214,22 +208,6 @@ class StackProbe:
             "migration": self.migration,
             "summary": self.summary(),
         }
-
-
-_REPLICAS = re.compile(r"(\d+)/(\d+)")
-
-
-def parse_service_ls(text: str) -> list[ServiceState]:
-    """``docker service ls --format '{{.Name}} {{.Replicas}}'`` → services; odd lines skipped."""
-    out = []
-    for line in text.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) != 2:
-            continue
-        m = _REPLICAS.search(parts[1])
-        if m:
-            out.append(ServiceState(parts[0], int(m.group(1)), int(m.group(2))))
-    return out
 
 
 def migration_state(ps_text: str) -> str:
@@ -252,13 +230,17 @@ async def probe_stack(run: RemoteRun) -> StackProbe:
     from tasks.text import strip_control
 
     probe = StackProbe()
-    ls = await run(["docker", "service", "ls", "--format", "{{.Name}} {{.Replicas}}"])
+    ls = await run(["docker", "service", "ls", "--format", DOCKER_SERVICE_FORMAT])
     if ls.exit_status != 0:
         probe.error = "docker service ls failed: " + strip_control(
             (ls.stderr or ls.stdout).strip()[:200]
         )
         return probe
-    probe.services = parse_service_ls(ls.stdout)
+    try:
+        probe.services = parse_docker_services(ls.stdout)
+    except Unparseable as exc:
+        probe.error = f"docker service ls printed something unexpected ({exc})"
+        return probe
     ps = await run(
         [
             "docker",

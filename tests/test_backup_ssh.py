@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,8 @@ from tasks.remote import ssh_runner
 from tasks.ssh import FailureKind, SshFailure, SshOptions
 from tasks.state import now_iso
 from tests.backupdir import break_part, make_backup_dir
-from tests.sshd import Sshd, ensure_test_user, make_key, sshd_available
+from tests.release_sshd import SshServer, sshd_server
+from tests.sshd import sshd_available
 
 pytestmark = [
     pytest.mark.sshd,
@@ -25,39 +24,14 @@ LABEL = "before-v1.3.5"
 PARTS = expected_parts(LABEL)
 
 
-class BackupServer:
-    def __init__(self, sshd: Sshd, options: SshOptions, remote_dir: Path) -> None:
-        self.sshd, self.options, self.remote_dir = sshd, options, remote_dir
-
-    def runner(self):
-        return ssh_runner(self.sshd.address, self.sshd.port, self.sshd.user, self.options)
-
-
 @pytest.fixture(scope="module")
-def backup_server() -> Iterator[BackupServer]:
-    user = ensure_test_user()
-    # sshd reads authorized_keys as the login user: outside root's 0700 pytest dir.
-    work = Path(tempfile.mkdtemp(prefix="crvs-backup-sshd-"))
-    work.chmod(0o755)
-    client = make_key(work / "client" / "id_ed25519")
-    with Sshd(work / "sshd", user, client, "127.0.0.6") as sshd:
-        known = work / "known_hosts"
-        known.write_text(sshd.known_hosts_line() + "\n")
-        options = SshOptions(
-            known_hosts=known, config_files=(), client_keys=(client.private,), agent_path=""
-        )
-        # The login user must be able to read it: outside root's 0700 pytest dir.
-        remote_dir = Path(tempfile.mkdtemp(prefix="crvs-backups-"))
-        remote_dir.chmod(0o755)
-        try:
-            yield BackupServer(sshd, options, remote_dir)
-        finally:
-            shutil.rmtree(remote_dir, ignore_errors=True)
-            shutil.rmtree(work, ignore_errors=True)
+def backup_server() -> Iterator[SshServer]:
+    with sshd_server("127.0.0.6") as server:
+        yield server
 
 
-def _fresh(server: BackupServer, name: str) -> Path:
-    d = server.remote_dir / name
+def _fresh(server: SshServer, name: str) -> Path:
+    d = server.shared / name
     base = make_backup_dir(d, LABEL)
     for root, _dirs, files in os.walk(d):
         os.chmod(root, 0o755)
@@ -66,19 +40,19 @@ def _fresh(server: BackupServer, name: str) -> Path:
     return base
 
 
-async def test_complete_backup_verified_over_ssh(backup_server: BackupServer) -> None:
+async def test_complete_backup_verified_over_ssh(backup_server: SshServer) -> None:
     since = now_iso()
     _fresh(backup_server, "complete")
     async with backup_server.runner() as run:
         ver = await verify_backup(
-            run, "backup", str(backup_server.remote_dir / "complete"), LABEL, since
+            run, "backup", str(backup_server.shared / "complete"), LABEL, since
         )
     assert ver.ok, ver.problems
     assert {p.path for p in ver.parts} == {p.path for p in PARTS}
 
 
 @pytest.mark.parametrize("how", ["missing", "empty"])
-async def test_each_part_missing_or_empty_over_ssh(backup_server: BackupServer, how: str) -> None:
+async def test_each_part_missing_or_empty_over_ssh(backup_server: SshServer, how: str) -> None:
     """Every part broken in turn (one backup directory each), over one SSH connection."""
     since = now_iso()
     async with backup_server.runner() as run:
@@ -86,15 +60,13 @@ async def test_each_part_missing_or_empty_over_ssh(backup_server: BackupServer, 
             name = f"{how}-{i}"
             base = _fresh(backup_server, name)
             break_part(base, LABEL, part.path, how)
-            ver = await verify_backup(
-                run, "backup", str(backup_server.remote_dir / name), LABEL, since
-            )
+            ver = await verify_backup(run, "backup", str(backup_server.shared / name), LABEL, since)
             bad = [(p.name, p.problem) for p in ver.parts if not p.ok]
             assert len(bad) == 1 and bad[0][0] == part.name, (part, bad)
             assert how in bad[0][1]
 
 
-async def test_unknown_host_key_is_refused(backup_server: BackupServer, tmp_path: Path) -> None:
+async def test_unknown_host_key_is_refused(backup_server: SshServer, tmp_path: Path) -> None:
     options = SshOptions(
         known_hosts=tmp_path / "empty_known_hosts",
         config_files=(),

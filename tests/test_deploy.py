@@ -14,7 +14,6 @@ from tasks.deploy import (
     build_deploy_argv,
     deploy_process_env,
     migration_state,
-    parse_service_ls,
     wait_for_stack,
 )
 from tasks.envcheck import read_env_files
@@ -87,16 +86,7 @@ def test_argv_runs_the_real_deploy_sh_with_env_from_the_file(tmp_path: Path) -> 
     assert "CONTENT_SECURITY_POLICY_WILDCARD" in done.stdout
 
 
-def test_parsers() -> None:
-    services = parse_service_ls(
-        "opencrvs_gateway 3/3\nopencrvs_search 0/1\nopencrvs_migration 0/1\ngarbage\nopencrvs_x global 2/2\n"
-    )
-    assert [(s.name, s.up) for s in services] == [
-        ("opencrvs_gateway", True),
-        ("opencrvs_search", False),
-        ("opencrvs_migration", False),
-        ("opencrvs_x", True),
-    ]
+def test_migration_state() -> None:
     assert migration_state("Complete 2 minutes ago\nShutdown 3 minutes ago") == "finished"
     assert migration_state("Running 5 seconds ago") == "running"
     assert migration_state("Failed 1 second ago") == "failed"
@@ -116,8 +106,8 @@ n=$(cat {counter})
 case "$1 $2" in
   "service ls")
     n=$((n+1)); echo $n > {counter}
-    if [ $n -ge {ready_after} ]; then echo "opencrvs_gateway 3/3"; echo "opencrvs_migration 0/1"
-    else echo "opencrvs_gateway 1/3"; echo "opencrvs_migration 1/1"; fi ;;
+    if [ $n -ge {ready_after} ]; then printf 'opencrvs_gateway\\treplicated\\t3/3\\nopencrvs_migration\\treplicated\\t0/1\\n'
+    else printf 'opencrvs_gateway\\treplicated\\t1/3 (max 1 per node)\\nopencrvs_migration\\treplicated\\t1/1\\n'; fi ;;
   "service ps")
     if [ $n -ge {ready_after} ]; then echo "Complete 1 second ago"; else echo "Running 3 seconds ago"; fi ;;
   "service logs") printf '\\033[31mRunning migration 2024\\033[0m\\n' >&2 ;;
