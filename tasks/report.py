@@ -203,10 +203,7 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
     sections.append(s)
 
     s = Section("Cluster health snapshots")
-    if session.health:
-        s.tree(session.health)
-    else:
-        s.p("No health check recorded.")
+    _health_section(s, session)
     sections.append(s)
 
     s = Section("Release")
@@ -274,6 +271,40 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
 
     title = f"OpenCRVS upgrade record: {session.installation or 'installation'}"
     return Report(title, now_iso(), sections)
+
+
+def _health_section(s: Section, session: Session) -> None:
+    from tasks.health import load_snapshots
+    from tasks.text import sanitize
+
+    snapshots = load_snapshots(session)
+    for snap in snapshots:
+        s.p(
+            f"{snap.environment}: {snap.status.glyph} {snap.status.label}, checked "
+            f"{snap.checked_at}" + (f" ({snap.source})" if snap.source else "")
+        )
+        s.table(
+            ["Node", "Role", "Address", "Status", "Disk", "Memory", "CPUs", "Swarm", "Reason"],
+            [
+                [
+                    r.node.name,
+                    r.node.role.value,
+                    r.node.address,
+                    f"{r.status.glyph} {r.status.label}",
+                    sanitize(r.summary("disk")),
+                    sanitize(r.summary("memory")),
+                    sanitize(r.summary("cpus")),
+                    sanitize(r.summary("swarm")),
+                    sanitize(r.reason),
+                ]
+                for r in snap.results
+            ],
+        )
+    rest = {k: v for k, v in session.health.items() if k != "snapshots"}
+    if rest:
+        s.tree(rest)
+    if not snapshots and not rest:
+        s.p("No health check recorded.")
 
 
 # -- rendering ------------------------------------------------------------------

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tasks.envcheck import check_env_files, record_env_check
 from tasks.gate import acknowledge_drafts, open_gate
+from tasks.health import Health, HealthSnapshot, NodeHealth, save_snapshot
+from tasks.inventory import Node, Role
 from tasks.report import export_report
 from tasks.state import Session
 from tasks.workspace import Workspace
@@ -51,6 +53,15 @@ def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
     ws.journal.event(f"operator pasted {SMTP_SECRET} by mistake")
     open_gate(session, ws.journal)
     acknowledge_drafts(session, ws.journal)
+    manager = Node("manager1", "203.0.113.10", Role.MANAGER, user="root")
+    save_snapshot(
+        session,
+        HealthSnapshot(
+            "qa",
+            "2024-05-02T09:00:00+00:00",
+            [NodeHealth(manager, Health.FAIL, reason="disk /data 91% used <script>x</script>")],
+        ),
+    )
 
     out = export_report(ws, session)
     assert out.markdown.parent == ws.reports_dir and out.html.parent == ws.reports_dir
@@ -64,6 +75,9 @@ def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
         assert "Staff were told to submit their drafts" in text
         assert "LOCKED" in text
         assert "crosses 1.3.1" in text
+        assert "manager1" in text and "root@203.0.113.10" in text
+    assert "disk /data 91% used <script>" not in page
+    assert "disk /data 91% used &lt;script&gt;" in page
     for argv, _code, _dur in commands[:3]:
         joined = shlex.join(argv)
         assert joined.replace("|", "\\|") in md
