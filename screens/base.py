@@ -46,7 +46,8 @@ class PhaseHeading(Static):
             record = session.phase(p.id)
             text.append(f"Phase {p.number} of 9 · {p.title}\n", style="bold")
             text.append(f"{record.status.glyph} {record.status.label}", style="italic")
-            text.append(f"  ·  {p.source}\n", style="dim")
+            text.append("  ")
+            text.append(f"· {p.source}\n", style="dim")
             text.append(p.summary)
             if record.status in (PhaseStatus.SKIPPED, PhaseStatus.BLOCKED) and record.reason:
                 label = "Skipped" if record.status is PhaseStatus.SKIPPED else "Blocked"

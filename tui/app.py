@@ -74,6 +74,7 @@ class CrvsMigrateApp(App[int]):
         self.kit = WidgetKit(self)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
+        self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
@@ -87,6 +88,17 @@ class CrvsMigrateApp(App[int]):
         if not self.workspace.state_path.exists():
             self.save_session()
         self.switch_mode(self.session.current_view)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Leave a report the operator can send, then let Textual exit as usual.
+        if self.crash_report is None:
+            try:
+                from tasks.crash import write_crash_report
+
+                self.crash_report = write_crash_report(self.workspace.state_path.parent, error)
+            except OSError:
+                pass
+        super()._handle_exception(error)
 
     # -- services used by screens (see screens/base.py) --------------------
 

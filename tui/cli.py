@@ -100,6 +100,13 @@ def run_app(args: argparse.Namespace) -> int:
 
     app = CrvsMigrateApp(workspace, session=session, state_error=state_error)
     result = app.run()
+    if app.crash_report is not None:
+        print(
+            f"crvs-migrate stopped unexpectedly. Your session is saved in {workspace.state_path}.\n"
+            f"A crash report (no secrets, no local variables) is in {app.crash_report}.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     if app.return_code not in (None, 0):
         return app.return_code
     if demo is not None:
