@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ from tasks.state import Session, new_session_path
 from tasks.workspace import Workspace
 from tui.commands import CrvsCommands
 from tui.messages import NavigateTo
+from tui.widgets.node_table import NodeTable
 from tui.widgets.output_pane import OutputPane
 from tui.widgets.sidebar import PhaseSidebar
 
@@ -40,6 +42,8 @@ class WidgetKit:
 
     def output_pane(self, *, id: str | None = None, max_lines: int = 5000) -> OutputPane:
         return OutputPane(id=id, max_lines=max_lines)
+    def node_table(self, *, id: str | None = "node-table") -> NodeTable:
+        return NodeTable(id=id)
 
 
 class CrvsMigrateApp(App[int]):
@@ -75,10 +79,14 @@ class CrvsMigrateApp(App[int]):
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
         self.crash_report: Path | None = None
+        # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
+        self.demo_cluster = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
     def on_mount(self) -> None:
+        if self.workspace.demo is not None:
+            self.run_worker(self._serve_demo_cluster(), group="demo-cluster", exit_on_error=False)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
@@ -99,6 +107,17 @@ class CrvsMigrateApp(App[int]):
             except OSError:
                 pass
         super()._handle_exception(error)
+    async def _serve_demo_cluster(self) -> None:
+        """Serve the demo cluster until the app exits (which cancels this worker)."""
+        from tasks.demo.cluster import DemoCluster
+
+        assert self.workspace.demo is not None
+        self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
+        try:
+            await self.demo_cluster.start()
+            await asyncio.Event().wait()
+        finally:
+            await self.demo_cluster.stop()
 
     # -- services used by screens (see screens/base.py) --------------------
 

@@ -1,0 +1,476 @@
+"""Cluster health: disk, memory and swarm state of every node, checked over SSH.
+
+Thin: where nodes come from (``tasks.inventory``), how they are checked
+(``tasks.health``, ``tasks.ssh``) and what is saved (``tasks.health.save_snapshot``)
+all live in ``tasks``. This screen picks the environment, shows results as they
+arrive, opens a node's raw outputs, and asks the operator about unknown host keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Button, DataTable, Input, Label, Log, Select, Static
+
+from screens.base import PhaseScreen
+from tasks.errors import CrvsError
+from tasks.health import (
+    Health,
+    HealthPolicy,
+    HealthSnapshot,
+    NodeHealth,
+    check_node,
+    cluster_size_of,
+    iter_cluster,
+    load_snapshot,
+    overall,
+    save_snapshot,
+)
+from tasks.inventory import (
+    ENVIRONMENTS,
+    InventoryError,
+    Node,
+    Role,
+    load_inventory,
+    make_typed_node,
+    save_typed_nodes,
+    typed_nodes,
+)
+from tasks.ssh import HostKeyInfo, SshOptions, trust_host_key
+from tasks.state import now_iso
+from tasks.text import strip_control
+
+ENV_LABELS = {"qa": "QA", "production": "Production", "demo": "Demo cluster"}
+DEADLINE_S = 60.0
+
+
+class HealthScreen(PhaseScreen):
+    VIEW_ID = "health"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "recheck", "Re-check"),
+        Binding("t", "trust", "Trust key"),
+        Binding("delete", "remove_node", "Remove typed node", show=False),
+    ]
+
+    def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(view_id, **kwargs)
+        self._refresh_timer: Timer | None = None
+        self._node_results: dict[str, NodeHealth] = {}
+        self._check_nodes: list[Node] = []
+        self._source = ""
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="health-body"):
+            with Horizontal(id="health-controls"):
+                yield Select(
+                    [(ENV_LABELS[e], e) for e in self._environments()],
+                    value=self._environment(),
+                    allow_blank=False,
+                    id="health-env",
+                )
+                yield Input(
+                    value=str(self.session.health.get("auto_refresh_s") or ""),
+                    placeholder="auto-refresh s",
+                    type="integer",
+                    id="health-refresh",
+                    tooltip="Re-check every N seconds (empty or 0: off)",
+                )
+                yield Button("Check now", id="health-run", variant="primary")
+            yield Static(id="health-source", classes="hint")
+            yield self.app.kit.node_table()  # type: ignore[attr-defined]
+            yield Static(id="health-summary")
+            with Horizontal(id="health-add"):
+                yield Input(placeholder="host", id="add-host")
+                yield Input(placeholder="port", type="integer", id="add-port")
+                yield Input(placeholder="user", id="add-user")
+                yield Select(
+                    [(r.value, r.value) for r in Role],
+                    value=Role.NODE.value,
+                    allow_blank=False,
+                    id="add-role",
+                )
+                yield Button("Add node", id="add-node")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._apply_refresh(self.session.health.get("auto_refresh_s"))
+        self.load_environment()
+
+    # -- environment and nodes ------------------------------------------------------
+
+    def _environments(self) -> list[str]:
+        envs = list(ENVIRONMENTS)
+        if self.workspace.demo is not None:
+            envs.append("demo")
+        return envs
+
+    def _environment(self) -> str:
+        env = str(self.session.health.get("environment") or "")
+        envs = self._environments()
+        if env in envs:
+            return env
+        return "demo" if "demo" in envs else envs[0]
+
+    @property
+    def environment(self) -> str:
+        value = self.query_one("#health-env", Select).value
+        return str(value) if value is not Select.NULL else self._environment()
+
+    def _cluster_dir(self) -> Path | None:
+        demo = self.workspace.demo
+        return demo.cluster_dir if demo is not None else None
+
+    def inventory_path(self, environment: str) -> Path | None:
+        answer = self.session.answers.get(f"inventory_{environment}")
+        if answer:
+            return Path(str(answer)).expanduser()
+        cluster_dir = self._cluster_dir()
+        if cluster_dir is not None:
+            return cluster_dir / (
+                "production.ini" if environment == "demo" else f"{environment}.ini"
+            )
+        return None
+
+    def ssh_options(self) -> SshOptions:
+        cluster_dir = self._cluster_dir()
+        if cluster_dir is not None:
+            from tasks.demo.cluster import demo_ssh_options
+
+            return demo_ssh_options(cluster_dir)
+        return SshOptions()
+
+    def collect_nodes(self, environment: str) -> tuple[list[Node], str, str | None]:
+        """(nodes, where they came from, problem). A bad inventory is a message, not a crash."""
+        nodes: list[Node] = []
+        source, problem = [], None
+        path = self.inventory_path(environment)
+        if path is not None:
+            try:
+                nodes = load_inventory(path).nodes()
+                source.append(str(path))
+            except InventoryError as exc:
+                if path.exists() or self.session.answers.get(f"inventory_{environment}"):
+                    problem = exc.message
+        typed = typed_nodes(self.session.health, environment)
+        names = {n.name for n in nodes}
+        nodes += [n for n in typed if n.name not in names]
+        if typed:
+            source.append(f"{len(typed)} typed node(s)")
+        return nodes, " + ".join(source), problem
+
+    def load_environment(self) -> None:
+        env = self.environment
+        self._check_nodes, self._source, problem = self.collect_nodes(env)
+        snapshot = load_snapshot(self.session, env)
+        previous = snapshot.results if snapshot else []
+        self._node_results = {r.node.name: r for r in previous}
+        self.query_one("#node-table").show_pending(self._check_nodes, previous)  # type: ignore[attr-defined]
+        source = self.query_one("#health-source", Static)
+        text = Text()
+        if problem:
+            text.append("✗ ", style="bold red")
+            text.append(strip_control(problem))
+        elif not self._check_nodes:
+            text.append(
+                "No nodes yet: give the inventory path in Prepare, or add nodes below "
+                "(host, port, user, role)."
+            )
+        else:
+            text.append(f"Nodes from {self._source}. ")
+            text.append("r re-check · Enter details · t trust a new host key", style="dim")
+        source.update(text)
+        self._update_summary(snapshot.checked_at if snapshot else None)
+        if self._check_nodes and (snapshot is None or self.workspace.demo is not None):
+            self.run_checks()
+
+    @on(Select.Changed, "#health-env")
+    def _env_changed(self, event: Select.Changed) -> None:
+        if self.session.health.get("environment") != event.value:
+            self.session.health["environment"] = str(event.value)
+            self.save_session()
+        self.load_environment()
+
+    # -- running ---------------------------------------------------------------------
+
+    def action_recheck(self) -> None:
+        self.run_checks()
+
+    @on(Button.Pressed, "#health-run")
+    def _run_pressed(self) -> None:
+        self.run_checks()
+
+    def run_checks(self, only: list[str] | None = None) -> None:
+        if not self._check_nodes:
+            self.notify("No nodes to check.", severity="warning")
+            return
+        nodes = [n for n in self._check_nodes if only is None or n.name in only]
+        self.query_one("#node-table").show_checking([n.name for n in nodes])  # type: ignore[attr-defined]
+        self.query_one("#health-summary", Static).update(Text(f"◐ Checking {len(nodes)} node(s)…"))
+        self._check(nodes, self.environment)
+
+    @work(exclusive=True, group="health-check")
+    async def _check(self, nodes: list[Node], environment: str) -> None:
+        cluster = getattr(self.app, "demo_cluster", None)
+        if self.workspace.demo is not None and cluster is not None:
+            try:
+                await asyncio.wait_for(cluster.ready.wait(), 15)
+            except TimeoutError:
+                self.app.show_error(CrvsError("The demo cluster did not start.", "Demo cluster"))  # type: ignore[attr-defined]
+                return
+        table = self.query_one("#node-table")
+        options = self.ssh_options()
+        size = cluster_size_of(self._check_nodes)
+        async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
+            self._node_results[result.node.name] = result
+            table.show_result(result)  # type: ignore[attr-defined]
+        if environment != self.environment:
+            return
+        snapshot = HealthSnapshot(
+            environment,
+            now_iso(),
+            [self._node_results[n.name] for n in self._check_nodes if n.name in self._node_results],
+            self._source,
+        )
+        save_snapshot(self.session, snapshot)
+        self.save_session()
+        self._update_summary(snapshot.checked_at)
+
+    def _update_summary(self, checked_at: str | None) -> None:
+        results = [
+            self._node_results[n.name] for n in self._check_nodes if n.name in self._node_results
+        ]
+        summary = self.query_one("#health-summary", Static)
+        if not results:
+            summary.update(Text("Not checked yet.", style="dim"))
+            return
+        status = overall(results)
+        counts: dict[Health, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        text = Text()
+        text.append(f"{status.glyph} Overall: {status.label}", style="bold")
+        text.append("  " + ", ".join(f"{n} {s.label}" for s, n in counts.items()))
+        if checked_at:
+            text.append(f"  · checked {checked_at}", style="dim")
+        if any(r.status is Health.UNTRUSTED for r in results):
+            text.append(
+                "\n⚿ A host key is not trusted yet: select the node and press t.", style="bold"
+            )
+        summary.update(text)
+
+    # -- auto-refresh -------------------------------------------------------------------
+
+    @on(Input.Submitted, "#health-refresh")
+    @on(Input.Changed, "#health-refresh")
+    def _refresh_changed(self, event: Input.Changed | Input.Submitted) -> None:
+        try:
+            seconds = int(event.value) if event.value.strip() else 0
+        except ValueError:
+            return
+        seconds = max(0, seconds)
+        if seconds and seconds < 5:
+            return  # still typing, or too eager for real servers
+        if self.session.health.get("auto_refresh_s", 0) != seconds:
+            self.session.health["auto_refresh_s"] = seconds
+            self.save_session()
+        self._apply_refresh(seconds)
+
+    def _apply_refresh(self, seconds: Any) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        try:
+            seconds = int(seconds or 0)
+        except (TypeError, ValueError):
+            seconds = 0
+        if seconds >= 5:
+            self._refresh_timer = self.set_interval(seconds, self.run_checks)
+
+    # -- details, trust, typed nodes ----------------------------------------------------
+
+    @on(DataTable.RowSelected, "#node-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        name = str(event.row_key.value)
+        result = self._node_results.get(name)
+        if result is None:
+            self.notify(f"{name} has not been checked yet.")
+            return
+        if result.status is Health.UNTRUSTED and result.host_key is not None:
+            self.action_trust()
+            return
+        self.app.push_screen(NodeDetails(result))
+
+    def action_trust(self) -> None:
+        name = self.query_one("#node-table").selected_name  # type: ignore[attr-defined]
+        result = self._node_results.get(name or "")
+        if result is None or result.host_key is None or result.status is not Health.UNTRUSTED:
+            self.notify("Select a node whose host key is unknown (⚿) to trust it.")
+            return
+        key = result.host_key
+
+        def decided(trust: bool | None) -> None:
+            if not trust:
+                self.notify("Host key not trusted: the node stays unchecked.")
+                return
+            options = self.ssh_options()
+            trust_host_key(options.known_hosts, key)
+            self.journal.confirmation(
+                f"trusted the {key.algorithm} host key {key.fingerprint} of "
+                f"{key.known_hosts_name} (node {result.node.name}) into {options.known_hosts}",
+                phase="health",
+            )
+            self.notify(f"Added {key.known_hosts_name} to {options.known_hosts}.")
+            self.run_checks()
+
+        self.app.push_screen(TrustHostKey(result.node, key), decided)
+
+    @on(Button.Pressed, "#add-node")
+    def _add_node(self) -> None:
+        try:
+            port = self.query_one("#add-port", Input).value
+            node = make_typed_node(
+                self.query_one("#add-host", Input).value,
+                port,
+                self.query_one("#add-user", Input).value,
+                str(self.query_one("#add-role", Select).value),
+            )
+        except CrvsError as exc:
+            self.notify(exc.message, title=exc.title, severity="error")
+            return
+        env = self.environment
+        nodes = [n for n in typed_nodes(self.session.health, env) if n.name != node.name]
+        save_typed_nodes(self.session.health, env, [*nodes, node])
+        self.save_session()
+        for widget_id in ("#add-host", "#add-port", "#add-user"):
+            self.query_one(widget_id, Input).value = ""
+        self.load_environment()
+
+    def action_remove_node(self) -> None:
+        name = self.query_one("#node-table").selected_name  # type: ignore[attr-defined]
+        env = self.environment
+        nodes = typed_nodes(self.session.health, env)
+        if not any(n.name == name for n in nodes):
+            self.notify("Only nodes typed here can be removed; edit the inventory for the others.")
+            return
+        save_typed_nodes(self.session.health, env, [n for n in nodes if n.name != name])
+        self.save_session()
+        self.load_environment()
+
+    async def recheck_node(self, name: str) -> NodeHealth:
+        """Check one node now (used by other screens and tests)."""
+        node = next(n for n in self._check_nodes if n.name == name)
+        return await check_node(
+            node, self.ssh_options(), HealthPolicy(), cluster_size_of(self._check_nodes)
+        )
+
+
+class NodeDetails(ModalScreen[None]):
+    """A node's checks and the raw output of every command (untrusted text in a Log)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss", "Close"),
+    ]
+
+    def __init__(self, result: NodeHealth) -> None:
+        super().__init__()
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        r = self.result
+        with Vertical(id="node-details"):
+            head = Text()
+            head.append(f"{r.status.glyph} {strip_control(r.node.name)}", style="bold")
+            head.append(
+                f"  {r.node.role.value} · {strip_control(r.node.address)} · {r.status.label}"
+            )
+            head.append(f"\nchecked {r.checked_at}", style="dim")
+            if r.duration_s is not None:
+                head.append(f" in {r.duration_s:.2f}s", style="dim")
+            if r.reason:
+                head.append("\n" + strip_control(r.reason))
+            for c in r.checks:
+                head.append(f"\n{c.status.glyph} {c.key}: ", style="bold")
+                head.append(strip_control(c.summary))
+                if c.detail:
+                    head.append(f" — {strip_control(c.detail)}")
+            with VerticalScroll(id="node-details-head"):
+                yield Static(head)
+            yield Label("Raw output")
+            yield Log(id="node-details-raw", max_lines=20000)
+            yield Button("Close", id="node-details-close")
+
+    def on_mount(self) -> None:
+        lines: list[str] = []
+        for c in self.result.checks:
+            lines.append(f"── {c.key} ──")
+            lines.extend(c.raw.split("\n") if c.raw else ["(no output)"])
+        if not self.result.checks:
+            lines.append("(no commands ran: " + strip_control(self.result.reason) + ")")
+        # Already sanitised in tasks.health; Log never parses markup.
+        self.query_one(Log).write_lines(lines)
+        self.query_one("#node-details-close", Button).focus()
+
+    @on(Button.Pressed, "#node-details-close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class TrustHostKey(ModalScreen[bool]):
+    """Show an unknown host key's fingerprint; trust only on an explicit yes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, node: Node, key: HostKeyInfo) -> None:
+        super().__init__()
+        self.node = node
+        self.key = key
+
+    def compose(self) -> ComposeResult:
+        k = self.key
+        text = Text()
+        text.append("Unknown host key\n\n", style="bold")
+        text.append(
+            f"{strip_control(self.node.name)} ({strip_control(k.known_hosts_name)}) presented a "
+        )
+        text.append(f"{k.algorithm}", style="bold")
+        text.append(" key that is not in known_hosts:\n\n")
+        text.append(f"  {k.fingerprint}\n\n", style="bold reverse")
+        text.append(
+            "Compare it with the fingerprint on the server itself (its console, or your "
+            "provider's panel): ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\n"
+            "Trust it only if they match. Your answer is recorded in the journal."
+        )
+        with Vertical(id="trust-box"):
+            yield Static(text, id="trust-text")
+            with Horizontal(id="trust-buttons"):
+                yield Button("Cancel", id="trust-no")
+                yield Button("Fingerprints match: trust", id="trust-yes", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#trust-no", Button).focus()  # the safe answer is the default
+
+    @on(Button.Pressed, "#trust-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#trust-no")
+    def _no(self) -> None:
+        self.dismiss(False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+SCREEN = HealthScreen
