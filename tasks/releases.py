@@ -9,6 +9,19 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class ManualStep:
+    """A step the operator does by hand, named by a stable id the plan and screens share."""
+
+    id: str
+    # The phase it belongs to (an id from tasks.phases).
+    phase: str
+    title: str
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@dataclass(frozen=True)
 class Release:
     version: str
     date: str
@@ -19,7 +32,7 @@ class Release:
     new_required_env: tuple[str, ...] = ()
     optional_env: tuple[str, ...] = ()
     removed_env: tuple[str, ...] = ()
-    manual_steps: tuple[str, ...] = field(default_factory=tuple)
+    manual_steps: tuple[ManualStep, ...] = field(default_factory=tuple)
     # The notes call 1.3.1 "incompatible": crossing it is not a plain hotfix.
     incompatible: bool = False
 
@@ -51,7 +64,11 @@ RELEASES: tuple[Release, ...] = (
         "2024-02-23",
         "Certificate templates must use the {{location <x>Id 'name'}} helper; Metabase security upgrade.",
         manual_steps=(
-            "Update certificate templates to use the {{location <x>Id 'name'}} helper for place names.",
+            ManualStep(
+                "certificate_templates",
+                "merge_config",
+                "Update certificate templates to use the {{location <x>Id 'name'}} helper for place names",
+            ),
         ),
     ),
     Release(

@@ -1,0 +1,684 @@
+"""Phase 1, Prepare: every question of Step 1 of the migration notes, as a form.
+
+Thin: the answers live in ``tasks.answers.Answers`` (saved into the session on
+every change), the checks are ``tasks.answers`` / ``tasks.detect`` functions
+wrapped as Textual validators, and the plan is ``tasks.plan``'s.
+Keyboard: Tab / Shift+Tab move, Enter advances when the field is valid,
+arrows choose, space or Enter ticks a box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.validation import ValidationResult, Validator
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from screens.base import PhaseScreen
+from tasks.answers import (
+    INVENTORY_ENVIRONMENTS,
+    Answers,
+    CitizenRegistration,
+    EnvironmentId,
+    ServerFree,
+    ServerKind,
+    cluster_size_problem,
+    format_server_free,
+    parse_server_free,
+    positive_int_problem,
+    remote_name_problem,
+    version_problem,
+)
+from tasks.detect import detect_current_version, file_problem, git_checkout_problem
+from tasks.phases import PhaseStatus
+from tasks.plan import update_plan
+from tasks.releases import LATEST, RELEASES
+from tasks.resources import load_node_resources
+from tasks.state import now_iso
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class ProblemValidator(Validator):
+    """A Textual validator around a ``tasks`` check that returns the reason, or ``None``."""
+
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.check = check
+
+    def validate(self, value: str) -> ValidationResult:
+        problem = self.check(value)
+        return self.failure(problem, value) if problem else self.success()
+
+
+def _server_free_problem(text: str) -> str | None:
+    try:
+        parse_server_free(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class AnswerButton(RadioButton):
+    """A radio button whose glyph shows the answer without colour (NO_COLOR, 16 colours)."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
+        return "●" if self.value else " "
+
+
+class TickBox(Checkbox):
+    """A check box that shows its tick without colour."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
+        return "X" if self.value else " "
+
+
+class Choice(RadioSet):
+    """A question with a few answers: arrows choose, Enter chooses and moves on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Choose", show=False),
+    ]
+
+    def __init__(self, options: list[tuple[str, str]], value: str | None, id: str) -> None:
+        self.keys = [key for key, _ in options]
+        super().__init__(
+            *(AnswerButton(label, value=key == value) for key, label in options),
+            id=id,
+            classes="choice",
+            compact=True,
+        )
+
+    def on_mount(self) -> None:
+        # RadioSet's own mount handler (which Textual runs after this one) puts the
+        # cursor on the first option; start it on the current answer instead.
+        self.call_after_refresh(self._cursor_to_answer)
+
+    def _cursor_to_answer(self) -> None:
+        if self.pressed_index >= 0:
+            self._selected = self.pressed_index
+
+    @property
+    def key(self) -> str | None:
+        index = self.pressed_index
+        return self.keys[index] if index >= 0 else None
+
+    def action_choose(self) -> None:
+        if self._selected is None:
+            return
+        button = self._nodes[self._selected]
+        if isinstance(button, RadioButton) and not button.value:
+            button.value = True
+        self.screen.focus_next()
+
+
+def _bool_key(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+class PrepareScreen(PhaseScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "cluster_health", "Cluster health"),
+        Binding("f3", "fill_from_health", "Fill from health"),
+        Binding("ctrl+n", "done", "Make the plan"),
+    ]
+
+    def __init__(self, view_id: str | None = None) -> None:
+        super().__init__(view_id or "prepare")
+        self.answers = Answers()
+
+    # -- layout -------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        self.answers = Answers.from_state(self.session.answers)
+        a = self.answers
+        demo = self.workspace.demo
+        if demo is not None:
+            a.config_path = a.config_path or str(demo.config_path)
+            a.core_path = a.core_path or str(demo.core_path)
+            # A default, not an answer: it does not start the phase.
+            self.session.answers = a.to_state()
+        form = VerticalScroll(id="content", classes="prepare-form")
+        # Tab goes from the sidebar straight to the first question.
+        form.can_focus = False
+        with form:
+            yield Static(
+                "Answer what you know; everything is saved as you type. "
+                "Enter moves on when an answer is valid.",
+                classes="hint",
+            )
+            yield Label("Your checkouts", classes="section")
+            yield from self.text_question(
+                "config_path",
+                "Where is your country config checkout (your fork)?",
+                "The current version is read from it, and phase 4 merges the release into it.",
+                a.config_path,
+                lambda v: git_checkout_problem(v) if v.strip() else None,
+                placeholder="e.g. ~/opencrvs-farajaland",
+            )
+            yield from self.text_question(
+                "core_path",
+                "Where is your opencrvs-core checkout?",
+                "Phase 3 updates it to the release code.",
+                a.core_path,
+                lambda v: git_checkout_problem(v) if v.strip() else None,
+                placeholder="e.g. ~/opencrvs-core",
+            )
+            yield Label("Versions", classes="section")
+            yield from self.text_question(
+                "current_version",
+                "1. Which version are you on now?",
+                "Detected from the country config; change it if it is wrong. "
+                "Minor versions cannot be skipped.",
+                a.current_version,
+                lambda v: version_problem(v) if v.strip() else None,
+                placeholder="e.g. 1.3.0",
+                after=Static("", id="current_version-detected", classes="detected"),
+            )
+            yield from self.choice_question(
+                "target_version",
+                "2. Which version do you want to upgrade to?",
+                f"Known 1.3.x releases; the latest is {LATEST.version}.",
+                [(r.version, f"{r.version}  {r.date}") for r in RELEASES],
+                a.target_version,
+            )
+            yield Label("Your installation", classes="section")
+            yield from self.choice_question(
+                "core_customised",
+                "3. Have you customised opencrvs-core (NodeJS or React code)?",
+                "If so, your core fork must be merged with the release too.",
+                YES_NO,
+                _bool_key(a.core_customised),
+            )
+            with Vertical(id="core-fork", classes="subfields"):
+                yield from self.text_question(
+                    "core_fork_path",
+                    "Path of your opencrvs-core fork",
+                    "The checkout where your customisations live.",
+                    a.core_fork_path,
+                    lambda v: git_checkout_problem(v) if v.strip() else None,
+                    placeholder="e.g. ~/opencrvs-core",
+                )
+                yield from self.text_question(
+                    "core_upstream_remote",
+                    "Its upstream remote (the official opencrvs-core)",
+                    "The remote your fork merges the release from.",
+                    a.core_upstream_remote,
+                    lambda v: remote_name_problem(v) if v.strip() else None,
+                    placeholder="e.g. upstream",
+                )
+            yield from self.choice_question(
+                "integrations",
+                "4. Have you integrated other systems through the API or system clients?",
+                "Integrations must be tested on QA before production.",
+                YES_NO,
+                _bool_key(a.integrations),
+            )
+            with Vertical(id="integrations-details", classes="subfields"):
+                yield from self.text_question(
+                    "integrations_list",
+                    "Which systems?",
+                    "A comma-separated list, e.g. DHIS2, national ID.",
+                    a.integrations_list,
+                    None,
+                    placeholder="e.g. DHIS2, national ID",
+                )
+            yield from self.choice_question(
+                "fully_configured",
+                "5. Is OpenCRVS completely configured?",
+                "A configured system has data worth protecting.",
+                YES_NO,
+                _bool_key(a.fully_configured),
+            )
+            yield from self.choice_question(
+                "real_registrars",
+                "6. Have you set up real registrar users?",
+                "Real users make the production backup mandatory.",
+                YES_NO,
+                _bool_key(a.real_registrars),
+            )
+            yield from self.choice_question(
+                "real_citizens",
+                "7. Are you registering real citizens?",
+                "Real records make the production backup mandatory.",
+                [(c.value, c.label) for c in CitizenRegistration],
+                a.real_citizens.value if a.real_citizens else None,
+            )
+            yield from self.choice_question(
+                "deployed",
+                "8. Have you deployed OpenCRVS to servers?",
+                "If not, the upgrade ends once it runs locally.",
+                YES_NO,
+                _bool_key(a.deployed),
+            )
+            with Vertical(id="deployment", classes="subfields"):
+                yield from self.choice_question(
+                    "server_kind",
+                    "Dedicated or shared servers?",
+                    "Shared servers compete for RAM and disk during migrations.",
+                    [(k.value, k.value.capitalize()) for k in ServerKind],
+                    a.server_kind.value if a.server_kind else None,
+                )
+                with Vertical(classes="question", id="q-environments"):
+                    yield Label("Which environments do you have?", classes="question-label")
+                    yield Static("Test on a separate QA server before production.", classes="hint")
+                    for env in EnvironmentId:
+                        yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
+                    yield Static("", id="environments-error", classes="field-error")
+                for env in EnvironmentId:
+                    yield from self.environment_fields(env)
+                with Horizontal(classes="health-actions"):
+                    yield Button("F2 Run Cluster health", id="run-health", classes="small")
+                    yield Button(
+                        "F3 Fill from last health check", id="fill-health", classes="small"
+                    )
+                yield from self.choice_question(
+                    "backup_server",
+                    "Have you provisioned a backup server?",
+                    "Production must not be touched without an off-server backup.",
+                    YES_NO,
+                    _bool_key(a.backup_server),
+                )
+                yield from self.choice_question(
+                    "automated_backups",
+                    "Are automated emergency backups set up as documented?",
+                    "The nightly backup is your way back if the upgrade fails.",
+                    YES_NO,
+                    _bool_key(a.automated_backups),
+                )
+            yield Static("", id="form-summary")
+            yield Button("Done, make the plan", id="done", variant="primary")
+
+    def environment_fields(self, env: EnvironmentId) -> ComposeResult:
+        e = self.answers.environments.get(env)
+        prefix = f"env-{env.value}"
+
+        def val(v: object) -> str:
+            return "" if v is None else str(v)
+
+        with Vertical(id=prefix, classes="subfields environment"):
+            yield Label(f"{env.label} servers", classes="section")
+            yield from self.text_question(
+                f"{prefix}-ram_gb",
+                "RAM per server (GB)",
+                "The docs ask for 16 GB.",
+                val(e and e.ram_gb),
+                lambda v: positive_int_problem(v, "RAM in GB") if v.strip() else None,
+            )
+            yield from self.text_question(
+                f"{prefix}-cpus",
+                "CPUs per server",
+                "The docs ask for 8.",
+                val(e and e.cpus),
+                lambda v: positive_int_problem(v, "number of CPUs") if v.strip() else None,
+            )
+            yield from self.text_question(
+                f"{prefix}-disk_gb",
+                "Disk per server (GB)",
+                "The docs ask for 320 GB.",
+                val(e and e.disk_gb),
+                lambda v: positive_int_problem(v, "disk in GB") if v.strip() else None,
+            )
+            yield from self.text_question(
+                f"{prefix}-cluster_size",
+                "How many servers in the cluster (1, 3 or 5)?",
+                "1 server is for staging/QA only; 3 is normal production.",
+                val(e and e.cluster_size),
+                lambda v: cluster_size_problem(v) if v.strip() else None,
+            )
+            yield from self.text_question(
+                f"{prefix}-servers",
+                "Free disk / RAM per server (optional)",
+                "name=free disk GB/free RAM GB, comma-separated; or F3 after a health check.",
+                format_server_free(e.servers) if e else "",
+                lambda v: _server_free_problem(v) if v.strip() else None,
+                placeholder="e.g. manager1=200/12, worker1=180/10",
+            )
+            if env in INVENTORY_ENVIRONMENTS:
+                yield from self.text_question(
+                    f"{prefix}-inventory_path",
+                    "Ansible inventory file (optional)",
+                    "Lets crvs-migrate check and reach these servers.",
+                    e.inventory_path if e else "",
+                    lambda v: file_problem(v) if v.strip() else None,
+                    placeholder="e.g. infrastructure/server-setup/qa.ini"
+                    if env is EnvironmentId.QA
+                    else "e.g. infrastructure/server-setup/production.ini",
+                )
+
+    def text_question(
+        self,
+        field_id: str,
+        label: str,
+        hint: str,
+        value: str,
+        check: Callable[[str], str | None] | None,
+        placeholder: str = "",
+        after: Widget | None = None,
+    ) -> ComposeResult:
+        with Vertical(classes="question", id=f"q-{field_id}"):
+            yield Label(label, classes="question-label")
+            yield Input(
+                value,
+                placeholder=placeholder,
+                id=field_id,
+                validators=[ProblemValidator(check)] if check else None,
+                valid_empty=True,
+                compact=True,
+                select_on_focus=False,
+            )
+            if after is not None:
+                yield after
+            yield Static("", id=f"{field_id}-error", classes="field-error")
+            yield Static(hint, classes="hint")
+
+    def choice_question(
+        self,
+        field_id: str,
+        label: str,
+        hint: str,
+        options: list[tuple[str, str]],
+        value: str | None,
+    ) -> ComposeResult:
+        with Vertical(classes="question", id=f"q-{field_id}"):
+            yield Label(label, classes="question-label")
+            yield Choice(options, value, field_id)
+            yield Static("", id=f"{field_id}-error", classes="field-error")
+            yield Static(hint, classes="hint")
+
+    # -- life cycle --------------------------------------------------------
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show_conditionals()
+        self.refresh_derived()
+        for field_input in self.query(Input):
+            if field_input.value:
+                self.show_input_problem(field_input)
+        if self.answers.config_path and not git_checkout_problem(self.answers.config_path):
+            self.start_detection(self.answers.config_path)
+
+    # -- reading and saving answers -------------------------------------------
+
+    @on(Input.Changed)
+    def input_changed(self, event: Input.Changed) -> None:
+        field_id = event.input.id or ""
+        self.store_input(field_id, event.value, event.validation_result)
+        self.show_input_problem(event.input, event.validation_result)
+        if field_id == "config_path" and not git_checkout_problem(event.value):
+            self.start_detection(event.value)
+        self.answers_changed()
+
+    def store_input(self, field_id: str, value: str, result: ValidationResult | None) -> None:
+        a = self.answers
+        valid = result is None or result.is_valid
+        if field_id.startswith("env-"):
+            _, env_id, attr = field_id.split("-", 2)
+            env = a.environments.get(EnvironmentId(env_id))
+            if env is None:
+                return
+            if attr == "servers":
+                if valid:
+                    env.servers = parse_server_free(value) if value.strip() else []
+            elif attr == "inventory_path":
+                env.inventory_path = value.strip()
+            else:
+                setattr(env, attr, int(value) if valid and value.strip() else None)
+            return
+        # Text answers are kept as typed (even while invalid) so a half-done form resumes.
+        setattr(a, field_id, value.strip() if field_id != "integrations_list" else value)
+
+    @on(RadioSet.Changed)
+    def choice_changed(self, event: RadioSet.Changed) -> None:
+        choice = event.radio_set
+        if not isinstance(choice, Choice) or choice.id is None:
+            return
+        key = choice.key
+        a = self.answers
+        if choice.id == "target_version":
+            a.target_version = key or LATEST.version
+        elif choice.id == "real_citizens":
+            a.real_citizens = CitizenRegistration(key) if key else None
+        elif choice.id == "server_kind":
+            a.server_kind = ServerKind(key) if key else None
+        else:
+            setattr(a, choice.id, None if key is None else key == "yes")
+        self.set_error(choice.id, "")
+        self.show_conditionals()
+        self.answers_changed()
+
+    @on(Checkbox.Changed)
+    def environment_ticked(self, event: Checkbox.Changed) -> None:
+        env = EnvironmentId((event.checkbox.id or "").removeprefix("has-"))
+        if event.value:
+            if env not in self.answers.environments:
+                self.answers.environment(env)
+                self.read_environment_inputs(env)
+        else:
+            self.answers.environments.pop(env, None)
+        self.show_conditionals()
+        self.answers_changed()
+
+    def read_environment_inputs(self, env: EnvironmentId) -> None:
+        """A re-ticked environment takes back what is still in its fields."""
+        for field_input in self.query(f"#env-{env.value} Input").results(Input):
+            result = field_input.validate(field_input.value)
+            self.store_input(field_input.id or "", field_input.value, result)
+
+    def answers_changed(self, by_operator: bool = True) -> None:
+        """Save on every change; the operator's first answer starts the phase."""
+        a = self.answers
+        state = a.to_state()
+        if state == self.session.answers:
+            return  # e.g. a field showing its restored value: nothing changed
+        self.session.answers = state
+        record = self.session.phase("prepare")
+        if record.status is PhaseStatus.NOT_STARTED and by_operator:
+            record.status = PhaseStatus.IN_PROGRESS
+            record.started_at = record.started_at or now_iso()
+        elif record.status is PhaseStatus.DONE and not a.complete:
+            record.status = PhaseStatus.IN_PROGRESS
+            record.finished_at = None
+        self.refresh_derived()
+        self.save_session()
+        self.query_one("PhaseHeading").refresh_heading(self.session)  # type: ignore[attr-defined]
+
+    # -- showing -------------------------------------------------------------
+
+    def show_conditionals(self) -> None:
+        a = self.answers
+        self.query_one("#core-fork").display = bool(a.core_customised)
+        self.query_one("#integrations-details").display = bool(a.integrations)
+        self.query_one("#deployment").display = bool(a.deployed)
+        for env in EnvironmentId:
+            self.query_one(f"#env-{env.value}").display = env in a.environments
+
+    def show_input_problem(
+        self, field_input: Input, result: ValidationResult | None = None
+    ) -> None:
+        if result is None:
+            result = field_input.validate(field_input.value)
+        message = ""
+        if result is not None and not result.is_valid:
+            message = "; ".join(result.failure_descriptions)
+        self.set_error(field_input.id or "", message)
+
+    def set_error(self, field_id: str, message: str) -> None:
+        """Show why an answer is not accepted right under its field (hidden when fine)."""
+        error = self.query_one(f"#{field_id}-error", Static)
+        error.update(Text(f"✗ {message}" if message else ""))
+        error.display = bool(message)
+
+    def refresh_derived(self) -> None:
+        """What depends on several answers: the target's check, the detected note, the summary."""
+        a = self.answers
+        target_problem = a.problem("target_version") if a.current_version else None
+        self.set_error("target_version", target_problem or "")
+        note = self.query_one("#current_version-detected", Static)
+        if a.detected_version:
+            if a.current_version == a.detected_version:
+                note.update(Text(f"✓ detected: {a.detected_version}  ({self._detected_note})"))
+            else:
+                note.update(Text(f"✎ edited; detected was {a.detected_version}"))
+        else:
+            note.update(Text(self._detected_note and f"? {self._detected_note}"))
+        problems = a.problems()
+        summary = self.query_one("#form-summary", Static)
+        if problems:
+            summary.update(Text(f"{len(problems)} answer(s) still needed or invalid."))
+        else:
+            summary.update(Text("✓ All answered. Make the plan when you are ready."))
+
+    _detected_note = ""
+
+    # -- current version detection ------------------------------------------
+
+    def start_detection(self, config_path: str) -> None:
+        self.run_worker(self.detect(config_path), group="detect", exclusive=True)
+
+    async def detect(self, config_path: str) -> None:
+        found = await detect_current_version(config_path)
+        if config_path.strip() != self.answers.config_path.strip():
+            return  # the operator typed another path meanwhile
+        a = self.answers
+        previous = a.detected_version
+        self._detected_note = found.note
+        a.detected_version = found.version
+        current_input = self.query_one("#current_version", Input)
+        if found.version and a.current_version in ("", previous):
+            # Filled in, not answered: it must not start the phase on its own.
+            with self.prevent(Input.Changed):
+                current_input.value = found.version
+            a.current_version = found.version
+            self.show_input_problem(current_input)
+        self.answers_changed(by_operator=False)
+
+    # -- actions -------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def advance(self, event: Input.Submitted) -> None:
+        """Enter moves on only when the answer is valid (and given, when it is required)."""
+        field_input = event.input
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            self.show_input_problem(field_input, result)
+            return
+        required = self.required_problem(field_input.id or "")
+        if required:
+            self.set_error(field_input.id or "", required)
+            return
+        self.focus_next()
+
+    def required_problem(self, field_id: str) -> str | None:
+        a = self.answers
+        if field_id.startswith("env-"):
+            _, env_id, attr = field_id.split("-", 2)
+            if attr in ("servers", "inventory_path"):
+                return None
+            return a.problem(f"env.{env_id}.{attr}")
+        if field_id in (
+            "config_path",
+            "core_path",
+            "current_version",
+            "core_fork_path",
+            "core_upstream_remote",
+            "integrations_list",
+        ):
+            return a.problem(field_id)
+        return None
+
+    @on(Button.Pressed, "#done")
+    def done_pressed(self) -> None:
+        self.action_done()
+
+    @on(Button.Pressed, "#run-health")
+    def health_pressed(self) -> None:
+        self.action_cluster_health()
+
+    @on(Button.Pressed, "#fill-health")
+    def fill_pressed(self) -> None:
+        self.action_fill_from_health()
+
+    def action_cluster_health(self) -> None:
+        self.app.action_navigate("health")  # type: ignore[attr-defined]
+
+    def action_fill_from_health(self) -> None:
+        filled = []
+        for env in list(self.answers.environments):
+            nodes = load_node_resources(self.session, env.value)
+            servers = [
+                ServerFree(
+                    n.node,
+                    round(n.disk_free_gb or 0, 1),
+                    round((n.ram_available_bytes or 0) / 1024**3, 1),
+                )
+                for n in nodes
+                if n.disk_free_bytes is not None and n.ram_available_bytes is not None
+            ]
+            if servers:
+                self.query_one(f"#env-{env.value}-servers", Input).value = format_server_free(
+                    servers
+                )
+                filled.append(env.label)
+        if filled:
+            self.notify(f"Filled from the last Cluster health check: {', '.join(filled)}")
+        else:
+            self.notify(
+                "No Cluster health results for these environments yet: press F2 to run one.",
+                severity="warning",
+            )
+
+    def action_done(self) -> None:
+        a = self.answers
+        problems = a.problems()
+        if problems:
+            self.show_all_problems(problems)
+            return
+        record = self.session.phase("prepare")
+        now = now_iso()
+        record.status = PhaseStatus.DONE
+        record.started_at = record.started_at or now
+        record.finished_at = now
+        update_plan(self.session)
+        self.save_session()
+        self.app.action_navigate("plan")  # type: ignore[attr-defined]
+
+    def show_all_problems(self, problems: list[tuple[str, str]]) -> None:
+        first: Widget | None = None
+        for name, reason in problems:
+            widget_id = _widget_id(name)
+            try:
+                self.set_error(widget_id, reason)
+                widget = self.query_one(
+                    "#has-staging" if widget_id == "environments" else f"#{widget_id}"
+                )
+            except Exception:  # noqa: BLE001 - a problem without a field of its own
+                continue
+            if first is None and widget.focusable:
+                first = widget
+        self.query_one("#form-summary", Static).update(
+            Text(f"✗ {len(problems)} answer(s) still needed or invalid: see the marked fields.")
+        )
+        if first is not None:
+            first.focus()
+            first.scroll_visible()
+        self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
+
+
+def _widget_id(field_name: str) -> str:
+    if field_name.startswith("env."):
+        _, env_id, attr = field_name.split(".", 2)
+        return f"env-{env_id}-{attr}"
+    return field_name
+
+
+SCREEN = PrepareScreen
