@@ -42,6 +42,7 @@ class WidgetKit:
 
     def output_pane(self, *, id: str | None = None, max_lines: int = 5000) -> OutputPane:
         return OutputPane(id=id, max_lines=max_lines)
+
     def node_table(self, *, id: str | None = "node-table") -> NodeTable:
         return NodeTable(id=id)
 
@@ -107,6 +108,7 @@ class CrvsMigrateApp(App[int]):
             except OSError:
                 pass
         super()._handle_exception(error)
+
     async def _serve_demo_cluster(self) -> None:
         """Serve the demo cluster until the app exits (which cancels this worker)."""
         from tasks.demo.cluster import DemoCluster
