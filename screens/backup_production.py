@@ -38,7 +38,7 @@ class BackupProductionScreen(PhaseScreen):
         b = self.session.backup
         target = planned_target(self.session)
         # Prefill from the production inventory's backup variables when nothing is planned yet.
-        inv = {} if target else backup_vars(self.session)
+        inv = {} if target else backup_vars(self.session, self.workspace)
         label = str(b.get("label") or suggest_label(target_version(self.session)))
         with VerticalScroll(id="content"):
             yield Static(id="gate-panel")

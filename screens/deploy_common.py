@@ -86,7 +86,7 @@ class DeployScreen(PhaseScreen):
         replicas = str(rec.get("replicas", ""))
         if not host:
             try:
-                nodes = environment_nodes(self.session, env)
+                nodes = environment_nodes(self.session, self.workspace, env)
             except CrvsError:
                 nodes = []
             manager = manager_node(nodes)

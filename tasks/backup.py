@@ -144,27 +144,18 @@ def listing_argv(remote_dir: str, label: str) -> list[str]:
     return ["find", base, "-mindepth", "1", "-printf", "%y\\t%s\\t%T@\\t%P\\n"]
 
 
-def snapshot_index_argv(remote_dir: str, label: str) -> list[str]:
-    """The Elasticsearch repository index files (index-N) that name ``snapshot_<label>``."""
-    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}/elasticsearch"
-    return [
-        "find",
-        base,
-        "-maxdepth",
-        "1",
-        "-name",
-        "index-*",
-        "-type",
-        "f",
-        "-exec",
-        "grep",
-        "-l",
-        "-F",
-        "-e",
-        f"snapshot_{label}",
-        "{}",
-        "+",
-    ]
+_ES_INDEX = re.compile(r"^elasticsearch/index-\d+$")
+# Enough of the repository index to find a snapshot name (real ones are a few KiB).
+_INDEX_READ = 4 * 1024 * 1024
+
+
+def snapshot_index_argv(remote_dir: str, label: str, files: list[RemoteFile]) -> list[str] | None:
+    """Read the Elasticsearch repository index files (``index-N``) found by the listing."""
+    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}"
+    paths = [f"{base}/{f.path}" for f in files if f.kind == "f" and _ES_INDEX.match(f.path)]
+    if not paths:
+        return None
+    return ["head", "-c", str(_INDEX_READ), "--", *paths]
 
 
 @dataclass(frozen=True)
@@ -243,7 +234,7 @@ def parse_iso(value: str) -> float:
 
 
 def judge_parts(
-    files: list[RemoteFile], es_index: list[str], label: str, since: str
+    files: list[RemoteFile], snapshot_named: bool, label: str, since: str
 ) -> list[PartResult]:
     """Each expected part: present, non-empty, modified after ``since``."""
     since_ts = parse_iso(since)
@@ -269,7 +260,7 @@ def judge_parts(
                     False,
                     f"older than the gate (last changed {_iso(newest)})",
                 )
-            elif part.path == "elasticsearch" and not es_index:
+            elif part.path == "elasticsearch" and not snapshot_named:
                 res = PartResult(
                     part.name, part.path, False, f"no repository index names snapshot_{label}"
                 )
@@ -306,14 +297,16 @@ async def verify_backup(
     ver = Verification(host=host, remote_dir=remote_dir, label=label, since=since)
     try:
         listing = await run(listing_argv(remote_dir, label))
-        index = await run(snapshot_index_argv(remote_dir, label))
+        files = parse_listing(listing.stdout)
+        index_argv = snapshot_index_argv(remote_dir, label, files)
+        index = await run(index_argv) if index_argv else None
     except CrvsError as exc:
         ver.error = f"could not list the backup on {host}: {strip_control(exc.message)[:300]}"
         return ver
-    files = parse_listing(listing.stdout)
     if not files:
         ver.error = f"{remote_dir}/{label} does not exist or is empty on {host}"
         return ver
-    es_index = [ln for ln in index.stdout.splitlines() if ln.strip()]
-    ver.parts = judge_parts(files, es_index, label, since)
+    # The snapshot's name, quoted as the repository index (JSON) stores it.
+    named = index is not None and f'"snapshot_{label}"' in index.stdout
+    ver.parts = judge_parts(files, named, label, since)
     return ver

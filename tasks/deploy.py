@@ -210,6 +210,9 @@ class StackProbe:
         }
 
 
+_JOB_DONE = re.compile(rf"^{MIGRATION_SERVICE}\t[^\t]*\t.*\((\d+)/(\d+) completed\)", re.M)
+
+
 def migration_state(ps_text: str) -> str:
     """From ``docker service ps --format '{{.CurrentState}}'`` (newest task first)."""
     lines = [ln.strip() for ln in ps_text.splitlines() if ln.strip()]
@@ -253,6 +256,11 @@ async def probe_stack(run: RemoteRun) -> StackProbe:
         ]
     )
     probe.migration = migration_state(ps.stdout) if ps.exit_status == 0 else "not found"
+    if probe.migration == "not found":
+        # A replicated-job lists itself as "0/1 (1/1 completed)" in docker service ls.
+        m = _JOB_DONE.search(ls.stdout)
+        if m and m.group(1) == m.group(2):
+            probe.migration = "finished"
     logs = await run(["docker", "service", "logs", "--raw", "--tail", "20", MIGRATION_SERVICE])
     if logs.exit_status == 0:
         # docker prints the service's stderr on its own stderr.

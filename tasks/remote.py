@@ -61,30 +61,34 @@ async def ssh_runner(
 
 
 def ssh_options(workspace: Workspace) -> SshOptions:
-    """The operator's OpenSSH setup; in the demo, the demo cluster's own known_hosts and key."""
+    """The operator's OpenSSH setup; in the demo, the demo cluster's files."""
     from tasks.ssh import SshOptions
 
-    demo = workspace.demo
-    if demo is not None:
-        known = demo.cluster_dir / "known_hosts"
-        key = demo.cluster_dir / "id_ed25519"
-        if known.exists():
-            return SshOptions(
-                known_hosts=known,
-                config_files=(),
-                client_keys=(key,) if key.exists() else (),
-                agent_path="",
-            )
+    if workspace.demo is not None:
+        from tasks.demo.cluster import demo_ssh_options
+
+        return demo_ssh_options(workspace.demo.cluster_dir)
     return SshOptions()
 
 
-def environment_nodes(session: Session, environment: str) -> list[Node]:
-    """The environment's servers: its Ansible inventory (a Prepare answer), else typed nodes."""
+def inventory_path(session: Session, workspace: Workspace, environment: str) -> Path | None:
+    """The environment's Ansible inventory: Prepare's answer, else (demo) the demo cluster's."""
+    answer = session.answers.get(f"inventory_{environment}")
+    if answer:
+        return Path(str(answer)).expanduser()
+    if workspace.demo is not None:
+        path = workspace.demo.cluster_dir / f"{environment}.ini"
+        return path if path.exists() else None
+    return None
+
+
+def environment_nodes(session: Session, workspace: Workspace, environment: str) -> list[Node]:
+    """The environment's servers: its inventory, else the nodes typed in Cluster health."""
     from tasks.inventory import load_inventory, typed_nodes
 
-    path = session.answers.get(f"inventory_{environment}")
-    if path:
-        return load_inventory(Path(str(path))).nodes()
+    path = inventory_path(session, workspace, environment)
+    if path is not None:
+        return load_inventory(path).nodes()
     return typed_nodes(session.health, environment)
 
 
@@ -98,15 +102,15 @@ def manager_node(nodes: Sequence[Node]) -> Node | None:
     return None
 
 
-def backup_vars(session: Session) -> dict[str, str]:
+def backup_vars(session: Session, workspace: Workspace) -> dict[str, str]:
     """Backup settings from the production inventory's [all:vars], when there is one."""
     from tasks.inventory import load_inventory
 
-    path = session.answers.get("inventory_production")
-    if not path:
+    path = inventory_path(session, workspace, "production")
+    if path is None:
         return {}
     try:
-        inv = load_inventory(Path(str(path)))
+        inv = load_inventory(path)
     except CrvsError:
         return {}
     v = inv.all_vars
@@ -128,14 +132,14 @@ async def check_environment(
     """Cluster health on every node of ``environment``; saved in the session's health section."""
     from tasks.health import HealthSnapshot, check_cluster, save_snapshot
 
-    nodes = environment_nodes(session, environment)
+    nodes = environment_nodes(session, workspace, environment)
     if not nodes:
         raise CrvsError(
             f"No servers are known for {environment}: give its inventory in Prepare or type its "
             "nodes in Cluster health.",
             "No servers",
         )
-    results = await check_cluster(nodes, ssh_options(workspace))
+    results = await check_cluster([n for n in nodes if n.in_swarm], ssh_options(workspace))
     snapshot = HealthSnapshot(environment, now_iso(), results, "crvs-migrate release phases")
     save_snapshot(session, snapshot)
     return snapshot
@@ -146,7 +150,7 @@ async def manager_runner(
     session: Session, workspace: Workspace, environment: str
 ) -> AsyncIterator[RemoteRun]:
     """Commands on the environment's swarm manager."""
-    node = manager_node(environment_nodes(session, environment))
+    node = manager_node(environment_nodes(session, workspace, environment))
     if node is None:
         raise CrvsError(f"No manager node is known for {environment}.", "No manager")
     async with ssh_runner(node.host, node.port, node.user, ssh_options(workspace)) as run:
