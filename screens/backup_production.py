@@ -9,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from screens.base import PhaseScreen
-from screens.release_parts import command_text, gate_text, target_version
+from screens.release_parts import command_text, demo_cluster_ready, gate_text, target_version
 from screens.step_modals import ConfirmModal
 from tasks.backup import BackupTarget, restore_argv, suggest_label, verify_backup
 from tasks.errors import CrvsError
@@ -125,6 +125,33 @@ class BackupProductionScreen(PhaseScreen):
             yield Button("I understand the risk; use this strategy", id="risk-ack")
 
             yield Button("Go to Deploy to production", id="to-production", variant="success")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if planned_target(self.session) is None:
+            self._prefill()
+
+    @work(group="prefill")
+    async def _prefill(self) -> None:
+        """Fill empty fields from the production inventory (in the demo, once it is written)."""
+        from tasks.remote import backup_vars
+
+        try:
+            await demo_cluster_ready(self.app)
+        except CrvsError:
+            return
+        ids = {
+            "ssh_user": "backup-user",
+            "ssh_host": "backup-host",
+            "ssh_port": "backup-port",
+            "remote_dir": "backup-dir",
+            "production_ip": "backup-prod-ip",
+            "replicas": "backup-replicas",
+        }
+        for key, value in backup_vars(self.session, self.workspace).items():
+            field = self.query_one(f"#{ids[key]}", Input)
+            if not field.value.strip() or (key == "ssh_port" and field.value == "22"):
+                field.value = value
 
     def refresh_from_session(self) -> None:
         gate = refresh_gate(self.session)
@@ -243,6 +270,7 @@ class BackupProductionScreen(PhaseScreen):
         def done(confirmed: bool | None) -> None:
             if confirmed:
                 confirm_backup_taken(self.session, self.journal, target, label)
+                self._demo_backup(target, label)
                 self._save()
 
         self.app.push_screen(
@@ -253,6 +281,18 @@ class BackupProductionScreen(PhaseScreen):
             ),
             done,
         )
+
+    def _demo_backup(self, target: BackupTarget, label: str) -> None:
+        """Demo only: nothing ran on a real production server, so put the backup the script
+        would have rsynced onto the demo backup server."""
+        cluster = getattr(self.app, "demo_cluster", None)
+        if self.workspace.demo is None or cluster is None:
+            return
+        from tasks.demo.cluster import BACKUP_REMOTE_DIR, build_backup_tree
+
+        if target.remote_dir.rstrip("/") == BACKUP_REMOTE_DIR:
+            build_backup_tree(cluster.files.backup_fs, label)
+            self.notify("Demo: the backup server now holds this backup.", title="Demo")
 
     @on(Button.Pressed, "#backup-verify")
     def _verify(self) -> None:
@@ -268,21 +308,51 @@ class BackupProductionScreen(PhaseScreen):
     @work(group="verify", exclusive=True)
     async def _run_verification(self, target: BackupTarget, label: str) -> None:
         from tasks.remote import ssh_options, ssh_runner
+        from tasks.ssh import FailureKind, SshFailure
 
         since = str(self.session.backup["gate_opened_at"])
+        options = ssh_options(self.workspace)
+        out = self.query_one("#verify-result", Static)
         try:
+            await demo_cluster_ready(self.app)
             async with ssh_runner(
-                target.ssh_host, target.ssh_port, target.ssh_user, ssh_options(self.workspace)
+                target.ssh_host, target.ssh_port, target.ssh_user, options
             ) as run:
                 ver = await verify_backup(run, target.ssh_host, target.remote_dir, label, since)
+        except SshFailure as exc:
+            if exc.kind is FailureKind.UNKNOWN_HOST_KEY and exc.host_key is not None:
+                out.update(Text(f"⚿ {exc.message}", style="bold yellow"))
+                self._offer_trust(target, label, exc.host_key, options.known_hosts)
+                return
+            out.update(Text(f"✗ {exc.message}", style="bold red"))
+            return
         except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            self.query_one("#verify-result", Static).update(
-                Text(f"✗ {exc.message}", style="bold red")
-            )
+            out.update(Text(f"✗ {exc.message}", style="bold red"))
             return
         record_verification(self.session, ver)
         self._save()
+
+    def _offer_trust(self, target: BackupTarget, label: str, key, known_hosts) -> None:
+        """An unknown backup-server key: show its fingerprint; trust only on an explicit yes."""
+        from screens.health import TrustHostKey
+        from tasks.inventory import Node, Role
+        from tasks.ssh import trust_host_key
+
+        node = Node("backup", target.ssh_host, Role.BACKUP, target.ssh_port, target.ssh_user)
+
+        def decided(trust: bool | None) -> None:
+            if not trust:
+                return
+            trust_host_key(known_hosts, key)
+            self.journal.confirmation(
+                f"trusted the {key.algorithm} host key {key.fingerprint} of "
+                f"{key.known_hosts_name} (backup server) into {known_hosts}",
+                phase=PHASE,
+                step="verify",
+            )
+            self._run_verification(target, label)
+
+        self.app.push_screen(TrustHostKey(node, key), decided)
 
     @on(Button.Pressed, "#restore-done")
     def _restored(self) -> None:

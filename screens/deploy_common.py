@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
 from screens.base import PhaseScreen
-from screens.release_parts import command_text, config_path, gate_text
+from screens.release_parts import command_text, config_path, demo_cluster_ready, gate_text
 from screens.step_modals import ConfirmModal
 from tasks.deploy import (
     CLEAR_DATA_WARNING,
@@ -58,7 +58,8 @@ class DeployScreen(PhaseScreen):
                     defaults["replicas"], placeholder="replicas 1|3|5", id="deploy-replicas"
                 )
             with Horizontal(classes="release-buttons"):
-                yield Checkbox("yarn deploy", value=True, id="deploy-yarn")
+                # The demo has no yarn to rely on: bash runs the same script.
+                yield Checkbox("yarn deploy", value=self.workspace.demo is None, id="deploy-yarn")
                 if env == "qa":
                     yield Checkbox("--clear_data=yes", value=False, id="clear-data")
             if env == "qa":
@@ -294,6 +295,7 @@ class DeployScreen(PhaseScreen):
             progress.update(text)
 
         try:
+            await demo_cluster_ready(self.app)
             async with manager_runner(self.session, self.workspace, self.ENVIRONMENT) as run:
                 probe = await wait_for_stack(run, on_progress=show)
         except CrvsError as exc:
@@ -314,6 +316,7 @@ class DeployScreen(PhaseScreen):
         from tasks.remote import check_environment
 
         try:
+            await demo_cluster_ready(self.app)
             snapshot = await check_environment(self.session, self.workspace, self.ENVIRONMENT)
         except CrvsError as exc:
             self.app.show_error(exc)  # type: ignore[attr-defined]

@@ -95,7 +95,9 @@ class ReleaseScreen(PhaseScreen):
             )
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    " ".join(env.get("files") or []), placeholder="env file path(s)", id="env-files"
+                    " ".join(env.get("files") or []) or self._demo_env(),
+                    placeholder="env file path(s)",
+                    id="env-files",
                 )
                 yield Input(placeholder="DOMAIN (optional)", id="env-domain")
                 yield Button("Check", id="env-check")
@@ -103,6 +105,13 @@ class ReleaseScreen(PhaseScreen):
 
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
+
+    def _demo_env(self) -> str:
+        if self.workspace.demo is None:
+            return ""
+        from tasks.demo.env_file import demo_env_file
+
+        return str(demo_env_file(self.workspace.demo.root, target_version(self.session)))
 
     # -- display ---------------------------------------------------------------
 

@@ -67,3 +67,18 @@ def target_version(session: Session) -> str:
     from tasks.releases import LATEST
 
     return answer(session, "target_version", LATEST.version)
+
+
+async def demo_cluster_ready(app: object, timeout: float = 15.0) -> None:
+    """In the demo, wait (bounded) for the in-process demo cluster before talking to it."""
+    import asyncio
+
+    from tasks.errors import CrvsError
+
+    cluster = getattr(app, "demo_cluster", None)
+    if getattr(app.workspace, "demo", None) is None or cluster is None:  # type: ignore[attr-defined]
+        return
+    try:
+        await asyncio.wait_for(cluster.ready.wait(), timeout)
+    except TimeoutError:
+        raise CrvsError("The demo cluster did not start.", "Demo cluster") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.widgets import Button, Input, RadioButton, Static
@@ -141,3 +142,43 @@ async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
         assert out is not None and str(out.html) in paths
         assert "git fetch --all" in out.markdown.read_text()
         assert out.html.read_text().startswith("<!DOCTYPE html>")
+
+
+async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_path: Path) -> None:
+    """The whole demo path of conditions 1 and 2: inventory prefill, fresh backup, trust, verify."""
+    from tasks.demo.sandbox import build_demo_sandbox
+
+    sandbox = build_demo_sandbox(tmp_path / "demo")
+    ws = Workspace(sandbox.state_path, demo=sandbox)
+    session = Session(demo=True, current_view="backup_production")
+    session.answers["target_version"] = "1.3.5"
+    app = CrvsMigrateApp(ws, session=session)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        async with asyncio.timeout(60):
+            while app.demo_cluster is None or not app.demo_cluster.ready.is_set():
+                await pilot.pause(0.1)
+        # Filled from the production inventory the demo cluster writes when it starts.
+        async with asyncio.timeout(30):
+            while app.screen.query_one("#backup-host", Input).value != "demo-backup":
+                await pilot.pause(0.1)
+        assert app.screen.query_one("#backup-host", Input).value == "demo-backup"
+        assert app.screen.query_one("#backup-dir", Input).value == "/home/backup/opencrvs"
+        await _press(pilot, app, "#gate-open")
+        await _press(pilot, app, "#backup-taken")
+        await _press(pilot, app, "#confirm")
+        await _press(pilot, app, "#backup-verify")
+        # The demo backup server is not in known_hosts: its fingerprint is shown first.
+        async with asyncio.timeout(30):
+            while not app.screen.query("#trust-yes"):
+                await pilot.pause(0.1)
+        app.screen.query_one("#trust-yes", Button).press()
+        async with asyncio.timeout(30):
+            while "verification" not in app.session.backup:
+                await pilot.pause(0.1)
+        ver = app.session.backup["verification"]
+        assert ver["ok"], ver
+        panel = _text(app, "#gate-panel")
+        assert "✓ 1. Emergency backup taken" in panel and "✓ 2. Stored off" in panel
+    steps = [e.get("step") for e in ws.journal.entries() if e["kind"] == "confirmation"]
+    assert steps == ["backup", "verify"]
