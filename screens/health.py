@@ -59,6 +59,7 @@ class HealthScreen(PhaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "recheck", "Re-check"),
         Binding("t", "trust", "Trust key"),
+        Binding("a", "toggle_add", "Add node"),
         Binding("delete", "remove_node", "Remove typed node", show=False),
     ]
 
@@ -184,12 +185,12 @@ class HealthScreen(PhaseScreen):
             text.append(strip_control(problem))
         elif not self._check_nodes:
             text.append(
-                "No nodes yet: give the inventory path in Prepare, or add nodes below "
-                "(host, port, user, role)."
+                "No nodes yet: give the inventory path in Prepare, or press a to add "
+                "nodes (host, port, user, role)."
             )
         else:
             text.append(f"Nodes from {self._source}. ")
-            text.append("r re-check · Enter details · t trust a new host key", style="dim")
+            text.append("r re-check · Enter details · t trust a key · a add a node", style="dim")
         source.update(text)
         self._update_summary(snapshot.checked_at if snapshot else None)
         if self._check_nodes and (snapshot is None or self.workspace.demo is not None):
@@ -356,6 +357,12 @@ class HealthScreen(PhaseScreen):
         for widget_id in ("#add-host", "#add-port", "#add-user"):
             self.query_one(widget_id, Input).value = ""
         self.load_environment()
+
+    def action_toggle_add(self) -> None:
+        form = self.query_one("#health-add")
+        form.toggle_class("-shown")
+        if form.has_class("-shown"):
+            self.query_one("#add-host", Input).focus()
 
     def action_remove_node(self) -> None:
         name = self.query_one("#node-table").selected_name  # type: ignore[attr-defined]

@@ -41,7 +41,7 @@ from tasks.ssh import (
     SshFailure,
     SshOptions,
     open_node,
-    run,
+    run_batch,
 )
 from tasks.state import Session, now_iso
 from tasks.text import sanitize
@@ -298,9 +298,14 @@ class Probe:
     argv: tuple[str, ...]
 
 
+def disk_paths(node: Node, policy: HealthPolicy) -> tuple[str, ...]:
+    # The backup server keeps backups in its own directory, not on an OpenCRVS /data.
+    return ("/",) if node.role is Role.BACKUP else ("/", policy.data_mount)
+
+
 def probes_for(node: Node, policy: HealthPolicy = HealthPolicy()) -> list[Probe]:
     probes = [
-        Probe("disk", ("df", "-P", "-B1", "/", policy.data_mount)),
+        Probe("disk", ("df", "-P", "-B1", *disk_paths(node, policy))),
         Probe("memory", ("cat", "/proc/meminfo")),
         Probe("cpus", ("nproc",)),
         Probe("load", ("cat", "/proc/loadavg")),
@@ -439,16 +444,17 @@ def _unknown(key: str, result: CommandResult | None, why: str) -> Check:
 
 
 def evaluate_disk(
-    result: CommandResult | None, policy: HealthPolicy
+    result: CommandResult | None, policy: HealthPolicy, paths: tuple[str, ...] | None = None
 ) -> tuple[Check, DiskUsage | None]:
+    paths = paths or ("/", policy.data_mount)
     if result is None or result.timed_out:
         return _unknown("disk", result, "no answer"), None
     try:
-        disks = parse_df(result.stdout, ("/", policy.data_mount))
+        disks = parse_df(result.stdout, paths)
     except Unparseable as exc:
         return _unknown("disk", result, f"cannot read df output ({exc})"), None
     statuses, notes, summary = [], [], []
-    for path in ("/", policy.data_mount):
+    for path in paths:
         d = disks.get(path)
         if d is None:
             statuses.append(Health.WARN)
@@ -608,7 +614,7 @@ def evaluate_node(
     checked_at: str | None = None,
     duration_s: float | None = None,
 ) -> NodeHealth:
-    disk, disk_usage = evaluate_disk(results.get("disk"), policy)
+    disk, disk_usage = evaluate_disk(results.get("disk"), policy, disk_paths(node, policy))
     memory, mem = evaluate_memory(results.get("memory"), policy, node)
     checks = [disk, memory, evaluate_cpu(results.get("cpus"), results.get("load"), policy)]
     checks.append(evaluate_uptime(results.get("uptime")))
@@ -672,9 +678,8 @@ async def check_node(
     try:
         async with open_node(node, options) as conn:
             probes = probes_for(node, policy)
-            outputs = await asyncio.gather(
-                *(run(conn, p.argv, options.command_timeout) for p in probes)
-            )
+            # One channel per node (not one per command): half the work for every sshd.
+            outputs = await run_batch(conn, [p.argv for p in probes], options.command_timeout)
     except SshFailure as exc:
         return replace(failed(node, exc), duration_s=time.monotonic() - started)
     results = {p.key: r for p, r in zip(probes, outputs, strict=True)}

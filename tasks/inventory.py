@@ -125,14 +125,10 @@ class Inventory:
 
     def group_hosts(self, group: str) -> list[str]:
         """Hosts of ``group`` and of its children, in file order."""
-        seen: list[str] = []
-        for g in self._closure(group):
-            for h in self.groups[g].hosts:
-                if h not in seen:
-                    seen.append(h)
         if group == "all":
             return self.hosts
-        return seen
+        members = {h for g in self._closure(group) for h in self.groups[g].hosts}
+        return [h for h in self.hosts if h in members]
 
     def _closure(self, group: str) -> list[str]:
         out: list[str] = []

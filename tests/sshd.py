@@ -94,6 +94,15 @@ def make_key(path: Path, comment: str = "crvs-test") -> KeyPair:
     return KeyPair(path)
 
 
+def shared_tempdir(prefix: str = "crvs-sshd-") -> Path:
+    """A temp dir the test user can read (pytest's tmp_path is 0700 under root)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
 def free_port(address: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((address, 0))
@@ -130,6 +139,7 @@ class Sshd:
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.chmod(0o755)
         self.user = user
         self.client_key = client_key
         self.address = address

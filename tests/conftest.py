@@ -1,0 +1,87 @@
+"""Shared fixtures. The sshd ones are small and composable (backup verification reuses them):
+
+ssh_user          the account tests log in as (skips the test when sshd is absent)
+ssh_client_key    a client keypair (tests.sshd.KeyPair)
+sshd_factory      start(address, extra=[...], host_key=...) -> tests.sshd.Sshd, stopped at the end
+sshd_nodes        three sshd on 127.0.0.2, 127.0.0.3, 127.0.0.4 (session-wide)
+ssh_options       tasks.ssh.SshOptions trusting sshd_nodes, logging in with ssh_client_key
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sshd import KeyPair, Sshd, ensure_test_user, make_key, shared_tempdir, sshd_available
+
+
+@pytest.fixture(scope="session")
+def ssh_user() -> str:
+    reason = sshd_available()
+    if reason:
+        pytest.skip(reason)
+    return ensure_test_user()
+
+
+@pytest.fixture(scope="session")
+def ssh_workdir() -> Iterator[Path]:
+    path = shared_tempdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ssh_client_key(ssh_workdir: Path, ssh_user: str) -> KeyPair:
+    return make_key(ssh_workdir / "client" / "id_ed25519", "crvs-test-client")
+
+
+@pytest.fixture(scope="session")
+def sshd_factory(
+    ssh_workdir: Path, ssh_user: str, ssh_client_key: KeyPair
+) -> Iterator[Callable[..., Sshd]]:
+    started: list[Sshd] = []
+
+    def start(address: str = "127.0.0.2", **kwargs) -> Sshd:
+        server = Sshd(
+            ssh_workdir / f"sshd-{len(started)}-{address}",
+            ssh_user,
+            ssh_client_key,
+            address,
+            **kwargs,
+        )
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd_nodes(sshd_factory: Callable[..., Sshd]) -> list[Sshd]:
+    return [sshd_factory(f"127.0.0.{i}") for i in (2, 3, 4)]
+
+
+@pytest.fixture
+def known_hosts(tmp_path: Path, sshd_nodes: list[Sshd]) -> Path:
+    path = tmp_path / "known_hosts"
+    path.write_text("".join(s.known_hosts_line() + "\n" for s in sshd_nodes))
+    return path
+
+
+@pytest.fixture
+def ssh_options(known_hosts: Path, ssh_client_key: KeyPair):
+    from tasks.ssh import SshOptions
+
+    return SshOptions(
+        known_hosts=known_hosts,
+        config_files=(),
+        client_keys=(ssh_client_key.private,),
+        agent_path="",
+        connect_timeout=5,
+        login_timeout=5,
+        command_timeout=10,
+    )
