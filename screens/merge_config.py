@@ -130,6 +130,8 @@ class MergeConfigScreen(StepPhaseScreen):
         return text
 
     def show_conflicts(self) -> None:
+        if not self.is_attached:  # the app is closing
+            return
         box = self.query_one("#conflicts")
         report = self.conflicts
         if report is None or (report.clean and not report.merge_in_progress):
@@ -254,7 +256,7 @@ class MergeConfigScreen(StepPhaseScreen):
     # -- conflict actions -------------------------------------------------------------
 
     def action_recheck_conflicts(self) -> None:
-        self.run_worker(self.recheck(), group=f"{self.view_id}-checks", exclusive=True)
+        self.run_worker(self.recheck, group=f"{self.view_id}-checks", exclusive=True)
 
     async def recheck(self) -> None:
         path = self.repo_path()
@@ -276,7 +278,7 @@ class MergeConfigScreen(StepPhaseScreen):
         if self.current_run is not None:
             self.notify("A step is running.")
             return
-        self.run_worker(self.abort_merge(), group=f"{self.view_id}-steps")
+        self.run_worker(self.abort_merge, group=f"{self.view_id}-steps")
 
     async def abort_merge(self) -> None:
         path = self.repo_path()
@@ -310,7 +312,7 @@ class MergeConfigScreen(StepPhaseScreen):
         if self.current_run is not None:
             self.notify("A step is running.")
             return
-        self.run_worker(self.commit_merge(), group=f"{self.view_id}-steps")
+        self.run_worker(self.commit_merge, group=f"{self.view_id}-steps")
 
     async def commit_merge(self) -> None:
         path = self.repo_path()

@@ -78,3 +78,33 @@ class TextPromptModal(ModalScreen["str | None"]):
             self.dismiss(self.query_one("#answer", Input).value.strip() or None)
         else:
             self.dismiss(None)
+
+
+class ChoiceModal(ModalScreen["str | None"]):
+    """Several explicit ways forward (each button says what runs); Escape chooses none."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, body: Text | str, choices: list[tuple[str, str]]):
+        super().__init__(classes="step-modal")
+        self.modal_title = title
+        self.body = body if isinstance(body, Text) else Text(body)
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="step-modal-box"):
+            yield Static(Text(self.modal_title, style="bold"), classes="step-modal-title")
+            with VerticalScroll(classes="step-modal-body"):
+                yield Static(self.body)
+            with Horizontal(classes="step-modal-buttons"):
+                for choice_id, label in self.choices:
+                    yield Button(label, id=f"choice-{choice_id}")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        self.dismiss(button_id.removeprefix("choice-") if button_id.startswith("choice-") else None)

@@ -9,6 +9,7 @@ a running step keeps going while the operator looks at another phase. The app's
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,7 +21,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import PhaseScreen
-from screens.step_modals import ConfirmModal
+from screens.step_modals import ChoiceModal, ConfirmModal
 from tasks import steps as step_tasks
 from tasks.errors import CrvsError
 from tasks.gitflow import blockers, step_target
@@ -29,7 +30,7 @@ from tasks.phases import PhaseStatus, StepStatus
 from tasks.process import Command, ProcessResult, ProcessRun, RunningSteps, log_path_for
 from tasks.state import now_iso
 from tasks.steps import Step
-from tasks.yarn import Tools, find_tools
+from tasks.yarn import EXPECTED_NODE_MAJOR, IGNORE_ENGINES, Tools, find_tools
 
 STEP_GLYPHS = {
     StepStatus.NOT_STARTED: ("○", ""),
@@ -126,6 +127,8 @@ class StepPhaseScreen(PhaseScreen):
         self.action_check()
 
     def refresh_steps(self) -> None:
+        if not self.is_attached:
+            return
         steps_list = self.query_one("#steps", OptionList)
         highlighted = steps_list.highlighted
         options = []
@@ -167,10 +170,15 @@ class StepPhaseScreen(PhaseScreen):
     # -- checks -------------------------------------------------------------------
 
     def action_check(self) -> None:
-        self._checks_done.clear()
-        self.run_worker(self.run_checks(), group=f"{self.view_id}-checks", exclusive=True)
+        self.start_checks(tools=True)
 
-    async def run_checks(self) -> None:
+    def start_checks(self, *, tools: bool) -> None:
+        self._checks_done.clear()
+        self.run_worker(
+            partial(self.run_checks, tools=tools), group=f"{self.view_id}-checks", exclusive=True
+        )
+
+    async def run_checks(self, *, tools: bool = False) -> None:
         path = self.repo_path()
         if path is None:
             self._checks_done.set()
@@ -180,13 +188,17 @@ class StepPhaseScreen(PhaseScreen):
             self.repo_error = None
         except CrvsError as exc:
             self.repo, self.repo_error = None, exc
-        try:
-            self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=path)
-            self.tools_error = None
-        except CrvsError as exc:
-            self.tools, self.tools_error = None, exc
+        if tools or (self.tools is None and self.tools_error is None):
+            # yarn takes most of a second to say its version: only on demand.
+            try:
+                self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=path)
+                self.tools_error = None
+            except CrvsError as exc:
+                self.tools, self.tools_error = None, exc
         if self.repo is not None:
             await self.phase_checks(path)
+        if not self.is_attached:  # the app is closing
+            return
         self.steps = self.build_steps(path)
         self.refresh_steps()
         self.show_checks()
@@ -236,7 +248,7 @@ class StepPhaseScreen(PhaseScreen):
         step = self.selected_step()
         if step is None:
             return
-        self.run_worker(self.attempt(step), group=f"{self.view_id}-steps", exclusive=False)
+        self.run_worker(partial(self.attempt, step), group=f"{self.view_id}-steps", exclusive=False)
 
     async def attempt(self, step: Step) -> ProcessResult | None:
         """Check, confirm, run. Returns the result, or None if it did not run."""
@@ -279,16 +291,50 @@ class StepPhaseScreen(PhaseScreen):
                 raise CrvsError("\n".join(problems), title=f"“{step.title}” cannot run yet")
         if "yarn" in step.needs:
             self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=step.cwd)
-            for warning in self.tools.warnings:
-                self.notify(warning, severity="warning", timeout=8)
+            self.tools_error = None
+            step = await self.confirm_node_mismatch(step, self.tools)
+            if step is None:
+                return None
         prepared = await self.prepare_step(step)
         if prepared is None:
             return None
         result = await self.run_command(prepared, prepared.id)
         await self.after_step(prepared, result)
         self.update_phase_status()
-        self.action_check()
+        self.start_checks(tools=False)
         return result
+
+    async def confirm_node_mismatch(self, step: Step, tools: Tools) -> Step | None:
+        """node is not 16: say so before yarn runs; the operator picks how to go on."""
+        if tools.standin or not tools.node_mismatch:
+            return step
+        plain = Command(step.argv, step.cwd).display
+        ignoring = Command((*step.argv, IGNORE_ENGINES), step.cwd).display
+        body = Text()
+        body.append("\n".join(tools.warnings) + "\n\n", style="bold")
+        body.append(
+            "yarn refuses packages whose `engines` field asks for another node version. "
+            f"Best: switch to node {EXPECTED_NODE_MAJOR} (for example `nvm use "
+            f"{EXPECTED_NODE_MAJOR}`) and re-check. Or run anyway:\n\n"
+        )
+        body.append(f"  {plain}\n  {ignoring}\n")
+        choice = await self.app.push_screen_wait(
+            ChoiceModal(
+                f"node {tools.node_version} is not node {EXPECTED_NODE_MAJOR}",
+                body,
+                [("plain", "Run yarn --force"), ("ignore", f"Run with {IGNORE_ENGINES}")],
+            )
+        )
+        if choice is None:
+            return None
+        self.journal.confirmation(
+            f"yarn with node {tools.node_version}: {plain if choice == 'plain' else ignoring}",
+            phase=self.view_id,
+            step=step.id,
+        )
+        if choice == "plain":
+            return step
+        return Step(step.id, step.title, (*step.argv, IGNORE_ENGINES), step.cwd, step.needs)
 
     def blocker_args(self) -> dict:
         return {}

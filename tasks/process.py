@@ -41,6 +41,7 @@ TERMINATE_GRACE_S = 3.0
 # Anything strip_control would change (C0/C1 controls, ESC, TAB). Checked once per
 # chunk so plain output takes the fast path (the benchmark streams a million lines).
 _NEEDS_CLEANING = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 LinesCallback = Callable[[list[str]], object]
 
@@ -102,6 +103,13 @@ class LineSplitter:
     def _clean(lines: list[str], text: str) -> list[str]:
         if _NEEDS_CLEANING.search(text) is None:
             return lines
+        # Colour codes (CSI) are by far the most common: a CSI never spans a newline, so
+        # one pass over the whole chunk removes them; if nothing else is left to clean,
+        # no line needs the slower per-line treatment.
+        if "\x1b[" in text:
+            stripped = _CSI.sub("", text)
+            if _NEEDS_CLEANING.search(stripped) is None:
+                return stripped.split("\n")[: len(lines)]
         return [strip_control(line) if _NEEDS_CLEANING.search(line) else line for line in lines]
 
     def _keep_partial(self, partial: str) -> str:

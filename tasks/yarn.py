@@ -18,6 +18,8 @@ from tasks.process import capture
 
 EXPECTED_NODE_MAJOR = 16
 INSTALL_YARN = "npm install -g yarn@1"
+# yarn 1 refuses packages whose `engines` ask for another node: the operator may choose this.
+IGNORE_ENGINES = "--ignore-engines"
 STANDIN_ARGV = (sys.executable, "-m", "tasks.demo.yarn_standin")
 
 
@@ -32,6 +34,10 @@ class Tools:
     @property
     def node_major(self) -> int | None:
         return node_major(self.node_version)
+
+    @property
+    def node_mismatch(self) -> bool:
+        return self.node_version is not None and self.node_major != EXPECTED_NODE_MAJOR
 
     def summary(self) -> str:
         yarn = "yarn stand-in (demo)" if self.standin else f"yarn {self.yarn_version or '?'}"

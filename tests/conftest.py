@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitflow_helpers import sandbox, sandbox_template  # noqa: F401
 from tests.sshd import KeyPair, Sshd, ensure_test_user, make_key, shared_tempdir, sshd_available
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,16 @@ def sandbox(sandbox_template: DemoSandbox, tmp_path: Path) -> DemoSandbox:
     git(sb.config_path, "remote", "set-url", "countryconfig", str(sb.upstream_path))
     git(sb.core_path, "remote", "set-url", "origin", str(sb.core_origin_path))
     return sb
+
+
+def group_gone(pgid: int, timeout: float = 5.0) -> bool:
+    """True once no live process is left in group ``pgid`` (SIGKILL takes effect a moment later)."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def group_members(pgid: int) -> list[int]:
