@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -43,64 +44,83 @@ _PHASE_STYLE = {
 }
 
 
-def render_plan(plan: Plan, changes: list[PlanChange], accepted: bool) -> Text:
-    """The plan as plain text with styles (the styles are a second channel only)."""
-    t = Text()
-    versions = f"{plan.current or '?'} → {plan.target or '?'}"
-    t.append(f"Upgrade {versions}\n", style="bold")
-    t.append(plan.summary + "\n")
+Row = tuple[str, str, Text]
+
+
+def plan_rows(plan: Plan, changes: list[PlanChange], accepted: bool) -> list[Row]:
+    """The plan as rows of (phase mark, step mark, text): marks in narrow columns so
+    that wrapped text keeps its indent. Styles are a second channel only."""
+    rows: list[Row] = []
+
+    def add(mark: str, sub: str, text: str, style: str = "") -> None:
+        rows.append((mark, sub, Text(text, style=style)))
+
+    add("", "", f"Upgrade {plan.current or '?'} → {plan.target or '?'}", "bold")
+    add("", "", plan.summary)
     if accepted:
-        t.append("✓ Plan accepted.\n", style="green")
+        add("✓", "", "Plan accepted.", "green")
     else:
-        t.append("○ Not accepted yet: review it, then press a (Accept plan).\n", style="italic")
+        add("○", "", "Not accepted yet: review it, then press a (Accept plan).", "italic")
 
-    t.append(f"\nBlockers ({len(plan.blockers)})\n", style="bold underline")
-    if not plan.blockers:
-        t.append("  none\n", style="dim")
-    for f in plan.blockers:
-        t.append("  ✗ BLOCKER ", style="bold red")
-        t.append(f.message + "\n")
-    t.append(f"\nWarnings ({len(plan.warnings)})\n", style="bold underline")
-    if not plan.warnings:
-        t.append("  none\n", style="dim")
-    for f in plan.warnings:
-        t.append("  ! WARNING ", style="bold yellow")
-        t.append(f.message + "\n")
+    for title, findings, mark, word, style in (
+        ("Blockers", plan.blockers, "✗", "BLOCKER", "bold red"),
+        ("Warnings", plan.warnings, "!", "WARNING", "bold yellow"),
+    ):
+        add("", "", "")
+        add("", "", f"{title} ({len(findings)})", "bold underline")
+        if not findings:
+            add("", "", "none", "dim")
+        for f in findings:
+            text = Text()
+            text.append(f"{word} ", style=style)
+            text.append(f.message)
+            rows.append((mark, "", text))
 
-    t.append("\nChanged since the last plan\n", style="bold underline")
+    add("", "", "")
+    add("", "", "Changed since the last plan", "bold underline")
     if not changes:
-        t.append("  nothing\n", style="dim")
+        add("", "", "nothing", "dim")
     for c in changes:
-        t.append(f"  {c.sign} ", style="bold")
-        t.append(c.text + "\n")
+        add(c.sign, "", c.text)
 
-    t.append("\nPhases and steps\n", style="bold underline")
+    add("", "", "")
+    add("", "", "Phases and steps", "bold underline")
     for phase in plan.phases:
         style = _PHASE_STYLE[phase.status]
-        t.append(f"{phase.status.glyph} {phase.number} {phase.title}", style=style)
-        word = _PHASE_WORD[phase.status]
-        if phase.optional:
-            word = "applies (optional)"
-        t.append(f"  [{word}]", style=style)
-        t.append("\n")
+        word = "applies (optional)" if phase.optional else _PHASE_WORD[phase.status]
+        text = Text()
+        text.append(f"{phase.number} {phase.title}", style=style)
+        text.append(f"  [{word}]", style=style)
+        rows.append((phase.status.glyph, "", text))
         if phase.status is not Applicability.APPLIES:
-            t.append(f"    {phase.reason}\n", style="italic")
+            add("", "", phase.reason, "italic")
             continue
         for step in phase.steps:
             if step.applies:
-                t.append("    + ")
-                t.append(step.title)
-                if step.manual:
-                    t.append(" (by hand)", style="dim")
-                t.append("\n")
+                add("", "+", step.title + (" (by hand)" if step.manual else ""))
                 if step.reason:
-                    t.append(f"      why: {step.reason}\n", style="dim")
+                    add("", "", f"why: {step.reason}", "dim")
             else:
-                t.append("    - ", style="dim")
-                t.append(f"{step.title} [not applicable]\n", style="dim strike")
-                t.append(f"      {step.reason}\n", style="dim italic")
-    t.append("\nKey: + applies  - not applicable  » skipped  ✗ blocked\n", style="dim")
-    return t
+                add("", "-", f"{step.title} [not applicable]", "dim")
+                add("", "", step.reason, "dim italic")
+    add("", "", "")
+    add("", "", "Key: + applies  - not applicable  » skipped  ✗ blocked", "dim")
+    return rows
+
+
+def render_rows(rows: list[Row]) -> Table:
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
+    for mark, sub, text in rows:
+        grid.add_row(mark, sub, text)
+    return grid
+
+
+def rows_text(rows: list[Row]) -> str:
+    """Plain text of the rows (what a screen reader or a test reads)."""
+    return "\n".join(" ".join(p for p in (mark, sub, str(text)) if p) for mark, sub, text in rows)
 
 
 class PlanScreen(PhaseScreen):
@@ -125,9 +145,11 @@ class PlanScreen(PhaseScreen):
         if changed:
             self.save_session()
         super().refresh_from_session()
-        self.query_one("#plan-text", Static).update(
-            render_plan(plan, plan_changes(self.session), plan_accepted(self.session))
-        )
+        rows = plan_rows(plan, plan_changes(self.session), plan_accepted(self.session))
+        self.plan_text = rows_text(rows)
+        self.query_one("#plan-text", Static).update(render_rows(rows))
+
+    plan_text = ""
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -36,7 +36,12 @@ from tasks.answers import (
     remote_name_problem,
     version_problem,
 )
-from tasks.detect import detect_current_version, file_problem, git_checkout_problem
+from tasks.detect import (
+    absolute_path,
+    detect_current_version,
+    file_problem,
+    git_checkout_problem,
+)
 from tasks.phases import PhaseStatus
 from tasks.plan import update_plan
 from tasks.releases import LATEST, RELEASES
@@ -44,6 +49,7 @@ from tasks.resources import load_node_resources
 from tasks.state import now_iso
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+PATH_FIELDS = ("config_path", "core_path", "core_fork_path")
 
 
 class ProblemValidator(Validator):
@@ -82,11 +88,15 @@ class TickBox(Checkbox):
         return "X" if self.value else " "
 
 
-class Choice(RadioSet):
+class Choice(RadioSet, inherit_bindings=False):
     """A question with a few answers: arrows choose, Enter chooses and moves on."""
 
+    # RadioSet's own Enter only toggles; here Enter answers and advances.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "choose", "Choose", show=False),
+        Binding("down,right", "next_button", "Next option", show=False),
+        Binding("up,left", "previous_button", "Previous option", show=False),
+        Binding("space", "toggle_button", "Choose", show=False),
+        Binding("enter", "choose", "Choose and move on", show=False),
     ]
 
     def __init__(self, options: list[tuple[str, str]], value: str | None, id: str) -> None:
@@ -113,12 +123,23 @@ class Choice(RadioSet):
         return self.keys[index] if index >= 0 else None
 
     def action_choose(self) -> None:
+        """Answer with the highlighted option and move on, at once.
+
+        Done synchronously (not through RadioSet's messages) so that a fast
+        second Enter lands on the next question, not on this one again.
+        """
         if self._selected is None:
             return
         button = self._nodes[self._selected]
-        if isinstance(button, RadioButton) and not button.value:
-            button.value = True
-        self.screen.focus_next()
+        if not isinstance(button, RadioButton):
+            return
+        if not button.value:
+            with self.prevent(RadioButton.Changed):
+                if self._pressed_button is not None and self._pressed_button is not button:
+                    self._pressed_button.value = False
+                button.value = True
+            self._pressed_button = button
+        self.screen.choice_answered(self, advance=True)  # type: ignore[attr-defined]
 
 
 def _bool_key(value: bool | None) -> str | None:
@@ -277,10 +298,15 @@ class PrepareScreen(PhaseScreen):
                 for env in EnvironmentId:
                     yield from self.environment_fields(env)
                 with Horizontal(classes="health-actions"):
-                    yield Button("F2 Run Cluster health", id="run-health", classes="small")
-                    yield Button(
-                        "F3 Fill from last health check", id="fill-health", classes="small"
-                    )
+                    # Reached by F2 / F3 (or the mouse): kept out of the Tab and Enter
+                    # chain so that Enter never leaves the form by surprise.
+                    for label, button_id in (
+                        ("F2 Run Cluster health", "run-health"),
+                        ("F3 Fill from last health check", "fill-health"),
+                    ):
+                        button = Button(label, id=button_id, classes="small")
+                        button.can_focus = False
+                        yield button
                 yield from self.choice_question(
                     "backup_server",
                     "Have you provisioned a backup server?",
@@ -430,17 +456,23 @@ class PrepareScreen(PhaseScreen):
                 if valid:
                     env.servers = parse_server_free(value) if value.strip() else []
             elif attr == "inventory_path":
-                env.inventory_path = value.strip()
+                env.inventory_path = absolute_path(value)
             else:
                 setattr(env, attr, int(value) if valid and value.strip() else None)
             return
         # Text answers are kept as typed (even while invalid) so a half-done form resumes.
+        if field_id in PATH_FIELDS:
+            value = absolute_path(value)
         setattr(a, field_id, value.strip() if field_id != "integrations_list" else value)
 
     @on(RadioSet.Changed)
     def choice_changed(self, event: RadioSet.Changed) -> None:
-        choice = event.radio_set
-        if not isinstance(choice, Choice) or choice.id is None:
+        # Mouse clicks and space; Enter goes through Choice.action_choose.
+        if isinstance(event.radio_set, Choice):
+            self.choice_answered(event.radio_set)
+
+    def choice_answered(self, choice: Choice, advance: bool = False) -> None:
+        if choice.id is None:
             return
         key = choice.key
         a = self.answers
@@ -455,6 +487,8 @@ class PrepareScreen(PhaseScreen):
         self.set_error(choice.id, "")
         self.show_conditionals()
         self.answers_changed()
+        if advance:
+            self.advance_from(choice)
 
     @on(Checkbox.Changed)
     def environment_ticked(self, event: Checkbox.Changed) -> None:
@@ -482,6 +516,7 @@ class PrepareScreen(PhaseScreen):
             return  # e.g. a field showing its restored value: nothing changed
         self.session.answers = state
         record = self.session.phase("prepare")
+        status_before = record.status
         if record.status is PhaseStatus.NOT_STARTED and by_operator:
             record.status = PhaseStatus.IN_PROGRESS
             record.started_at = record.started_at or now_iso()
@@ -490,7 +525,8 @@ class PrepareScreen(PhaseScreen):
             record.finished_at = None
         self.refresh_derived()
         self.save_session()
-        self.query_one("PhaseHeading").refresh_heading(self.session)  # type: ignore[attr-defined]
+        if record.status is not status_before:
+            self.query_one("PhaseHeading").refresh_heading(self.session)  # type: ignore[attr-defined]
 
     # -- showing -------------------------------------------------------------
 
@@ -515,7 +551,7 @@ class PrepareScreen(PhaseScreen):
     def set_error(self, field_id: str, message: str) -> None:
         """Show why an answer is not accepted right under its field (hidden when fine)."""
         error = self.query_one(f"#{field_id}-error", Static)
-        error.update(Text(f"✗ {message}" if message else ""))
+        _set_text(error, f"✗ {message}" if message else "")
         error.display = bool(message)
 
     def refresh_derived(self) -> None:
@@ -526,28 +562,34 @@ class PrepareScreen(PhaseScreen):
         note = self.query_one("#current_version-detected", Static)
         if a.detected_version:
             if a.current_version == a.detected_version:
-                note.update(Text(f"✓ detected: {a.detected_version}  ({self._detected_note})"))
+                _set_text(note, f"✓ detected: {a.detected_version}  ({self._detected_note})")
             else:
-                note.update(Text(f"✎ edited; detected was {a.detected_version}"))
+                _set_text(note, f"✎ edited; detected was {a.detected_version}")
         else:
-            note.update(Text(self._detected_note and f"? {self._detected_note}"))
+            _set_text(note, self._detected_note and f"? {self._detected_note}")
         problems = a.problems()
         summary = self.query_one("#form-summary", Static)
         if problems:
-            summary.update(Text(f"{len(problems)} answer(s) still needed or invalid."))
+            _set_text(summary, f"{len(problems)} answer(s) still needed or invalid.")
         else:
-            summary.update(Text("✓ All answered. Make the plan when you are ready."))
+            _set_text(summary, "✓ All answered. Make the plan when you are ready.")
 
     _detected_note = ""
 
     # -- current version detection ------------------------------------------
 
+    _detection_for = ""
+
     def start_detection(self, config_path: str) -> None:
+        path = absolute_path(config_path)
+        if path == self._detection_for:
+            return  # the same checkout, spelled again (e.g. a restored field)
+        self._detection_for = path
         self.run_worker(self.detect(config_path), group="detect", exclusive=True)
 
     async def detect(self, config_path: str) -> None:
         found = await detect_current_version(config_path)
-        if config_path.strip() != self.answers.config_path.strip():
+        if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
         previous = a.detected_version
@@ -576,6 +618,22 @@ class PrepareScreen(PhaseScreen):
         if required:
             self.set_error(field_input.id or "", required)
             return
+        self.advance_from(field_input)
+
+    def advance_from(self, widget: Widget) -> None:
+        """Focus the next field in form order.
+
+        Not ``focus_next``: Textual sorts its focus chain by screen position, and
+        sub-fields shown a moment ago have no position until the next layout.
+        """
+        fields = [w for w in self.query("*") if w.focusable and _shown(w)]
+        if widget in fields:
+            index = fields.index(widget)
+            if index + 1 < len(fields):
+                target = fields[index + 1]
+                target.focus()
+                self.call_after_refresh(target.scroll_visible)
+                return
         self.focus_next()
 
     def required_problem(self, field_id: str) -> str | None:
@@ -672,6 +730,21 @@ class PrepareScreen(PhaseScreen):
             first.focus()
             first.scroll_visible()
         self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
+
+
+def _shown(widget: Widget) -> bool:
+    node = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent  # type: ignore[assignment]
+    return True
+
+
+def _set_text(widget: Static, text: str) -> None:
+    """Update only on a change: every update re-lays out the (long) form."""
+    if str(widget.content) != text:
+        widget.update(Text(text))
 
 
 def _widget_id(field_name: str) -> str:

@@ -25,6 +25,17 @@ def _expand(path: str | Path) -> Path:
     return Path(os.path.expanduser(str(path).strip()))
 
 
+def absolute_path(text: str) -> str:
+    """A typed path made independent of the directory the app was started in.
+
+    ``~`` is kept as typed (it reads better and means the same on resume).
+    """
+    value = text.strip()
+    if not value or value.startswith("~") or os.path.isabs(value):
+        return value
+    return os.path.abspath(value)
+
+
 def git_checkout_problem(path: str | Path) -> str | None:
     """Why ``path`` is not a git checkout (exists, is a directory, has ``.git``); ``None`` if it is.
 
