@@ -1,52 +1,51 @@
-"""A real sshd on loopback for the release-phase tests (backup server, swarm manager).
+"""Release-phase SSH servers (backup server, swarm manager) on issue 5's sshd fixtures.
 
-Built from ``tests/sshd.py``. Everything the login user reads lives in a world-readable
-temp dir: sshd reads authorized_keys as that user, outside root's 0700 pytest dir.
+``release_server(sshd_factory, ssh_client_key, address, extra)`` starts one more sshd
+through the shared ``sshd_factory`` (tests/conftest.py) and gives the ``SshOptions``
+that trust it, plus a directory the login user can read.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.remote import ssh_runner
 from tasks.ssh import SshOptions
-from tests.sshd import Sshd, ensure_test_user, make_key
+from tests.sshd import KeyPair, Sshd, shared_tempdir
 
 
 @dataclass
 class SshServer:
     sshd: Sshd
     options: SshOptions
-    # A directory the login user can read (and write: chmod 0o777 where needed).
+    # Readable by the login user (pytest's tmp_path is 0700 under root).
     shared: Path
 
     def runner(self):
         return ssh_runner(self.sshd.address, self.sshd.port, self.sshd.user, self.options)
 
 
-@contextlib.contextmanager
-def sshd_server(
-    address: str, extra: list[str] | None = None, shared: Path | None = None
-) -> Iterator[SshServer]:
-    user = ensure_test_user()
-    work = Path(tempfile.mkdtemp(prefix="crvs-release-sshd-"))
-    work.chmod(0o755)
-    shared = shared or work / "shared"
-    shared.mkdir(exist_ok=True)
-    shared.chmod(0o755)
-    try:
-        client = make_key(work / "client" / "id_ed25519")
-        with Sshd(work / "sshd", user, client, address, extra=extra) as sshd:
-            known = work / "known_hosts"
-            known.write_text(sshd.known_hosts_line() + "\n")
-            options = SshOptions(
-                known_hosts=known, config_files=(), client_keys=(client.private,), agent_path=""
-            )
-            yield SshServer(sshd, options, shared)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def release_server(
+    sshd_factory: Callable[..., Sshd],
+    client_key: KeyPair,
+    address: str,
+    *,
+    extra: list[str] | None = None,
+    shared: Path | None = None,
+) -> SshServer:
+    sshd = sshd_factory(address, extra=extra or [])
+    shared = shared or shared_tempdir("crvs-release-")
+    known = shared / "known_hosts"
+    known.write_text(sshd.known_hosts_line() + "\n")
+    options = SshOptions(
+        known_hosts=known,
+        config_files=(),
+        client_keys=(client_key.private,),
+        agent_path="",
+        connect_timeout=5,
+        login_timeout=5,
+        command_timeout=10,
+    )
+    return SshServer(sshd, options, shared)

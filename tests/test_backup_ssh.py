@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tasks.remote import ssh_runner
 from tasks.ssh import FailureKind, SshFailure, SshOptions
 from tasks.state import now_iso
 from tests.backupdir import break_part, make_backup_dir
-from tests.release_sshd import SshServer, sshd_server
+from tests.release_sshd import SshServer, release_server
 from tests.sshd import sshd_available
 
 pytestmark = [
@@ -25,9 +26,10 @@ PARTS = expected_parts(LABEL)
 
 
 @pytest.fixture(scope="module")
-def backup_server() -> Iterator[SshServer]:
-    with sshd_server("127.0.0.6") as server:
-        yield server
+def backup_server(sshd_factory, ssh_client_key) -> Iterator[SshServer]:
+    server = release_server(sshd_factory, ssh_client_key, "127.0.0.6")
+    yield server
+    shutil.rmtree(server.shared, ignore_errors=True)
 
 
 def _fresh(server: SshServer, name: str) -> Path:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tasks.deploy import wait_for_stack
-from tests.release_sshd import SshServer, sshd_server
-from tests.sshd import sshd_available
+from tests.release_sshd import SshServer, release_server
+from tests.sshd import shared_tempdir, sshd_available
 
 pytestmark = [
     pytest.mark.sshd,
@@ -43,18 +41,22 @@ esac
 
 
 @pytest.fixture
-def manager() -> Iterator[SshServer]:
+def manager(sshd_factory, ssh_client_key) -> Iterator[SshServer]:
     # The stand-in docker, writable by the login user (it counts the looks).
-    bin_dir = Path(tempfile.mkdtemp(prefix="crvs-fake-docker-"))
+    bin_dir = shared_tempdir("crvs-fake-docker-")
     bin_dir.chmod(0o777)
     docker = bin_dir / "docker"
     docker.write_text(FAKE_DOCKER)
     docker.chmod(0o755)
     try:
         # sshd's SetEnv puts it first on the session's PATH.
-        with sshd_server("127.0.0.7", extra=[f"SetEnv PATH={bin_dir}:/usr/bin:/bin"]) as server:
-            server.shared = bin_dir
-            yield server
+        yield release_server(
+            sshd_factory,
+            ssh_client_key,
+            "127.0.0.7",
+            extra=[f"SetEnv PATH={bin_dir}:/usr/bin:/bin"],
+            shared=bin_dir,
+        )
     finally:
         shutil.rmtree(bin_dir, ignore_errors=True)
 
