@@ -8,8 +8,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
-from screens.base import PhaseScreen
-from screens.release_parts import command_text, demo_cluster_ready, gate_text, target_version
+from screens.release_parts import (
+    ReleasePhaseScreen,
+    command_text,
+    demo_cluster_ready,
+    gate_text,
+    plan_text,
+    target_version,
+)
 from screens.step_modals import ConfirmModal
 from tasks.backup import BackupTarget, restore_argv, suggest_label, verify_backup
 from tasks.errors import CrvsError
@@ -29,7 +35,7 @@ from tasks.gate import (
 )
 
 
-class BackupProductionScreen(PhaseScreen):
+class BackupProductionScreen(ReleasePhaseScreen):
     VIEW_ID = PHASE
 
     def compose_body(self) -> ComposeResult:
@@ -41,6 +47,7 @@ class BackupProductionScreen(PhaseScreen):
         inv = {} if target else backup_vars(self.session, self.workspace)
         label = str(b.get("label") or suggest_label(target_version(self.session)))
         with VerticalScroll(id="content"):
+            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield Static(id="gate-panel")
             yield Static(
                 "Opening the gate records the time: the backup found on the backup server must be "
@@ -153,9 +160,8 @@ class BackupProductionScreen(PhaseScreen):
             if not field.value.strip() or (key == "ssh_port" and field.value == "22"):
                 field.value = value
 
-    def refresh_from_session(self) -> None:
+    def refresh_body(self) -> None:
         gate = refresh_gate(self.session)
-        super().refresh_from_session()
         self.query_one("#gate-panel", Static).update(gate_text(gate))
         self.query_one("#gate-panel").set_class(gate.open, "-open")
         opened = bool(self.session.backup.get("gate_opened_at"))

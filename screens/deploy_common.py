@@ -10,8 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
-from screens.base import PhaseScreen
-from screens.release_parts import command_text, config_path, demo_cluster_ready, gate_text
+from screens.release_parts import (
+    ReleasePhaseScreen,
+    command_text,
+    config_path,
+    demo_cluster_ready,
+    gate_text,
+    plan_text,
+)
 from screens.step_modals import ConfirmModal
 from tasks.deploy import (
     CLEAR_DATA_WARNING,
@@ -30,7 +36,7 @@ from tasks.phases import PhaseStatus
 from tasks.state import now_iso
 
 
-class DeployScreen(PhaseScreen):
+class DeployScreen(ReleasePhaseScreen):
     ENVIRONMENT: ClassVar[str] = "qa"
 
     # -- layout -------------------------------------------------------------------
@@ -39,6 +45,7 @@ class DeployScreen(PhaseScreen):
         env = self.ENVIRONMENT
         defaults = self._defaults()
         with VerticalScroll(id="content"):
+            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             if env == "production":
                 yield Static(id="gate-lock")
             yield Static(
@@ -133,8 +140,7 @@ class DeployScreen(PhaseScreen):
         req = self._request()
         return req, build_deploy_argv(req, self._typed())
 
-    def refresh_from_session(self) -> None:
-        super().refresh_from_session()
+    def refresh_body(self) -> None:
         locked = False
         if self.ENVIRONMENT == "production":
             from tasks.gate import compute_gate

@@ -10,8 +10,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
-from screens.base import PhaseScreen
-from screens.release_parts import command_text, config_path, target_version
+from screens.release_parts import (
+    ReleasePhaseScreen,
+    command_text,
+    config_path,
+    plan_text,
+    target_version,
+)
 from screens.step_modals import ConfirmModal
 from tasks.envcheck import check_env_files, record_env_check
 from tasks.errors import CrvsError
@@ -34,7 +39,7 @@ from tasks.release import (
 )
 
 
-class ReleaseScreen(PhaseScreen):
+class ReleaseScreen(ReleasePhaseScreen):
     VIEW_ID = PHASE
 
     def compose_body(self) -> ComposeResult:
@@ -44,6 +49,7 @@ class ReleaseScreen(PhaseScreen):
         tag = r.get("tag") or {}
         env = r.get("env_check") or {}
         with VerticalScroll(id="content"):
+            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield Static("1. The pull request is merged", classes="release-step")
             yield Static(
                 "Merging the PR is yours. The app checks that the upgrade branch is in the "
@@ -121,8 +127,7 @@ class ReleaseScreen(PhaseScreen):
             raise CrvsError("Give the country config path in Prepare first.", "No country config")
         return path
 
-    def refresh_from_session(self) -> None:
-        super().refresh_from_session()
+    def refresh_body(self) -> None:
         r = self.session.release
         merge = r.get("merge")
         out = self.query_one("#merge-result", Static)

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.css.query import NoMatches
+from textual.widgets import Static
+
+from screens.base import PhaseScreen
 
 if TYPE_CHECKING:
     from tasks.gate import Gate
@@ -82,3 +86,63 @@ async def demo_cluster_ready(app: object, timeout: float = 15.0) -> None:
         await asyncio.wait_for(cluster.ready.wait(), timeout)
     except TimeoutError:
         raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
+
+
+def plan_text(session: Session, phase_id: str) -> Text:
+    """What the plan says about this phase: its steps that apply (and why), briefly."""
+    from tasks.plan import Applicability, load_plan
+
+    plan = load_plan(session)
+    text = Text()
+    if plan is None:
+        text.append("No plan yet: make one in Plan to see what applies here.", style="dim")
+        return text
+    phase = plan.phase(phase_id)
+    if phase.status is not Applicability.APPLIES:
+        text.append(
+            f"{phase.status.glyph} The plan {phase.status.value} this phase: ", style="bold"
+        )
+        text.append(phase.reason)
+        return text
+    text.append("From the plan:\n", style="bold")
+    for step in phase.steps:
+        if step.applies:
+            text.append("  + ", style="green")
+            text.append(step.title)
+            if step.manual:
+                text.append(" (by hand)", style="italic")
+            if step.reason:
+                text.append(f": {step.reason}", style="dim")
+            text.append("\n")
+    if phase.optional:
+        text.append(
+            "  This phase is recommended, not mandatory, for this installation.\n", style="italic"
+        )
+    text.rstrip()
+    return text
+
+
+class ReleasePhaseScreen(PhaseScreen):
+    """A phase screen whose body is refreshed from the session once its widgets exist.
+
+    Nested containers may still be mounting when the screen's Mount or ScreenResume
+    arrives (switching to a mode for the first time): try again after the next refresh.
+    """
+
+    _refresh_tries = 0
+
+    def refresh_from_session(self) -> None:
+        try:
+            super().refresh_from_session()
+            for box in self.query("#plan-box").results(Static):
+                box.update(plan_text(self.session, self.view_id))
+            self.refresh_body()
+        except NoMatches:
+            if self._refresh_tries < 50:
+                self._refresh_tries += 1
+                self.call_after_refresh(self.refresh_from_session)
+            return
+        self._refresh_tries = 0
+
+    def refresh_body(self) -> None:
+        """Show the session in this screen's own widgets."""

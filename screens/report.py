@@ -8,12 +8,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Static
 
-from screens.base import PhaseScreen
+from screens.release_parts import ReleasePhaseScreen
 from tasks.errors import CrvsError
 from tasks.report import ExportedReport, export_report
 
 
-class ReportScreen(PhaseScreen):
+class ReportScreen(ReleasePhaseScreen):
     VIEW_ID = "report"
 
     def __init__(self, *args, **kwargs) -> None:
@@ -32,8 +32,7 @@ class ReportScreen(PhaseScreen):
             yield Button("Export report", id="report-export", variant="primary")
             yield Static(id="report-paths")
 
-    def refresh_from_session(self) -> None:
-        super().refresh_from_session()
+    def refresh_body(self) -> None:
         entries = list(self.journal.entries())
         commands = sum(1 for e in entries if e.get("kind") == "command")
         confirmations = sum(1 for e in entries if e.get("kind") == "confirmation")

@@ -10,13 +10,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
-from screens.base import PhaseScreen
-from screens.release_parts import command_text, config_path
+from screens.release_parts import ReleasePhaseScreen, command_text, config_path, plan_text
 from tasks.errors import CrvsError
 from tasks.local_start import PHASE, confirm_local_ok, skip_local, start_command
 
 
-class VerifyLocalScreen(PhaseScreen):
+class VerifyLocalScreen(ReleasePhaseScreen):
     VIEW_ID = PHASE
 
     def __init__(self, *args, **kwargs) -> None:
@@ -25,6 +24,7 @@ class VerifyLocalScreen(PhaseScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="content"):
+            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield Static(
                 "If you run OpenCRVS on this machine, start it now: its migrations run "
                 "automatically on your local data. Start opencrvs-core as you usually do, then the "
@@ -45,8 +45,7 @@ class VerifyLocalScreen(PhaseScreen):
                 yield Input(placeholder="or: why you skip this (optional)", id="local-skip-reason")
                 yield Button("Skip", id="local-skip")
 
-    def refresh_from_session(self) -> None:
-        super().refresh_from_session()
+    def refresh_body(self) -> None:
         out = self.query_one("#start-command", Static)
         try:
             path = self._cfg()

@@ -105,7 +105,13 @@ def build_deploy_argv(req: DeployRequest, typed_confirmation: str | None = None)
 
 
 def ensure_may_deploy(session: Session, environment: str) -> None:
-    """Production only when the gate, computed from its evidence, is open."""
+    """Not into a phase the plan blocks; production only when the gate, computed from its
+    evidence, is open."""
+    from tasks.phases import PhaseStatus
+
+    record = session.phase(PHASE_OF[environment])
+    if record.status is PhaseStatus.BLOCKED:
+        raise GateLocked(f"The plan blocks this deploy: {record.reason or 'see Plan'}")
     if environment != "production":
         return
     from tasks.gate import compute_gate

@@ -29,11 +29,29 @@ def _text(app: CrvsMigrateApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def _press(pilot, app, selector: str) -> None:
+async def _shown(pilot, app, selector: str, timeout: float = 20.0) -> str:
+    """The text of ``selector`` once it is on the active screen."""
+    async with asyncio.timeout(timeout):
+        while not app.screen.query(selector):
+            await pilot.pause(0.05)
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def _press(pilot, app, selector: str, timeout: float = 20.0) -> None:
+    """Press a button once it is on the active screen (a modal may still be opening)."""
+    async with asyncio.timeout(timeout):
+        while not app.screen.query(selector):
+            await pilot.pause(0.05)
     button = app.screen.query_one(selector, Button)
     assert not button.disabled, selector
     button.press()
     await pilot.pause()
+    if selector in ("#confirm", "#trust-yes"):
+        # The modal closes and its callback runs: wait until it is gone.
+        async with asyncio.timeout(timeout):
+            while app.screen.query(selector):
+                await pilot.pause(0.05)
+        await pilot.pause()
 
 
 async def _until(pilot, predicate, timeout: float = 20.0) -> None:
@@ -80,9 +98,7 @@ async def test_release_screen_end_to_end(tmp_path: Path) -> None:
         assert "invalid  CONTENT_SECURITY_POLICY_WILDCARD" in result
         assert SECRET not in result
         await _press(pilot, app, "#release-done")
-        assert "invalid deploy variables" in str(
-            app.screen.query_one("#error-message", Static).render()
-        )
+        assert "invalid deploy variables" in await _shown(pilot, app, "#error-message")
         await pilot.press("escape")
         env_file.write_text(env_file.read_text().replace("=farajaland.org", "=*.farajaland.org"))
         await _press(pilot, app, "#env-check")

@@ -29,11 +29,29 @@ def _text(app: CrvsMigrateApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def _press(pilot, app: CrvsMigrateApp, selector: str) -> None:
+async def _shown(pilot, app, selector: str, timeout: float = 20.0) -> str:
+    """The text of ``selector`` once it is on the active screen."""
+    async with asyncio.timeout(timeout):
+        while not app.screen.query(selector):
+            await pilot.pause(0.05)
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def _press(pilot, app, selector: str, timeout: float = 20.0) -> None:
+    """Press a button once it is on the active screen (a modal may still be opening)."""
+    async with asyncio.timeout(timeout):
+        while not app.screen.query(selector):
+            await pilot.pause(0.05)
     button = app.screen.query_one(selector, Button)
     assert not button.disabled, selector
     button.press()
     await pilot.pause()
+    if selector in ("#confirm", "#trust-yes"):
+        # The modal closes and its callback runs: wait until it is gone.
+        async with asyncio.timeout(timeout):
+            while app.screen.query(selector):
+                await pilot.pause(0.05)
+        await pilot.pause()
 
 
 async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) -> None:
@@ -122,7 +140,7 @@ async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path:
         app.screen.query_one("#deploy-run", Button).disabled = False
         app.screen.query_one("#deploy-run", Button).press()
         await pilot.pause()
-        assert "Production is locked" in str(app.screen.query_one("#error-title", Static).render())
+        assert "Production is locked" in await _shown(pilot, app, "#error-title")
     assert "production" not in app.session.deploy
 
 
