@@ -158,10 +158,7 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
     sections.append(s)
 
     s = Section("Plan and its reasons")
-    if session.plan:
-        s.tree(session.plan)
-    else:
-        s.p("No plan recorded.")
+    _plan_section(s, session)
     sections.append(s)
 
     s = Section("Commands run")
@@ -271,6 +268,39 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
 
     title = f"OpenCRVS upgrade record: {session.installation or 'installation'}"
     return Report(title, now_iso(), sections)
+
+
+def _plan_section(s: Section, session: Session) -> None:
+    from tasks.plan import load_plan, plan_accepted
+
+    plan = load_plan(session)
+    if plan is None:
+        if session.plan:
+            s.tree(session.plan)
+        else:
+            s.p("No plan recorded.")
+        return
+    s.p(plan.summary)
+    s.kv(
+        [
+            ("From", plan.current),
+            ("To", plan.target),
+            ("Releases crossed", list(plan.crossed)),
+            ("Backup gate mandatory", plan.backup_gate_mandatory),
+            ("Accepted by the operator", plan_accepted(session)),
+        ]
+    )
+    findings = [("Blocker", f) for f in plan.blockers] + [("Warning", f) for f in plan.warnings]
+    if findings:
+        s.table(["Kind", "Finding"], [[kind, f.message] for kind, f in findings])
+    rows = []
+    for phase in plan.phases:
+        rows.append([phase.title, "", f"{phase.status.glyph} {phase.status.value}", phase.reason])
+        for step in phase.steps:
+            mark = "+ applies" if step.applies else "» does not apply"
+            title = step.title + (" (by hand)" if step.manual else "")
+            rows.append(["", title, mark, step.reason])
+    s.table(["Phase", "Step", "Applies", "Reason"], rows)
 
 
 def _health_section(s: Section, session: Session) -> None:

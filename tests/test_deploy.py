@@ -149,3 +149,16 @@ async def test_docker_missing_is_a_readable_state() -> None:
 
     probe = await wait_for_stack(run, timeout_s=0.1, interval_s=0.1)
     assert not probe.up and "docker service ls failed" in probe.error
+
+
+def test_a_phase_the_plan_blocks_refuses_the_deploy() -> None:
+    from tasks.deploy import GateLocked, ensure_may_deploy
+    from tasks.phases import PhaseStatus
+    from tasks.state import Session
+
+    session = Session()
+    ensure_may_deploy(session, "qa")  # nothing blocks QA by default
+    session.phase("deploy_qa").status = PhaseStatus.BLOCKED
+    session.phase("deploy_qa").reason = "No QA environment to deploy to: set one up first"
+    with pytest.raises(GateLocked, match="No QA environment"):
+        ensure_may_deploy(session, "qa")

@@ -94,3 +94,17 @@ def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
     assert not re.search(r"<(link|script|img|iframe)\b", page, re.I)
     assert "http://" not in page and "https://" not in page and "url(" not in page
     assert "Missing" not in md or "CONTENT_SECURITY_POLICY_WILDCARD" in md
+
+
+def test_report_shows_the_plan_with_reasons(tmp_path: Path) -> None:
+    from tasks.plan import update_plan
+
+    ws = Workspace(tmp_path / "session.toml")
+    session = Session()
+    session.answers.update(current_version="1.3.0", target_version="1.3.5")
+    plan, _ = update_plan(session)
+    out = export_report(ws, session)
+    md = out.markdown.read_text()
+    assert plan.summary in md
+    step = next(st for ph in plan.phases for st in ph.steps if st.reason)
+    assert step.reason.replace("|", "\\\\|") in md
