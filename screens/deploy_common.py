@@ -263,6 +263,9 @@ class DeployScreen(ReleasePhaseScreen):
         )
         self.save_session()
         self.refresh_from_session()
+        if result.ok:
+            # The deploy script does not check that services came up: look now.
+            self._wait_pressed()
 
     @on(Button.Pressed, "#deploy-recorded")
     def _recorded(self) -> None:
