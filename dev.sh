@@ -62,6 +62,8 @@ ensure_git() {
 
 ensure_test_deps() {
   apt_install openssh-server openssh-client tmux git
+  # Headless browser for the `serve` test; tesseract reads its screenshot.
+  apt_install chromium chromium-driver tesseract-ocr
   if ! command -v yarn >/dev/null 2>&1; then
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     say "installing yarn 1.x"
@@ -87,8 +89,12 @@ case "$cmd" in
     ensure_venv
     exec "$VENV/bin/python" -m pytest -p no:cacheprovider -s tests/bench "$@"
     ;;
+  wheelhouse)
+    # Offline install archive (see README "Offline install"); needs only python3.
+    exec ./offline/build-wheelhouse.sh "$@"
+    ;;
   *)
-    echo "usage: ./dev.sh demo | test [pytest args] | bench" >&2
+    echo "usage: ./dev.sh demo | test [pytest args] | bench | wheelhouse [--out DIR]" >&2
     exit 2
     ;;
 esac

@@ -66,6 +66,7 @@ class HealthScreen(PhaseScreen):
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(view_id, **kwargs)
         self._refresh_timer: Timer | None = None
+        self._checking = False
         self._node_results: dict[str, NodeHealth] = {}
         self._check_nodes: list[Node] = []
         self._source = ""
@@ -108,6 +109,8 @@ class HealthScreen(PhaseScreen):
         super().on_mount()
         self._apply_refresh(self.session.health.get("auto_refresh_s"))
         self.load_environment()
+        # Arrows, Enter, r and t work at once: the table is what this view is about.
+        self.query_one("#node-table").focus()
 
     # -- environment and nodes ------------------------------------------------------
 
@@ -134,7 +137,11 @@ class HealthScreen(PhaseScreen):
         return demo.cluster_dir if demo is not None else None
 
     def inventory_path(self, environment: str) -> Path | None:
-        answer = self.session.answers.get(f"inventory_{environment}")
+        # Prepare keeps it in answers.environments.<env>.inventory_path (tasks.answers).
+        envs = self.session.answers.get("environments")
+        env_answers = envs.get(environment) if isinstance(envs, dict) else None
+        answer = env_answers.get("inventory_path") if isinstance(env_answers, dict) else None
+        answer = answer or self.session.answers.get(f"inventory_{environment}")
         if answer:
             return Path(str(answer)).expanduser()
         cluster_dir = self._cluster_dir()
@@ -162,7 +169,7 @@ class HealthScreen(PhaseScreen):
                 nodes = load_inventory(path).nodes()
                 source.append(str(path))
             except InventoryError as exc:
-                if path.exists() or self.session.answers.get(f"inventory_{environment}"):
+                if path.exists() or self.workspace.demo is None:
                     problem = exc.message
         typed = typed_nodes(self.session.health, environment)
         names = {n.name for n in nodes}
@@ -226,16 +233,20 @@ class HealthScreen(PhaseScreen):
         cluster = getattr(self.app, "demo_cluster", None)
         if self.workspace.demo is not None and cluster is not None:
             try:
-                await asyncio.wait_for(cluster.ready.wait(), 15)
+                await asyncio.wait_for(cluster.ready.wait(), 30)
             except TimeoutError:
                 self.app.show_error(CrvsError("The demo cluster did not start.", "Demo cluster"))  # type: ignore[attr-defined]
                 return
         table = self.query_one("#node-table")
         options = self.ssh_options()
         size = cluster_size_of(self._check_nodes)
-        async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
-            self._node_results[result.node.name] = result
-            table.show_result(result)  # type: ignore[attr-defined]
+        self._checking = True
+        try:
+            async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
+                self._node_results[result.node.name] = result
+                table.show_result(result)  # type: ignore[attr-defined]
+        finally:
+            self._checking = False
         if environment != self.environment:
             return
         snapshot = HealthSnapshot(
@@ -297,7 +308,12 @@ class HealthScreen(PhaseScreen):
         except (TypeError, ValueError):
             seconds = 0
         if seconds >= 5:
-            self._refresh_timer = self.set_interval(seconds, self.run_checks)
+            self._refresh_timer = self.set_interval(seconds, self._auto_refresh)
+
+    def _auto_refresh(self) -> None:
+        # A slow run is left to finish: restarting it would never let results land.
+        if not self._checking:
+            self.run_checks()
 
     # -- details, trust, typed nodes ----------------------------------------------------
 
@@ -415,7 +431,7 @@ class NodeDetails(ModalScreen[None]):
             with VerticalScroll(id="node-details-head"):
                 yield Static(head)
             yield Label("Raw output")
-            yield Log(id="node-details-raw", max_lines=20000)
+            yield Log(id="node-details-raw", max_lines=20000, auto_scroll=False)
             yield Button("Close", id="node-details-close")
 
     def on_mount(self) -> None:

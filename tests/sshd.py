@@ -136,6 +136,7 @@ class Sshd:
         host_key: KeyPair | None = None,
         extra: list[str] | None = None,
         listen: list[str] | None = None,
+        log_level: str = "DEBUG1",
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +147,8 @@ class Sshd:
         self.host_key = host_key or make_key(self.workdir / "ssh_host_ed25519_key", "host")
         self.extra = extra or []
         self.listen = listen
+        # DEBUG1 logs forwarded connections (the ProxyJump test reads them); benchmarks use ERROR.
+        self.log_level = log_level
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.workdir / "sshd.log"
@@ -185,7 +188,7 @@ class Sshd:
             "PrintLastLog no",
             "UseDNS no",
             "Subsystem sftp internal-sftp",
-            "LogLevel DEBUG1",
+            f"LogLevel {self.log_level}",
             *self.extra,
         ]
         path = self.workdir / "sshd_config"

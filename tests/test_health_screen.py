@@ -31,7 +31,7 @@ def app(sandbox_template: Path, tmp_path: Path) -> CrvsMigrateApp:
     return CrvsMigrateApp(Workspace(sandbox.state_path, demo=sandbox))
 
 
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if predicate():
             return
@@ -153,3 +153,19 @@ async def test_hostile_text_is_shown_literally(app: CrvsMigrateApp) -> None:
         lines = app.screen.query_one(Log).lines
         assert any("[bold red]PWNED[/bold red]" in ln and "[link=http://x]" in ln for ln in lines)
         assert not any("\x1b" in ln or "\x07" in ln for ln in lines)
+
+
+async def test_inventory_from_prepare_answers_and_bad_file(
+    app: CrvsMigrateApp, tmp_path: Path
+) -> None:
+    bad = tmp_path / "qa.ini"
+    bad.write_text("[docker-workers]\nworker1 ansible_host='10.0.0.1\n")
+    app.session.answers["environments"] = {"qa": {"inventory_path": str(bad)}}
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: app.screen.id != "_default" and settled(app))
+        app.screen.query_one("#health-env").value = "qa"
+        await wait_for(
+            pilot, lambda: "line 2" in str(app.screen.query_one("#health-source").render())
+        )
+        assert table(app).row_count == 0  # a bad inventory is a message, not a crash

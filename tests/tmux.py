@@ -6,10 +6,20 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+
+# Runs the program and writes its exit code to a file: the code is known as
+# soon as the program ends, whatever tmux makes of the pane afterwards.
+_WAITER = (
+    "import subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(code))\n"
+)
 
 
 class TmuxSession:
@@ -25,6 +35,7 @@ class TmuxSession:
         if shutil.which("tmux") is None:
             raise RuntimeError("tmux is not installed (./dev.sh test installs it)")
         self.socket = f"crvs-test-{uuid.uuid4().hex[:8]}"
+        self.exit_file = Path(tempfile.mkdtemp(prefix="crvs-tmux-")) / "exit-code"
         self.name = "app"
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
         base_env.update(env or {})
@@ -32,7 +43,7 @@ class TmuxSession:
             "-f", "/dev/null", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
             *(a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")),
             *(["-c", str(cwd)] if cwd else []),
-            "--", *argv,
+            "--", sys.executable, "-c", _WAITER, str(self.exit_file), *argv,
             env=base_env,
         )  # fmt: skip
         self._tmux("set-option", "-t", self.name, "remain-on-exit", "on")
@@ -78,16 +89,12 @@ class TmuxSession:
     def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            # The status is set a moment after the pane is marked dead.
-            status = self.pane("#{pane_dead}:#{pane_dead_status}")
-            if status.startswith("1:") and status != "1:":
-                return int(status[2:])
+            if self.exit_file.exists() and self.exit_file.read_text():
+                return int(self.exit_file.read_text())
             time.sleep(0.1)
-        pid = self.pane("#{pane_pid}")
+        tty = self.pane("#{pane_tty}").removeprefix("/dev/")
         ps = subprocess.run(
-            ["ps", "-L", "-o", "pid,tid,stat,wchan:24,cmd", "-p", pid],
-            capture_output=True,
-            text=True,
+            ["ps", "-o", "pid,ppid,stat,etime,cmd", "-t", tty], capture_output=True, text=True
         )
         raise AssertionError(
             f"the program did not exit within {timeout}s:\n{self.screen()}\n{ps.stdout}"

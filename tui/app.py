@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Mapping
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -18,12 +18,14 @@ from screens.registry import make_screen
 from screens.state_error import StateErrorScreen
 from screens.step_modals import ConfirmModal
 from tasks.errors import CrvsError, StateFileError
+from tasks.jumphost import jump_host_advice
 from tasks.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
 from tasks.process import RunningSteps
 from tasks.state import Session, new_session_path
 from tasks.workspace import Workspace
 from tui.commands import CrvsCommands
 from tui.messages import NavigateTo
+from tui.themes import auto_theme
 from tui.widgets.node_table import NodeTable
 from tui.widgets.output_pane import OutputPane
 from tui.widgets.sidebar import PhaseSidebar
@@ -71,23 +73,31 @@ class CrvsMigrateApp(App[int]):
         workspace: Workspace,
         session: Session | None = None,
         state_error: StateFileError | None = None,
+        *,
+        theme: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        # The terminal's environment (the CLI passes os.environ): drives the
+        # 16-colour theme and the jump-host advice. None (tests, embedding): neither.
+        self.environ = environ
+        self.requested_theme = theme
         self.workspace = workspace
         self.state_error = state_error
         self.session = session or Session(demo=workspace.demo is not None)
         self.kit = WidgetKit(self)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
-        self.crash_report: Path | None = None
         # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
         self.demo_cluster = None
+        self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
     def on_mount(self) -> None:
+        self._apply_field_conditions()
         if self.workspace.demo is not None:
-            self.run_worker(self._serve_demo_cluster(), group="demo-cluster", exit_on_error=False)
+            self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
@@ -97,6 +107,34 @@ class CrvsMigrateApp(App[int]):
         if not self.workspace.state_path.exists():
             self.save_session()
         self.switch_mode(self.session.current_view)
+
+    def _apply_field_conditions(self) -> None:
+        """Theme for the terminal, and the jump-host advice: once per run, not stored
+        (every start outside tmux is a new risk, and a toast that fades costs nothing)."""
+        if self.requested_theme:
+            self.theme = self.requested_theme
+        elif self.environ is not None and (auto := auto_theme(self.console.color_system)):
+            self.theme = auto
+        if self.environ is None or self.is_web:
+            return  # a browser session (crvs-migrate serve) has no SSH link to lose
+        advice = jump_host_advice(self.environ)
+        if advice is not None:
+            self.notify(advice.message, title=advice.title, timeout=20, markup=False)
+
+    async def _start_demo_cluster(self) -> None:
+        """Start the demo cluster; its servers run on the app's loop until the app unmounts.
+
+        The worker ends once they listen, so waiting for workers never waits on them.
+        """
+        from tasks.demo.cluster import DemoCluster
+
+        assert self.workspace.demo is not None
+        self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
+        await self.demo_cluster.start()
+
+    async def on_unmount(self) -> None:
+        if self.demo_cluster is not None:
+            await self.demo_cluster.stop()
 
     def _handle_exception(self, error: Exception) -> None:
         # Leave a report the operator can send, then let Textual exit as usual.
@@ -108,18 +146,6 @@ class CrvsMigrateApp(App[int]):
             except OSError:
                 pass
         super()._handle_exception(error)
-
-    async def _serve_demo_cluster(self) -> None:
-        """Serve the demo cluster until the app exits (which cancels this worker)."""
-        from tasks.demo.cluster import DemoCluster
-
-        assert self.workspace.demo is not None
-        self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
-        try:
-            await self.demo_cluster.start()
-            await asyncio.Event().wait()
-        finally:
-            await self.demo_cluster.stop()
 
     # -- services used by screens (see screens/base.py) --------------------
 

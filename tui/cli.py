@@ -10,6 +10,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
@@ -57,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to build (or reuse) the demo sandbox; implies --demo (default: a fresh temp dir)",
     )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="colour theme, e.g. ansi-dark or ansi-light (the terminal's own 16 colours), "
+        "textual-dark (default: ansi-dark on terminals that report 16 colours, such as "
+        "TERM=linux; else textual-dark). NO_COLOR=1 turns colour off.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.set_defaults(handler=run_app)
     # Subcommands live in their own modules (tui/cli_<name>.py), each with
@@ -68,12 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    from tui import cli_health
+    from tui import cli_health, cli_serve
 
-    return [cli_health.register]
+    return [cli_health.register, cli_serve.register]
 
 
 def run_app(args: argparse.Namespace) -> int:
+    from textual.theme import BUILTIN_THEMES
+
+    if args.theme and args.theme not in BUILTIN_THEMES:
+        print(
+            f"crvs-migrate: unknown theme {args.theme!r}; choose from: "
+            + ", ".join(sorted(BUILTIN_THEMES)),
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
     from tasks.errors import StateFileError
     from tasks.workspace import Workspace
 
@@ -98,7 +116,13 @@ def run_app(args: argparse.Namespace) -> int:
 
     from tui.app import CrvsMigrateApp
 
-    app = CrvsMigrateApp(workspace, session=session, state_error=state_error)
+    app = CrvsMigrateApp(
+        workspace,
+        session=session,
+        state_error=state_error,
+        theme=args.theme,
+        environ=os.environ,
+    )
     result = app.run()
     if app.crash_report is not None:
         print(

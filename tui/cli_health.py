@@ -211,3 +211,11 @@ def print_table(results) -> None:
     console.print(
         Text(f"Overall: {status.glyph} {status.label}", style=STYLE.get(status.value, ""))
     )
+    if any(r.host_key is not None and r.status.value == "untrusted" for r in results):
+        console.print(
+            Text(
+                "A host key is not trusted yet. Compare its fingerprint with the server's own, "
+                "then trust it in the app (crvs-migrate, Cluster health, key t) or by "
+                "connecting once with ssh. This command never accepts keys."
+            )
+        )
