@@ -87,3 +87,62 @@ RELEASES: tuple[Release, ...] = (
 
 RELEASES_BY_VERSION: dict[str, Release] = {r.version: r for r in RELEASES}
 LATEST: Release = RELEASES[-1]
+
+
+# What `infrastructure/deploy.sh` exits on when missing, as shipped with 1.3.0.
+# Later releases add theirs through ``Release.new_required_env`` above.
+DEPLOY_REQUIRED_ENV_1_3_0: tuple[str, ...] = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "ALERT_EMAIL",
+    "KIBANA_USERNAME",
+    "KIBANA_PASSWORD",
+    "ELASTICSEARCH_SUPERUSER_PASSWORD",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+    "MONGODB_ADMIN_USER",
+    "MONGODB_ADMIN_PASSWORD",
+    "SUPER_USER_PASSWORD",
+    "DOCKERHUB_ACCOUNT",
+    "DOCKERHUB_REPO",
+)
+DEPLOY_OPTIONAL_ENV_1_3_0: tuple[str, ...] = (
+    "EMAIL_API_KEY",
+    "SENTRY_DSN",
+    "INFOBIP_GATEWAY_ENDPOINT",
+    "INFOBIP_API_KEY",
+    "INFOBIP_SENDER_ID",
+    "SENDER_EMAIL_ADDRESS",
+    "PAPERTRAIL",
+    "SSH_USER",
+    "SSH_HOST",
+    "LOG_LOCATION",
+)
+
+
+def _releases_up_to(version: str) -> list[Release]:
+    key = tuple(int(x) for x in version.split("."))
+    if version not in RELEASES_BY_VERSION:
+        raise KeyError(version)
+    return [r for r in RELEASES if r.key <= key]
+
+
+def deploy_required_env(version: str) -> tuple[str, ...]:
+    """The built-in list of variables the deploy of ``version`` exits on when missing."""
+    names = list(DEPLOY_REQUIRED_ENV_1_3_0)
+    for release in _releases_up_to(version):
+        for name in release.new_required_env:
+            if name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def deploy_optional_env(version: str) -> tuple[str, ...]:
+    """Optional deploy variables of ``version`` (added and removed release by release)."""
+    names = list(DEPLOY_OPTIONAL_ENV_1_3_0)
+    for release in _releases_up_to(version):
+        names += [n for n in release.optional_env if n not in names]
+        names = [n for n in names if n not in release.removed_env]
+    return tuple(names)

@@ -171,6 +171,18 @@ def register_validator(check: StateValidator) -> StateValidator:
     return check
 
 
+# Modules whose validators must run whoever loads a session (imported lazily:
+# they import this module).
+VALIDATOR_MODULES = ("tasks.gate",)
+
+
+def _import_validators() -> None:
+    import importlib
+
+    for name in VALIDATOR_MODULES:
+        importlib.import_module(name)
+
+
 def load_session(path: Path) -> Session | None:
     """Read the session at ``path``; ``None`` if there is no file yet.
 
@@ -201,6 +213,7 @@ def load_session(path: Path) -> Session | None:
         session = Session.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise StateFileCorrupt(path, f"has an invalid structure ({exc})") from exc
+    _import_validators()
     for check in _validators:
         problem = check(session)
         if problem:

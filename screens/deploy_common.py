@@ -1,0 +1,337 @@
+"""What Deploy to QA and Deploy to production share: the command builder, the run, the wait."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Static
+
+from screens.release_parts import (
+    ReleasePhaseScreen,
+    command_text,
+    config_path,
+    demo_cluster_ready,
+    gate_text,
+    plan_text,
+)
+from screens.step_modals import ConfirmModal
+from tasks.deploy import (
+    CLEAR_DATA_WARNING,
+    DeployRequest,
+    StackProbe,
+    build_deploy_argv,
+    ensure_may_deploy,
+    record_deploy,
+    record_health,
+    record_stack,
+    settle_phase,
+    wait_for_stack,
+)
+from tasks.errors import CrvsError
+from tasks.phases import PhaseStatus
+from tasks.state import now_iso
+
+
+class DeployScreen(ReleasePhaseScreen):
+    ENVIRONMENT: ClassVar[str] = "qa"
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        env = self.ENVIRONMENT
+        defaults = self._defaults()
+        with VerticalScroll(id="content"):
+            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            if env == "production":
+                yield Static(id="gate-lock")
+            yield Static(
+                f"Deploy the released version to {env}. The command runs in the country config "
+                "checkout with the variables of the env file checked in Release.",
+                classes="hint",
+            )
+            with Horizontal(classes="release-fields"):
+                yield Input(defaults["host"], placeholder="host (manager)", id="deploy-host")
+                yield Input(defaults["version"], placeholder="core version", id="deploy-version")
+                yield Input(
+                    defaults["config_version"],
+                    placeholder="country config version",
+                    id="deploy-config-version",
+                )
+                yield Input(
+                    defaults["replicas"], placeholder="replicas 1|3|5", id="deploy-replicas"
+                )
+            with Horizontal(classes="release-buttons"):
+                # The demo has no yarn to rely on: bash runs the same script.
+                yield Checkbox("yarn deploy", value=self.workspace.demo is None, id="deploy-yarn")
+                if env == "qa":
+                    yield Checkbox("--clear_data=yes", value=False, id="clear-data")
+            if env == "qa":
+                yield Static(id="clear-warning")
+                yield Input(placeholder="type the host name exactly", id="clear-typed")
+            yield Static(id="deploy-command", classes="command")
+            with Horizontal(classes="release-buttons"):
+                yield Button("Run deploy", id="deploy-run", variant="warning")
+                yield Button("It ran through the GitHub deploy workflow", id="deploy-recorded")
+            yield self.app.kit.output_pane(id="deploy-pane")  # type: ignore[attr-defined]
+            with Horizontal(classes="release-buttons"):
+                yield Button("Wait for services and migrations", id="deploy-wait")
+                yield Button(f"Cluster health on {env}", id="deploy-health")
+            yield Static(id="stack-progress")
+
+    def _defaults(self) -> dict[str, str]:
+        from tasks.remote import environment_nodes, manager_node
+
+        env = self.ENVIRONMENT
+        rec = self.session.deploy.get(env, {})
+        release = self.session.release
+        tag = str((release.get("tag") or {}).get("name", ""))
+        image = str((release.get("image") or {}).get("tag", "")) or tag
+        host = str(rec.get("host", ""))
+        replicas = str(rec.get("replicas", ""))
+        if not host:
+            try:
+                nodes = environment_nodes(self.session, self.workspace, env)
+            except CrvsError:
+                nodes = []
+            manager = manager_node(nodes)
+            host = manager.host if manager else ""
+            if nodes and not replicas:
+                replicas = str(sum(1 for n in nodes if n.in_swarm))
+        return {
+            "host": host,
+            "version": str(rec.get("version", image)),
+            "config_version": str(rec.get("country_config_version", tag)),
+            "replicas": replicas,
+        }
+
+    # -- the command ----------------------------------------------------------------
+
+    def _request(self) -> DeployRequest:
+        def value(wid: str) -> str:
+            return self.query_one(f"#{wid}", Input).value.strip()
+
+        try:
+            replicas = int(value("deploy-replicas") or "0")
+        except ValueError as exc:
+            raise CrvsError("Replicas must be 1, 3 or 5.", "Invalid value") from exc
+        clear = False
+        if self.ENVIRONMENT == "qa":
+            clear = self.query_one("#clear-data", Checkbox).value
+        return DeployRequest(
+            self.ENVIRONMENT,
+            value("deploy-host"),
+            value("deploy-version"),
+            value("deploy-config-version"),
+            replicas,
+            clear_data=clear,
+            use_yarn=self.query_one("#deploy-yarn", Checkbox).value,
+        )
+
+    def _typed(self) -> str | None:
+        if self.ENVIRONMENT != "qa":
+            return None
+        return self.query_one("#clear-typed", Input).value
+
+    def _argv(self) -> tuple[DeployRequest, list[str]]:
+        req = self._request()
+        return req, build_deploy_argv(req, self._typed())
+
+    def refresh_body(self) -> None:
+        locked = False
+        if self.ENVIRONMENT == "production":
+            from tasks.gate import compute_gate
+
+            gate = compute_gate(self.session)
+            locked = not gate.open
+            panel = self.query_one("#gate-lock", Static)
+            panel.update(gate_text(gate))
+            panel.set_class(gate.open, "-open")
+        for wid in ("deploy-run", "deploy-recorded"):
+            self.query_one(f"#{wid}", Button).disabled = locked
+        self._show_command()
+        self._show_stack()
+
+    def _show_command(self) -> None:
+        out = self.query_one("#deploy-command", Static)
+        if self.ENVIRONMENT == "qa":
+            clear = self.query_one("#clear-data", Checkbox).value
+            host = self.query_one("#deploy-host", Input).value.strip() or "this host"
+            warning = self.query_one("#clear-warning", Static)
+            warning.update(Text("⚠ " + CLEAR_DATA_WARNING.format(host=host)))
+            warning.set_class(clear, "-shown")
+            self.query_one("#clear-typed", Input).set_class(clear, "-shown")
+        try:
+            _req, argv = self._argv()
+        except CrvsError as exc:
+            out.update(Text(f"✗ {exc.message}", style="bold red"))
+            return
+        out.update(command_text(argv, config_path(self.session, self.workspace)))
+
+    def _show_stack(self) -> None:
+        stack = self.session.deploy.get(self.ENVIRONMENT, {}).get("stack")
+        if isinstance(stack, dict):
+            glyph, style = ("✓", "green") if stack.get("up") else ("✗", "bold red")
+            text = Text(f"{glyph} ", style=style)
+            text.append(f"{stack.get('checked_at')}: {stack.get('summary')}")
+            self.query_one("#stack-progress", Static).update(text)
+
+    @on(Input.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self) -> None:
+        self._show_command()
+
+    # -- running ---------------------------------------------------------------------
+
+    @on(Button.Pressed, "#deploy-run")
+    def _run_pressed(self) -> None:
+        try:
+            ensure_may_deploy(self.session, self.ENVIRONMENT)
+            req, argv = self._argv()
+        except CrvsError as exc:
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            return
+        cwd = config_path(self.session, self.workspace)
+        if cwd is None:
+            self.app.show_error(  # type: ignore[attr-defined]
+                CrvsError("Give the country config path in Prepare first.", "No country config")
+            )
+            return
+        body = command_text(argv, cwd)
+        if req.clear_data:
+            body.append("\n\n" + CLEAR_DATA_WARNING.format(host=req.host), style="bold red")
+
+        def go(confirmed: bool | None) -> None:
+            if confirmed:
+                self._run_deploy(req, argv, cwd)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Deploy to {self.ENVIRONMENT}?",
+                body,
+                f"Deploy to {req.host}",
+                danger=req.clear_data or self.ENVIRONMENT == "production",
+            ),
+            go,
+        )
+
+    @work(group="deploy", exclusive=True)
+    async def _run_deploy(self, req: DeployRequest, argv: list[str], cwd) -> None:
+        from tasks.envcheck import read_env_files
+        from tasks.process import Command, ProcessRun, log_path_for
+
+        env: dict[str, str] = {}
+        files = (self.session.release.get("env_check") or {}).get("files") or []
+        try:
+            env = read_env_files(files) if files else {}
+            ensure_may_deploy(self.session, self.ENVIRONMENT)
+        except CrvsError as exc:
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            return
+        pane = self.query_one("#deploy-pane")
+        pane.start(argv, cwd)  # type: ignore[attr-defined]
+        record = self.session.phase(self.view_id)
+        record.status = PhaseStatus.IN_PROGRESS
+        record.started_at = record.started_at or now_iso()
+        self.save_session()
+        run = ProcessRun(
+            Command(tuple(argv), cwd),
+            log_file=log_path_for(self.workspace.logs_dir, self.view_id, "deploy"),
+            journal=self.journal,
+            phase=self.view_id,
+            step="deploy",
+            on_lines=pane.write_lines,  # type: ignore[attr-defined]
+            env=env,
+        )
+        try:
+            result = await run.run()
+        except CrvsError as exc:
+            pane.finish(None, 0.0)  # type: ignore[attr-defined]
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            return
+        pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)  # type: ignore[attr-defined]
+        record_deploy(
+            self.session,
+            req,
+            argv,
+            how="run in crvs-migrate",
+            exit_code=result.exit_code,
+            duration_s=result.duration_s,
+        )
+        self.save_session()
+        self.refresh_from_session()
+        if result.ok:
+            # The deploy script does not check that services came up: look now.
+            self._wait_pressed()
+
+    @on(Button.Pressed, "#deploy-recorded")
+    def _recorded(self) -> None:
+        try:
+            req, argv = self._argv()
+            ensure_may_deploy(self.session, self.ENVIRONMENT)
+        except CrvsError as exc:
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            return
+        self.journal.confirmation(
+            f"Deployed to {self.ENVIRONMENT} through the GitHub deploy workflow: {' '.join(argv)}",
+            phase=self.view_id,
+            step="deploy",
+        )
+        record_deploy(self.session, req, argv, how="GitHub deploy workflow (operator)")
+        self.save_session()
+        self.refresh_from_session()
+
+    @on(Button.Pressed, "#deploy-wait")
+    def _wait_pressed(self) -> None:
+        self.query_one("#stack-progress", Static).update(Text("Connecting to the manager…"))
+        self._wait()
+
+    @work(group="wait", exclusive=True)
+    async def _wait(self) -> None:
+        from tasks.remote import manager_runner
+
+        progress = self.query_one("#stack-progress", Static)
+
+        def show(probe: StackProbe, elapsed: float) -> None:
+            minutes, seconds = divmod(int(elapsed), 60)
+            text = Text(f"◐ {minutes} min {seconds:02d} s: ", style="bold")
+            text.append(probe.summary())
+            if probe.migration_log_tail:
+                text.append("\n  migration log: " + probe.migration_log_tail[-1], style="dim")
+            progress.update(text)
+
+        try:
+            await demo_cluster_ready(self.app)
+            async with manager_runner(self.session, self.workspace, self.ENVIRONMENT) as run:
+                probe = await wait_for_stack(run, on_progress=show)
+        except CrvsError as exc:
+            progress.update(Text(f"✗ {exc.message}", style="bold red"))
+            return
+        record_stack(self.session, self.ENVIRONMENT, probe)
+        settle_phase(self.session, self.ENVIRONMENT)
+        self.save_session()
+        self.refresh_from_session()
+
+    @on(Button.Pressed, "#deploy-health")
+    def _health_pressed(self) -> None:
+        self.query_one("#stack-progress", Static).update(Text("Checking every node…"))
+        self._health()
+
+    @work(group="health", exclusive=True)
+    async def _health(self) -> None:
+        from tasks.remote import check_environment
+
+        try:
+            await demo_cluster_ready(self.app)
+            snapshot = await check_environment(self.session, self.workspace, self.ENVIRONMENT)
+        except CrvsError as exc:
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+            return
+        record_health(self.session, self.ENVIRONMENT, snapshot.checked_at, snapshot.status.value)
+        settle_phase(self.session, self.ENVIRONMENT)
+        self.save_session()
+        self.refresh_from_session()
+        self.notify(f"Cluster health on {self.ENVIRONMENT}: {snapshot.status.label}")

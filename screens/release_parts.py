@@ -1,0 +1,148 @@
+"""Small pieces shared by the Release, Deploy, gate and Report screens (display only).
+
+Confirmations use ``screens.step_modals.ConfirmModal`` (the safe button has the focus).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.css.query import NoMatches
+from textual.widgets import Static
+
+from screens.base import PhaseScreen
+
+if TYPE_CHECKING:
+    from tasks.gate import Gate
+    from tasks.state import Session
+    from tasks.workspace import Workspace
+
+
+def command_text(argv: list[str], cwd: str | Path | None = None) -> Text:
+    """A command as the operator would type it; never markup."""
+    text = Text()
+    if cwd:
+        text.append(f"in {cwd}\n", style="dim")
+    text.append("$ ", style="dim")
+    text.append(shlex.join(argv), style="bold")
+    return text
+
+
+def gate_text(gate: Gate) -> Text:
+    """The gate as a checklist: glyphs carry the state, colour is a second channel."""
+    text = Text()
+    if gate.open:
+        text.append("✓ OPEN: production may be deployed\n", style="bold green")
+    else:
+        text.append(
+            "🔒 LOCKED: production cannot be deployed until every line holds\n", style="bold red"
+        )
+    for c in gate.conditions:
+        if c.met:
+            text.append("  ✓ ", style="green")
+            text.append(f"{c.title}\n")
+        else:
+            text.append("  ✗ ", style="bold red")
+            text.append(c.title, style="bold")
+            text.append(f": {c.missing}\n")
+    text.rstrip()
+    return text
+
+
+def answer(session: Session, key: str, default: str = "") -> str:
+    value = session.answers.get(key)
+    return str(value) if value not in (None, "") else default
+
+
+def config_path(session: Session, workspace: Workspace) -> Path | None:
+    """The country config checkout: the Prepare answer, or the demo sandbox's."""
+    value = answer(session, "config_path")
+    if value:
+        return Path(value).expanduser()
+    if workspace.demo is not None:
+        return workspace.demo.config_path
+    return None
+
+
+def target_version(session: Session) -> str:
+    from tasks.releases import LATEST
+
+    return answer(session, "target_version", LATEST.version)
+
+
+async def demo_cluster_ready(app: object, timeout: float = 15.0) -> None:
+    """In the demo, wait (bounded) for the in-process demo cluster before talking to it."""
+    import asyncio
+
+    from tasks.errors import CrvsError
+
+    cluster = getattr(app, "demo_cluster", None)
+    if getattr(app.workspace, "demo", None) is None or cluster is None:  # type: ignore[attr-defined]
+        return
+    try:
+        await asyncio.wait_for(cluster.ready.wait(), timeout)
+    except TimeoutError:
+        raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
+
+
+def plan_text(session: Session, phase_id: str) -> Text:
+    """What the plan says about this phase: its steps that apply (and why), briefly."""
+    from tasks.plan import Applicability, load_plan
+
+    plan = load_plan(session)
+    text = Text()
+    if plan is None:
+        text.append("No plan yet: make one in Plan to see what applies here.", style="dim")
+        return text
+    phase = plan.phase(phase_id)
+    if phase.status is not Applicability.APPLIES:
+        text.append(
+            f"{phase.status.glyph} The plan {phase.status.value} this phase: ", style="bold"
+        )
+        text.append(phase.reason)
+        return text
+    text.append("From the plan:\n", style="bold")
+    for step in phase.steps:
+        if step.applies:
+            text.append("  + ", style="green")
+            text.append(step.title)
+            if step.manual:
+                text.append(" (by hand)", style="italic")
+            if step.reason:
+                text.append(f": {step.reason}", style="dim")
+            text.append("\n")
+    if phase.optional:
+        text.append(
+            "  This phase is recommended, not mandatory, for this installation.\n", style="italic"
+        )
+    text.rstrip()
+    return text
+
+
+class ReleasePhaseScreen(PhaseScreen):
+    """A phase screen whose body is refreshed from the session once its widgets exist.
+
+    Nested containers may still be mounting when the screen's Mount or ScreenResume
+    arrives (switching to a mode for the first time): try again after the next refresh.
+    """
+
+    _refresh_tries = 0
+
+    def refresh_from_session(self) -> None:
+        try:
+            super().refresh_from_session()
+            for box in self.query("#plan-box").results(Static):
+                box.update(plan_text(self.session, self.view_id))
+            self.refresh_body()
+        except NoMatches:
+            if self._refresh_tries < 50:
+                self._refresh_tries += 1
+                self.call_after_refresh(self.refresh_from_session)
+            return
+        self._refresh_tries = 0
+
+    def refresh_body(self) -> None:
+        """Show the session in this screen's own widgets."""
