@@ -102,3 +102,16 @@ def test_new_session_path_never_names_the_damaged_file(tmp_path):
     assert fresh != damaged and fresh.parent == damaged.parent and not fresh.exists()
     fresh.write_text("taken")
     assert new_session_path(damaged) != fresh
+
+
+def test_demo_cluster_resources_stand_in_for_production_in_demo_sessions():
+    from tasks.resources import NodeResources, load_node_resources, store_node_resources
+
+    node = NodeResources("manager1", "2026-01-01T00:00:00+00:00", ram_total_bytes=16 * 1024**3)
+    demo = Session(demo=True)
+    store_node_resources(demo, "demo", [node])
+    assert load_node_resources(demo, "production") == [node]
+    assert load_node_resources(demo, "qa") == []
+    real = Session(demo=False)
+    store_node_resources(real, "demo", [node])
+    assert load_node_resources(real, "production") == []
