@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import OptionList
 
 from screens.help import HelpScreen
 from screens.state_error import StateErrorScreen
+from tasks.errors import StateFileError
 from tasks.phases import PHASE_IDS, PhaseStatus
 from tasks.state import Session, load_session, save_session
 from tasks.workspace import Workspace
@@ -15,6 +17,15 @@ from tui.app import CrvsMigrateApp
 def make_app(tmp_path, name="s.toml") -> CrvsMigrateApp:
     ws = Workspace(tmp_path / name)
     return CrvsMigrateApp(ws, session=ws.load())
+
+
+def app_for_unusable_file(path, content: bytes) -> CrvsMigrateApp:
+    """The app as the CLI starts it when the session file cannot be used."""
+    path.write_bytes(content)
+    ws = Workspace(path)
+    with pytest.raises(StateFileError) as info:
+        ws.load()
+    return CrvsMigrateApp(ws, state_error=info.value)
 
 
 async def test_number_keys_and_j_k_enter_move_between_phases(tmp_path):
@@ -107,13 +118,7 @@ async def test_skipped_and_blocked_phases_say_why(tmp_path):
 async def test_damaged_state_file_shows_the_error_screen_and_is_never_written(tmp_path):
     path = tmp_path / "s.toml"
     damaged = b'schema_version = 1\n[phases.prepare\nstatus = "done"\n'
-    path.write_bytes(damaged)
-    ws = Workspace(path)
-    try:
-        ws.load()
-    except Exception as exc:  # noqa: BLE001
-        error = exc
-    app = CrvsMigrateApp(ws, state_error=error)
+    app = app_for_unusable_file(path, damaged)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, StateErrorScreen)
@@ -134,13 +139,7 @@ async def test_damaged_state_file_shows_the_error_screen_and_is_never_written(tm
 async def test_future_version_state_file_is_reported(tmp_path):
     path = tmp_path / "s.toml"
     content = b"schema_version = 7\n"
-    path.write_bytes(content)
-    ws = Workspace(path)
-    try:
-        ws.load()
-    except Exception as exc:  # noqa: BLE001
-        error = exc
-    app = CrvsMigrateApp(ws, state_error=error)
+    app = app_for_unusable_file(path, content)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))

@@ -6,13 +6,14 @@ import asyncio
 import json
 from pathlib import Path
 
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Input
 
 from tasks.demo.sandbox import deploy_sh
 from tasks.releases import deploy_required_env
 from tasks.state import Session
 from tasks.workspace import Workspace
 from tests.gitutil import fork_with_upgrade_branch, git
+from tests.pilot_helpers import press_when_shown, static_text, text_when_shown
 from tui.app import CrvsMigrateApp
 
 SECRET = "pa55-Never-Shown"
@@ -23,35 +24,6 @@ def _app(tmp_path: Path, view: str, config: Path) -> CrvsMigrateApp:
     session = Session(installation="Farajaland", current_view=view)
     session.answers.update(target_version="1.3.5", config_path=str(config))
     return CrvsMigrateApp(ws, session=session)
-
-
-def _text(app: CrvsMigrateApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def _shown(pilot, app, selector: str, timeout: float = 20.0) -> str:
-    """The text of ``selector`` once it is on the active screen."""
-    async with asyncio.timeout(timeout):
-        while not app.screen.query(selector):
-            await pilot.pause(0.05)
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def _press(pilot, app, selector: str, timeout: float = 20.0) -> None:
-    """Press a button once it is on the active screen (a modal may still be opening)."""
-    async with asyncio.timeout(timeout):
-        while not app.screen.query(selector):
-            await pilot.pause(0.05)
-    button = app.screen.query_one(selector, Button)
-    assert not button.disabled, selector
-    button.press()
-    await pilot.pause()
-    if selector in ("#confirm", "#trust-yes"):
-        # The modal closes and its callback runs: wait until it is gone.
-        async with asyncio.timeout(timeout):
-            while app.screen.query(selector):
-                await pilot.pause(0.05)
-        await pilot.pause()
 
 
 async def _until(pilot, predicate, timeout: float = 20.0) -> None:
@@ -71,38 +43,38 @@ async def test_release_screen_end_to_end(tmp_path: Path) -> None:
     app = _app(tmp_path, "release", repo)
     async with app.run_test(size=(110, 60)) as pilot:
         await pilot.pause()
-        await _press(pilot, app, "#merge-check")
-        assert "is not merged" in _text(app, "#merge-result")
+        await press_when_shown(pilot, app, "#merge-check")
+        assert "is not merged" in static_text(app, "#merge-result")
         git(repo, "checkout", "-q", "master")
         git(repo, "merge", "-q", "--no-ff", "-m", "Merge PR", "upgrade-countryconfig-v1.3.5")
-        await _press(pilot, app, "#merge-check")
+        await press_when_shown(pilot, app, "#merge-check")
         assert app.session.release["merge"]["how"].startswith("checked")
 
         assert app.screen.query_one("#tag-name", Input).value == "v1.3.5"
-        assert "git push origin refs/tags/v1.3.5" in _text(app, "#tag-result")
-        await _press(pilot, app, "#tag-create")
-        await _press(pilot, app, "#confirm")
+        assert "git push origin refs/tags/v1.3.5" in static_text(app, "#tag-result")
+        await press_when_shown(pilot, app, "#tag-create")
+        await press_when_shown(pilot, app, "#confirm")
         assert git(repo, "tag").split() == ["v1.3.5"]
-        await _press(pilot, app, "#tag-push")
+        await press_when_shown(pilot, app, "#tag-push")
         assert git(origin, "tag").strip() == ""  # nothing pushed before the confirmation
-        await _press(pilot, app, "#confirm")
+        await press_when_shown(pilot, app, "#confirm")
         assert git(origin, "tag").strip() == "v1.3.5"
 
-        assert "release_version: 1.3.5" in _text(app, "#publish-info")
+        assert "release_version: 1.3.5" in static_text(app, "#publish-info")
         app.screen.query_one("#image-tag", Input).value = "v1.3.5"
-        await _press(pilot, app, "#image-record")
+        await press_when_shown(pilot, app, "#image-record")
 
         app.screen.query_one("#env-files", Input).value = str(env_file)
-        await _press(pilot, app, "#env-check")
-        result = _text(app, "#env-result")
+        await press_when_shown(pilot, app, "#env-check")
+        result = static_text(app, "#env-result")
         assert "invalid  CONTENT_SECURITY_POLICY_WILDCARD" in result
         assert SECRET not in result
-        await _press(pilot, app, "#release-done")
-        assert "invalid deploy variables" in await _shown(pilot, app, "#error-message")
+        await press_when_shown(pilot, app, "#release-done")
+        assert "invalid deploy variables" in await text_when_shown(pilot, app, "#error-message")
         await pilot.press("escape")
         env_file.write_text(env_file.read_text().replace("=farajaland.org", "=*.farajaland.org"))
-        await _press(pilot, app, "#env-check")
-        await _press(pilot, app, "#release-done")
+        await press_when_shown(pilot, app, "#env-check")
+        await press_when_shown(pilot, app, "#release-done")
         assert app.session.phase("release").status.value == "done"
     assert SECRET not in app.workspace.state_path.read_text()
 
@@ -127,24 +99,24 @@ async def test_deploy_qa_clear_data_needs_the_typed_host_and_runs_deploy_sh(tmp_
             s.query_one(wid, Input).value = value
         s.query_one("#deploy-yarn", Checkbox).value = False
         await pilot.pause()
-        assert "--clear_data=no" in _text(app, "#deploy-command")
+        assert "--clear_data=no" in static_text(app, "#deploy-command")
         assert not s.query_one("#clear-warning").display
         s.query_one("#clear-data", Checkbox).value = True
         await pilot.pause()
         assert s.query_one("#clear-warning").display
-        assert "DELETES EVERY RECORD on qa.farajaland.org" in _text(app, "#clear-warning")
-        assert "type its name exactly" in _text(app, "#deploy-command")
+        assert "DELETES EVERY RECORD on qa.farajaland.org" in static_text(app, "#clear-warning")
+        assert "type its name exactly" in static_text(app, "#deploy-command")
         s.query_one("#clear-typed", Input).value = "qa.farajaland"
         await pilot.pause()
-        assert "type its name exactly" in _text(app, "#deploy-command")
+        assert "type its name exactly" in static_text(app, "#deploy-command")
         s.query_one("#clear-typed", Input).value = "qa.farajaland.org"
         await pilot.pause()
-        assert "--clear_data=yes" in _text(app, "#deploy-command")
+        assert "--clear_data=yes" in static_text(app, "#deploy-command")
         s.query_one("#clear-data", Checkbox).value = False
         await pilot.pause()
 
-        await _press(pilot, app, "#deploy-run")
-        await _press(pilot, app, "#confirm")
+        await press_when_shown(pilot, app, "#deploy-run")
+        await press_when_shown(pilot, app, "#confirm")
         await _until(pilot, lambda: "qa" in app.session.deploy)
         rec = app.session.deploy["qa"]
         assert rec["exit_code"] == 0 and "--clear_data=no" in rec["argv"]
@@ -173,8 +145,8 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
     app = _app(tmp_path, "verify_local", cfg)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        assert "yarn start" in _text(app, "#start-command")
-        await _press(pilot, app, "#local-start")
+        assert "yarn start" in static_text(app, "#start-command")
+        await press_when_shown(pilot, app, "#local-start")
         pane = app.screen.query_one("#local-pane")
         await _until(pilot, lambda: any("migrations done" in ln for ln in pane.lines))
         assert any("[bold]started[/]" in ln for ln in pane.lines)  # shown literally
@@ -184,7 +156,7 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
         assert app.screen.query_one("#local-confirm", Button).disabled
         app.screen.query_one("#local-migrated", Checkbox).value = True
         await pilot.pause()
-        await _press(pilot, app, "#local-confirm")
+        await press_when_shown(pilot, app, "#local-confirm")
         assert app.session.phase("verify_local").status.value == "done"
     kinds = [(e["kind"], e.get("step")) for e in app.workspace.journal.entries()]
     assert ("command", "start") in kinds and ("confirmation", "local") in kinds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from textual.widgets import Button, Input, RadioButton, Static
+from textual.widgets import Button, Input, RadioButton
 
 from tasks.backup import verify_backup
 from tasks.gate import compute_gate, record_qa_health, record_verification
@@ -13,6 +13,7 @@ from tasks.state import Session, load_session
 from tasks.workspace import Workspace
 from tests.backupdir import make_backup_dir
 from tests.localrun import local_run
+from tests.pilot_helpers import press_when_shown, static_text, text_when_shown
 from tui.app import CrvsMigrateApp
 
 LABEL = "before-v1.3.5"
@@ -25,45 +26,16 @@ def _app(tmp_path: Path, view: str) -> CrvsMigrateApp:
     return CrvsMigrateApp(ws, session=session)
 
 
-def _text(app: CrvsMigrateApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def _shown(pilot, app, selector: str, timeout: float = 20.0) -> str:
-    """The text of ``selector`` once it is on the active screen."""
-    async with asyncio.timeout(timeout):
-        while not app.screen.query(selector):
-            await pilot.pause(0.05)
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def _press(pilot, app, selector: str, timeout: float = 20.0) -> None:
-    """Press a button once it is on the active screen (a modal may still be opening)."""
-    async with asyncio.timeout(timeout):
-        while not app.screen.query(selector):
-            await pilot.pause(0.05)
-    button = app.screen.query_one(selector, Button)
-    assert not button.disabled, selector
-    button.press()
-    await pilot.pause()
-    if selector in ("#confirm", "#trust-yes"):
-        # The modal closes and its callback runs: wait until it is gone.
-        async with asyncio.timeout(timeout):
-            while app.screen.query(selector):
-                await pilot.pause(0.05)
-        await pilot.pause()
-
-
 async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) -> None:
     app = _app(tmp_path, "backup_production")
     async with app.run_test(size=(100, 50)) as pilot:
         await pilot.pause()
-        panel = _text(app, "#gate-panel")
+        panel = static_text(app, "#gate-panel")
         assert "LOCKED" in panel and panel.count("✗") == 5
         assert app.screen.query_one("#to-production", Button).disabled
         assert app.screen.query_one("#backup-taken", Button).disabled  # gate not opened yet
 
-        await _press(pilot, app, "#gate-open")
+        await press_when_shown(pilot, app, "#gate-open")
         assert app.session.backup["gate_opened_at"]
         since = app.session.backup["gate_opened_at"]
 
@@ -79,13 +51,13 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
         ]:
             app.screen.query_one(wid, Input).value = value
         await pilot.pause()
-        assert "uppercase" in _text(app, "#backup-command")
+        assert "uppercase" in static_text(app, "#backup-command")
         app.screen.query_one("#backup-label", Input).value = LABEL
         await pilot.pause()
-        assert "emergency-backup-metadata.sh" in _text(app, "#backup-command")
+        assert "emergency-backup-metadata.sh" in static_text(app, "#backup-command")
 
-        await _press(pilot, app, "#backup-taken")
-        await _press(pilot, app, "#confirm")  # the confirmation modal
+        await press_when_shown(pilot, app, "#backup-taken")
+        await press_when_shown(pilot, app, "#confirm")  # the confirmation modal
         assert app.session.backup["taken"]["label"] == LABEL
         assert not compute_gate(app.session).open
 
@@ -95,27 +67,27 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
             app.session,
             await verify_backup(local_run, "backup", str(tmp_path / "remote"), LABEL, since),
         )
-        await _press(pilot, app, "#restore-done")
-        await _press(pilot, app, "#confirm")
+        await press_when_shown(pilot, app, "#restore-done")
+        await press_when_shown(pilot, app, "#confirm")
         record_qa_health(app.session, True, "3 node(s), overall ok")
-        await _press(pilot, app, "#records-ok")
-        await _press(pilot, app, "#drafts-ack")
-        panel = _text(app, "#gate-panel")
+        await press_when_shown(pilot, app, "#records-ok")
+        await press_when_shown(pilot, app, "#drafts-ack")
+        panel = static_text(app, "#gate-panel")
         assert "LOCKED" in panel and panel.count("✗") == 1 and "Migration-duration" in panel
         assert app.screen.query_one("#to-production", Button).disabled
 
         # Acknowledging without a strategy is refused.
-        await _press(pilot, app, "#risk-ack")
+        await press_when_shown(pilot, app, "#risk-ack")
         assert "risk" not in app.session.backup
         await pilot.press("escape")
         await pilot.pause()
         app.screen.query_one("#strategy").query(RadioButton).last().value = True
         await pilot.pause()
-        await _press(pilot, app, "#risk-ack")
+        await press_when_shown(pilot, app, "#risk-ack")
         assert app.session.backup["risk"]["strategy"] == "new_servers"
-        assert "OPEN" in _text(app, "#gate-panel")
+        assert "OPEN" in static_text(app, "#gate-panel")
         assert not app.screen.query_one("#to-production", Button).disabled
-        await _press(pilot, app, "#to-production")
+        await press_when_shown(pilot, app, "#to-production")
         assert app.screen.view_id == "deploy_production"
         assert not app.screen.query_one("#deploy-run", Button).disabled
 
@@ -133,14 +105,14 @@ async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path:
         app.action_navigate("deploy_production")  # what the palette's "Go to" calls
         await pilot.pause()
         assert app.screen.view_id == "deploy_production"
-        assert "LOCKED" in _text(app, "#gate-lock")
+        assert "LOCKED" in static_text(app, "#gate-lock")
         assert app.screen.query_one("#deploy-run", Button).disabled
         assert app.screen.query_one("#deploy-recorded", Button).disabled
         # Even if the button were pressed, the deploy refuses.
         app.screen.query_one("#deploy-run", Button).disabled = False
         app.screen.query_one("#deploy-run", Button).press()
         await pilot.pause()
-        assert "Production is locked" in await _shown(pilot, app, "#error-title")
+        assert "Production is locked" in await text_when_shown(pilot, app, "#error-title")
     assert "production" not in app.session.deploy
 
 
@@ -154,7 +126,7 @@ async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
         app.action_export_report()
         await pilot.pause()
         assert app.screen.view_id == "report"
-        paths = _text(app, "#report-paths")
+        paths = static_text(app, "#report-paths")
         assert "Report written" in paths
         out = app.screen.last_export
         assert out is not None and str(out.html) in paths
@@ -182,10 +154,10 @@ async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_pa
                 await pilot.pause(0.1)
         assert app.screen.query_one("#backup-host", Input).value == "demo-backup"
         assert app.screen.query_one("#backup-dir", Input).value == "/home/backup/opencrvs"
-        await _press(pilot, app, "#gate-open")
-        await _press(pilot, app, "#backup-taken")
-        await _press(pilot, app, "#confirm")
-        await _press(pilot, app, "#backup-verify")
+        await press_when_shown(pilot, app, "#gate-open")
+        await press_when_shown(pilot, app, "#backup-taken")
+        await press_when_shown(pilot, app, "#confirm")
+        await press_when_shown(pilot, app, "#backup-verify")
         # The demo backup server is not in known_hosts: its fingerprint is shown first.
         async with asyncio.timeout(30):
             while not app.screen.query("#trust-yes"):
@@ -196,7 +168,7 @@ async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_pa
                 await pilot.pause(0.1)
         ver = app.session.backup["verification"]
         assert ver["ok"], ver
-        panel = _text(app, "#gate-panel")
+        panel = static_text(app, "#gate-panel")
         assert "✓ 1. Emergency backup taken" in panel and "✓ 2. Stored off" in panel
     steps = [e.get("step") for e in ws.journal.entries() if e["kind"] == "confirmation"]
     assert steps == ["backup", "verify"]

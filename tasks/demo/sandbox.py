@@ -20,7 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.releases import RELEASES
+from tasks.releases import DEPLOY_REQUIRED_ENV_1_3_0, RELEASES
 
 DEMO_START_VERSION = "1.3.0"
 CONFLICTING_FILE = "src/config.ts"
@@ -117,28 +117,9 @@ def _package_json(name: str, version: str) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-_DEPLOY_REQUIRED = [
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "ALERT_EMAIL",
-    "KIBANA_USERNAME",
-    "KIBANA_PASSWORD",
-    "ELASTICSEARCH_SUPERUSER_PASSWORD",
-    "MINIO_ROOT_USER",
-    "MINIO_ROOT_PASSWORD",
-    "MONGODB_ADMIN_USER",
-    "MONGODB_ADMIN_PASSWORD",
-    "SUPER_USER_PASSWORD",
-    "DOCKERHUB_ACCOUNT",
-    "DOCKERHUB_REPO",
-]
-
-
 def deploy_sh(version: str) -> str:
     """An excerpt of infrastructure/deploy.sh as shipped with ``version``."""
-    required = list(_DEPLOY_REQUIRED)
+    required = list(DEPLOY_REQUIRED_ENV_1_3_0)
     if tuple(int(x) for x in version.split(".")) >= (1, 3, 1):  # the "incompatible" hotfix
         required.append("CONTENT_SECURITY_POLICY_WILDCARD")
     checks = "\n".join(
