@@ -50,6 +50,8 @@ ensure_venv() {
     fi
   fi
   say "installing crvs-migrate and its test tools into $VENV"
+  # A venv made by another tool (uv venv) may have no pip: add it first.
+  "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip >/dev/null
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv
   "$VENV/bin/uv" pip install -q -p "$VENV/bin/python" -e '.[dev]'
   rm -f "$VENV"/.installed-*
