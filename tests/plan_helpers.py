@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 from tasks.answers import (
@@ -14,29 +12,7 @@ from tasks.answers import (
     EnvironmentId,
     ServerKind,
 )
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = dict(
-        os.environ,
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_AUTHOR_NAME="Test",
-        GIT_AUTHOR_EMAIL="test@example.invalid",
-        GIT_COMMITTER_NAME="Test",
-        GIT_COMMITTER_EMAIL="test@example.invalid",
-        GIT_TERMINAL_PROMPT="0",
-    )
-    result = subprocess.run(
-        ["git", "-c", "init.defaultBranch=master", "-c", "commit.gpgsign=false", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return result.stdout
+from tests.gitutil import git
 
 
 def make_checkout(path: Path, versions: list[str], package_version: str | None = None) -> Path:
