@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
+from screens.modals.confirm import ConfirmModal
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
@@ -16,10 +17,9 @@ from screens.release_parts import (
     plan_text,
     target_version,
 )
-from screens.step_modals import ConfirmModal
-from tasks.backup import BackupTarget, restore_argv, suggest_label, verify_backup
 from tasks.errors import CrvsError
-from tasks.gate import (
+from tasks.release.backup import BackupTarget, restore_argv, suggest_label, verify_backup
+from tasks.release.gate import (
     PHASE,
     STRATEGIES,
     acknowledge_drafts,
@@ -39,7 +39,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
     VIEW_ID = PHASE
 
     def compose_body(self) -> ComposeResult:
-        from tasks.remote import backup_vars
+        from tasks.servers.environments import backup_vars
 
         b = self.session.backup
         target = planned_target(self.session)
@@ -141,7 +141,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
     @work(group="prefill")
     async def _prefill(self) -> None:
         """Fill empty fields from the production inventory (in the demo, once it is written)."""
-        from tasks.remote import backup_vars
+        from tasks.servers.environments import backup_vars
 
         try:
             await demo_cluster_ready(self.app)
@@ -203,7 +203,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
         out = self.query_one("#backup-command", Static)
         restore = self.query_one("#restore-command", Static)
         try:
-            from tasks.backup import backup_argv
+            from tasks.release.backup import backup_argv
 
             argv = backup_argv(self._target(), self._label())
         except CrvsError as exc:
@@ -313,8 +313,9 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     @work(group="verify", exclusive=True)
     async def _run_verification(self, target: BackupTarget, label: str) -> None:
-        from tasks.remote import ssh_options, ssh_runner
-        from tasks.ssh import FailureKind, SshFailure
+        from tasks.servers.environments import ssh_options
+        from tasks.servers.runner import ssh_runner
+        from tasks.servers.ssh import FailureKind, SshFailure
 
         since = str(self.session.backup["gate_opened_at"])
         options = ssh_options(self.workspace)
@@ -341,8 +342,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
     def _offer_trust(self, target: BackupTarget, label: str, key, known_hosts) -> None:
         """An unknown backup-server key: show its fingerprint; trust only on an explicit yes."""
         from screens.health import TrustHostKey
-        from tasks.inventory import Node, Role
-        from tasks.ssh import trust_host_key
+        from tasks.servers.inventory import Node, Role
+        from tasks.servers.ssh import trust_host_key
 
         node = Node("backup", target.ssh_host, Role.BACKUP, target.ssh_port, target.ssh_user)
 
@@ -391,8 +392,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     @work(group="qa-health", exclusive=True)
     async def _run_qa_health(self) -> None:
-        from tasks.gate import record_qa_health
-        from tasks.remote import qa_health
+        from tasks.release.gate import record_qa_health
+        from tasks.servers.environments import qa_health
 
         try:
             ok, summary = await qa_health(self.session, self.workspace)

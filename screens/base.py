@@ -6,8 +6,8 @@ node table) reach them through the running app (``self.app.kit``), so imports
 flow one way: tui -> screens -> tasks.
 
 What a screen may use on ``self.app`` (see ``tui.app.CrvsMigrateApp``):
-  session      the ``tasks.state.Session`` being worked on
-  workspace    ``tasks.workspace.Workspace`` (state path, journal, logs dir, demo sandbox)
+  session      the ``tasks.session.state.Session`` being worked on
+  workspace    ``tasks.session.workspace.Workspace`` (state path, journal, logs dir, demo sandbox)
   kit          factories for shared widgets: ``kit.sidebar()``
   save_session()  persist the session atomically and refresh the sidebar
   navigate(view_id)  go to a phase or view
@@ -24,12 +24,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from tasks.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus
+from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus
 
 if TYPE_CHECKING:
-    from tasks.journal import Journal
-    from tasks.state import Session
-    from tasks.workspace import Workspace
+    from tasks.session.journal import Journal
+    from tasks.session.state import Session
+    from tasks.session.workspace import Workspace
 
 
 class PhaseHeading(Static):

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
+from screens.modals.confirm import ConfirmModal
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
@@ -18,8 +19,8 @@ from screens.release_parts import (
     gate_text,
     plan_text,
 )
-from screens.step_modals import ConfirmModal
-from tasks.deploy import (
+from tasks.errors import CrvsError
+from tasks.release.deploy import (
     CLEAR_DATA_WARNING,
     DeployRequest,
     StackProbe,
@@ -31,9 +32,8 @@ from tasks.deploy import (
     settle_phase,
     wait_for_stack,
 )
-from tasks.errors import CrvsError
-from tasks.phases import PhaseStatus
-from tasks.state import now_iso
+from tasks.session.phases import PhaseStatus
+from tasks.session.state import now_iso
 
 
 class DeployScreen(ReleasePhaseScreen):
@@ -83,7 +83,7 @@ class DeployScreen(ReleasePhaseScreen):
             yield Static(id="stack-progress")
 
     def _defaults(self) -> dict[str, str]:
-        from tasks.remote import environment_nodes, manager_node
+        from tasks.servers.environments import environment_nodes, manager_node
 
         env = self.ENVIRONMENT
         rec = self.session.deploy.get(env, {})
@@ -143,7 +143,7 @@ class DeployScreen(ReleasePhaseScreen):
     def refresh_body(self) -> None:
         locked = False
         if self.ENVIRONMENT == "production":
-            from tasks.gate import compute_gate
+            from tasks.release.gate import compute_gate
 
             gate = compute_gate(self.session)
             locked = not gate.open
@@ -220,8 +220,8 @@ class DeployScreen(ReleasePhaseScreen):
 
     @work(group="deploy", exclusive=True)
     async def _run_deploy(self, req: DeployRequest, argv: list[str], cwd) -> None:
-        from tasks.envcheck import read_env_files
-        from tasks.process import Command, ProcessRun, log_path_for
+        from tasks.local.process import Command, ProcessRun, log_path_for
+        from tasks.release.env_check import read_env_files
 
         env: dict[str, str] = {}
         files = (self.session.release.get("env_check") or {}).get("files") or []
@@ -291,7 +291,7 @@ class DeployScreen(ReleasePhaseScreen):
 
     @work(group="wait", exclusive=True)
     async def _wait(self) -> None:
-        from tasks.remote import manager_runner
+        from tasks.servers.environments import manager_runner
 
         progress = self.query_one("#stack-progress", Static)
 
@@ -322,7 +322,7 @@ class DeployScreen(ReleasePhaseScreen):
 
     @work(group="health", exclusive=True)
     async def _health(self) -> None:
-        from tasks.remote import check_environment
+        from tasks.servers.environments import check_environment
 
         try:
             await demo_cluster_ready(self.app)

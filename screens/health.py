@@ -1,7 +1,7 @@
 """Cluster health: disk, memory and swarm state of every node, checked over SSH.
 
-Thin: where nodes come from (``tasks.inventory``), how they are checked
-(``tasks.health``, ``tasks.ssh``) and what is saved (``tasks.health.save_snapshot``)
+Thin: where nodes come from (``tasks.servers.inventory``), how they are checked
+(``tasks.servers.health``, ``tasks.servers.ssh``) and what is saved (``tasks.servers.health.save_snapshot``)
 all live in ``tasks``. This screen picks the environment, shows results as they
 arrive, opens a node's raw outputs, and asks the operator about unknown host keys.
 """
@@ -23,7 +23,7 @@ from textual.widgets import Button, DataTable, Input, Label, Log, Select, Static
 
 from screens.base import PhaseScreen
 from tasks.errors import CrvsError
-from tasks.health import (
+from tasks.servers.health import (
     Health,
     HealthPolicy,
     HealthSnapshot,
@@ -35,7 +35,7 @@ from tasks.health import (
     overall,
     save_snapshot,
 )
-from tasks.inventory import (
+from tasks.servers.inventory import (
     ENVIRONMENTS,
     InventoryError,
     Node,
@@ -45,8 +45,8 @@ from tasks.inventory import (
     save_typed_nodes,
     typed_nodes,
 )
-from tasks.ssh import HostKeyInfo, SshOptions, trust_host_key
-from tasks.state import now_iso
+from tasks.servers.ssh import HostKeyInfo, SshOptions, trust_host_key
+from tasks.session.state import now_iso
 from tasks.text import strip_control
 
 ENV_LABELS = {"qa": "QA", "production": "Production", "demo": "Demo cluster"}
@@ -137,7 +137,7 @@ class HealthScreen(PhaseScreen):
         return demo.cluster_dir if demo is not None else None
 
     def inventory_path(self, environment: str) -> Path | None:
-        # Prepare keeps it in answers.environments.<env>.inventory_path (tasks.answers).
+        # Prepare keeps it in answers.environments.<env>.inventory_path (tasks.upgrade.answers).
         envs = self.session.answers.get("environments")
         env_answers = envs.get(environment) if isinstance(envs, dict) else None
         answer = env_answers.get("inventory_path") if isinstance(env_answers, dict) else None
@@ -441,7 +441,7 @@ class NodeDetails(ModalScreen[None]):
             lines.extend(c.raw.split("\n") if c.raw else ["(no output)"])
         if not self.result.checks:
             lines.append("(no commands ran: " + strip_control(self.result.reason) + ")")
-        # Already sanitised in tasks.health; Log never parses markup.
+        # Already sanitised in tasks.servers.health; Log never parses markup.
         self.query_one(Log).write_lines(lines)
         self.query_one("#node-details-close", Button).focus()
 

@@ -12,12 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from screens.step_modals import TextPromptModal
+from screens.modals.confirm import TextPromptModal
 from screens.step_phase import StepPhaseScreen
-from tasks import steps as step_tasks
 from tasks.errors import CrvsError
-from tasks.gitflow import CONFIG_PHASE, config_path, config_steps, merge_blocker
-from tasks.gitrepo import (
+from tasks.local import steps as step_tasks
+from tasks.local.checkout import (
     DEFAULT_UPSTREAM_REMOTE,
     MERGE_ABORT_ARGV,
     UPSTREAM_REMOTES,
@@ -31,10 +30,11 @@ from tasks.gitrepo import (
     target_version,
     upgrade_branch,
 )
-from tasks.phases import StepStatus
-from tasks.process import ProcessResult
-from tasks.state import now_iso
-from tasks.steps import Step
+from tasks.local.process import ProcessResult
+from tasks.local.steps import Step
+from tasks.local.upgrade_steps import CONFIG_PHASE, config_path, config_steps, merge_blocker
+from tasks.session.phases import StepStatus
+from tasks.session.state import now_iso
 from tasks.text import strip_control
 
 COMMIT_MERGE_ARGV = ("git", "commit", "--no-edit")

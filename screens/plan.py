@@ -3,7 +3,7 @@
 Blockers and warnings first, then what changed since the last plan, then every
 phase and step in order; those that do not apply say why. Glyphs and words
 carry every status (no colour needed). The plan is rebuilt from the answers
-each time this screen is shown (``tasks.plan.update_plan``), saved in the
+each time this screen is shown (``tasks.upgrade.plan.update_plan``), saved in the
 session, and drives the sidebar.
 """
 
@@ -20,8 +20,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from screens.base import PhaseScreen
-from tasks.phases import PhaseStatus
-from tasks.plan import (
+from tasks.session.phases import PhaseStatus
+from tasks.session.state import now_iso
+from tasks.upgrade.plan import (
     Applicability,
     Plan,
     PlanChange,
@@ -30,7 +31,6 @@ from tasks.plan import (
     plan_changes,
     update_plan,
 )
-from tasks.state import now_iso
 
 _PHASE_WORD = {
     Applicability.APPLIES: "applies",

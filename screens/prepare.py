@@ -1,8 +1,8 @@
 """Phase 1, Prepare: every question of Step 1 of the migration notes, as a form.
 
-Thin: the answers live in ``tasks.answers.Answers`` (saved into the session on
-every change), the checks are ``tasks.answers`` / ``tasks.detect`` functions
-wrapped as Textual validators, and the plan is ``tasks.plan``'s.
+Thin: the answers live in ``tasks.upgrade.answers.Answers`` (saved into the session on
+every change), the checks are ``tasks.upgrade.answers`` / ``tasks.upgrade.detect`` functions
+wrapped as Textual validators, and the plan is ``tasks.upgrade.plan``'s.
 Keyboard: Tab / Shift+Tab move, Enter advances when the field is valid,
 arrows choose, space or Enter ticks a box.
 """
@@ -23,7 +23,10 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from screens.base import PhaseScreen
-from tasks.answers import (
+from tasks.servers.resources import load_node_resources
+from tasks.session.phases import PhaseStatus
+from tasks.session.state import now_iso
+from tasks.upgrade.answers import (
     INVENTORY_ENVIRONMENTS,
     Answers,
     CitizenRegistration,
@@ -37,17 +40,14 @@ from tasks.answers import (
     remote_name_problem,
     version_problem,
 )
-from tasks.detect import (
+from tasks.upgrade.catalogue import LATEST, RELEASES
+from tasks.upgrade.detect import (
     absolute_path,
     detect_current_version,
     file_problem,
     git_checkout_problem,
 )
-from tasks.phases import PhaseStatus
-from tasks.plan import update_plan
-from tasks.releases import LATEST, RELEASES
-from tasks.resources import load_node_resources
-from tasks.state import now_iso
+from tasks.upgrade.plan import update_plan
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 PATH_FIELDS = ("config_path", "core_path", "core_fork_path")

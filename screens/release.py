@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
+from screens.modals.confirm import ConfirmModal
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
@@ -17,10 +18,9 @@ from screens.release_parts import (
     plan_text,
     target_version,
 )
-from screens.step_modals import ConfirmModal
-from tasks.envcheck import check_env_files, record_env_check
 from tasks.errors import CrvsError
-from tasks.release import (
+from tasks.release.env_check import check_env_files, record_env_check
+from tasks.release.publish import (
     PHASE,
     create_tag,
     is_merged,

@@ -1,6 +1,6 @@
 """Small pieces shared by the Release, Deploy, gate and Report screens (display only).
 
-Confirmations use ``screens.step_modals.ConfirmModal`` (the safe button has the focus).
+Confirmations use ``screens.modals.confirm.ConfirmModal`` (the safe button has the focus).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from textual.widgets import Static
 from screens.base import PhaseScreen
 
 if TYPE_CHECKING:
-    from tasks.gate import Gate
-    from tasks.state import Session
-    from tasks.workspace import Workspace
+    from tasks.release.gate import Gate
+    from tasks.session.state import Session
+    from tasks.session.workspace import Workspace
 
 
 def command_text(argv: list[str], cwd: str | Path | None = None) -> Text:
@@ -68,7 +68,7 @@ def config_path(session: Session, workspace: Workspace) -> Path | None:
 
 
 def target_version(session: Session) -> str:
-    from tasks.releases import LATEST
+    from tasks.upgrade.catalogue import LATEST
 
     return answer(session, "target_version", LATEST.version)
 
@@ -90,7 +90,7 @@ async def demo_cluster_ready(app: object, timeout: float = 15.0) -> None:
 
 def plan_text(session: Session, phase_id: str) -> Text:
     """What the plan says about this phase: its steps that apply (and why), briefly."""
-    from tasks.plan import Applicability, load_plan
+    from tasks.upgrade.plan import Applicability, load_plan
 
     plan = load_plan(session)
     text = Text()

@@ -23,17 +23,17 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import PhaseScreen
-from screens.step_modals import ChoiceModal, ConfirmModal
-from tasks import steps as step_tasks
+from screens.modals.confirm import ChoiceModal, ConfirmModal
 from tasks.errors import CrvsError
-from tasks.gitflow import blockers, step_target
-from tasks.gitrepo import RepoState, inspect_repo, stash_argv
-from tasks.phases import PhaseStatus, StepStatus
-from tasks.process import Command, ProcessResult, ProcessRun, RunningSteps, log_path_for
-from tasks.state import now_iso
-from tasks.steps import Step
+from tasks.local import steps as step_tasks
+from tasks.local.checkout import RepoState, inspect_repo, stash_argv
+from tasks.local.process import Command, ProcessResult, ProcessRun, RunningSteps, log_path_for
+from tasks.local.steps import Step
+from tasks.local.upgrade_steps import blockers, step_target
+from tasks.local.yarn import EXPECTED_NODE_MAJOR, IGNORE_ENGINES, Tools, find_tools
+from tasks.session.phases import PhaseStatus, StepStatus
+from tasks.session.state import now_iso
 from tasks.text import strip_control
-from tasks.yarn import EXPECTED_NODE_MAJOR, IGNORE_ENGINES, Tools, find_tools
 
 STEP_GLYPHS = {
     StepStatus.NOT_STARTED: ("○", ""),
@@ -106,7 +106,9 @@ class StepPhaseScreen(PhaseScreen):
         yield from ()
 
     @property
-    def pane(self):  # -> tui.widgets.output_pane.OutputPane (duck-typed: screens never import tui)
+    def pane(
+        self,
+    ):  # -> screens.widgets.output_pane.OutputPane (duck-typed: screens never import tui)
         return self.query_one("#step-output")
 
     @property

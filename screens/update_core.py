@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from screens.step_phase import StepPhaseScreen
-from tasks.gitflow import CORE_PHASE, core_path, core_steps
-from tasks.steps import Step
+from tasks.local.steps import Step
+from tasks.local.upgrade_steps import CORE_PHASE, core_path, core_steps
 
 
 class UpdateCoreScreen(StepPhaseScreen):

@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from screens.release_parts import ReleasePhaseScreen, command_text, config_path, plan_text
 from tasks.errors import CrvsError
-from tasks.local_start import PHASE, confirm_local_ok, skip_local, start_command
+from tasks.local.start import PHASE, confirm_local_ok, skip_local, start_command
 
 
 class VerifyLocalScreen(ReleasePhaseScreen):
@@ -76,7 +76,7 @@ class VerifyLocalScreen(ReleasePhaseScreen):
 
     @work(group="local-start", exclusive=True)
     async def _run(self, argv: list[str], cwd) -> None:
-        from tasks.process import Command, ProcessRun, log_path_for
+        from tasks.local.process import Command, ProcessRun, log_path_for
 
         pane = self.query_one("#local-pane")
         run = ProcessRun(

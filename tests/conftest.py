@@ -1,10 +1,10 @@
 """Shared fixtures. The sshd ones are small and composable (backup verification reuses them):
 
 ssh_user          the account tests log in as (skips the test when sshd is absent)
-ssh_client_key    a client keypair (tests.sshd.KeyPair)
-sshd_factory      start(address, extra=[...], host_key=...) -> tests.sshd.Sshd, stopped at the end
+ssh_client_key    a client keypair (tests.support.sshd.KeyPair)
+sshd_factory      start(address, extra=[...], host_key=...) -> tests.support.sshd.Sshd, stopped at the end
 sshd_nodes        three sshd on 127.0.0.2, 127.0.0.3, 127.0.0.4 (session-wide)
-ssh_options       tasks.ssh.SshOptions trusting sshd_nodes, logging in with ssh_client_key
+ssh_options       tasks.servers.ssh.SshOptions trusting sshd_nodes, logging in with ssh_client_key
 """
 
 from __future__ import annotations
@@ -15,8 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitflow_helpers import sandbox, sandbox_template  # noqa: F401 (Update and merge)
-from tests.sshd import KeyPair, Sshd, ensure_test_user, make_key, shared_tempdir, sshd_available
+from tests.support.sandbox import sandbox, sandbox_template  # noqa: F401 (Update and merge)
+from tests.support.sshd import (
+    KeyPair,
+    Sshd,
+    ensure_test_user,
+    make_key,
+    shared_tempdir,
+    sshd_available,
+)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +82,7 @@ def known_hosts(tmp_path: Path, sshd_nodes: list[Sshd]) -> Path:
 
 @pytest.fixture
 def ssh_options(known_hosts: Path, ssh_client_key: KeyPair):
-    from tasks.ssh import SshOptions
+    from tasks.servers.ssh import SshOptions
 
     return SshOptions(
         known_hosts=known_hosts,

@@ -12,23 +12,23 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from screens.error_modal import ErrorModal
 from screens.help import HelpScreen
+from screens.messages import NavigateTo
+from screens.modals.confirm import ConfirmModal
+from screens.modals.error import ErrorModal
 from screens.registry import make_screen
 from screens.state_error import StateErrorScreen
-from screens.step_modals import ConfirmModal
+from screens.widgets.node_table import NodeTable
+from screens.widgets.output_pane import OutputPane
+from screens.widgets.sidebar import PhaseSidebar
 from tasks.errors import CrvsError, StateFileError
-from tasks.jumphost import jump_host_advice
-from tasks.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
-from tasks.process import RunningSteps
-from tasks.state import Session, new_session_path
-from tasks.workspace import Workspace
+from tasks.local.process import RunningSteps
+from tasks.session.jumphost import jump_host_advice
+from tasks.session.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
+from tasks.session.state import Session, new_session_path
+from tasks.session.workspace import Workspace
 from tui.commands import CrvsCommands
-from tui.messages import NavigateTo
 from tui.themes import auto_theme
-from tui.widgets.node_table import NodeTable
-from tui.widgets.output_pane import OutputPane
-from tui.widgets.sidebar import PhaseSidebar
 
 CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
 
@@ -140,7 +140,7 @@ class CrvsMigrateApp(App[int]):
         # Leave a report the operator can send, then let Textual exit as usual.
         if self.crash_report is None:
             try:
-                from tasks.crash import write_crash_report
+                from tasks.session.crash import write_crash_report
 
                 self.crash_report = write_crash_report(self.workspace.state_path.parent, error)
             except OSError:

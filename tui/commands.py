@@ -7,7 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tasks.phases import PHASES
+from tasks.session.phases import PHASES
 
 
 class CrvsCommands(Provider):

@@ -19,7 +19,7 @@ and writes into ``cluster_dir``::
   qa.ini                Ansible inventory, 1 server
   backup-fs/            the backup server's files (its "/" for ls, find, stat, ...)
 
-The app reaches these servers through ``tasks.ssh`` exactly as it reaches real ones
+The app reaches these servers through ``tasks.servers.ssh`` exactly as it reaches real ones
 (``demo_ssh_options()`` points it at the files above). Headless::
 
   python -m tasks.demo.cluster DIR     # serve until Ctrl+C, then in another shell:
@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tasks.health import DOCKER_NODE_FORMAT, DOCKER_SERVICE_FORMAT
+from tasks.servers.health import DOCKER_NODE_FORMAT, DOCKER_SERVICE_FORMAT
 
 HOST = "127.0.0.1"
 USER = "root"
@@ -297,8 +297,8 @@ class DemoFiles:
         return self.root / "host_keys" / node
 
 
-def demo_ssh_options(cluster_dir: Path, **overrides: Any):  # -> tasks.ssh.SshOptions
-    from tasks.ssh import SshOptions
+def demo_ssh_options(cluster_dir: Path, **overrides: Any):  # -> tasks.servers.ssh.SshOptions
+    from tasks.servers.ssh import SshOptions
 
     files = DemoFiles(Path(cluster_dir))
     kwargs: dict[str, Any] = dict(
@@ -539,7 +539,7 @@ data1_hostname=qa1
 
 
 def _write(path: Path, text: str) -> None:
-    from tasks.state import write_atomic
+    from tasks.session.state import write_atomic
 
     write_atomic(path, text.encode("utf-8"))
 
@@ -590,7 +590,7 @@ async def run_on_backup_fs(backup_fs: Path, argv: list[str]) -> tuple[str, str, 
 
 
 async def run_batch_script(script: str, execute: Any) -> tuple[str, str, int]:
-    """The scripts ``tasks.ssh.run_batch`` sends: ``[timeout -k 2 N] CMD ; printf MARK $? ;
+    """The scripts ``tasks.servers.ssh.run_batch`` sends: ``[timeout -k 2 N] CMD ; printf MARK $? ;
     printf MARK >&2 ; ...``. Only that shape is understood (this is not a shell): each
     command goes through ``execute`` like a single command would.
     """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.envcheck import CSP_WILDCARD
-from tasks.releases import LATEST, deploy_required_env
-from tasks.state import write_atomic
+from tasks.release.env_check import CSP_WILDCARD
+from tasks.session.state import write_atomic
+from tasks.upgrade.catalogue import LATEST, deploy_required_env
 
 DEMO_DOMAIN = "farajaland.demo.opencrvs.invalid"
 

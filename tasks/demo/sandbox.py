@@ -20,7 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.releases import DEPLOY_REQUIRED_ENV_1_3_0, RELEASES
+from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0, RELEASES
 
 DEMO_START_VERSION = "1.3.0"
 CONFLICTING_FILE = "src/config.ts"

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.health import HealthPolicy, probes_for
-from tasks.inventory import Node, Role
-from tests.sshd import Sshd, ensure_test_user, make_key, shared_tempdir, sshd_available
+from tasks.servers.health import HealthPolicy, probes_for
+from tasks.servers.inventory import Node, Role
+from tests.support.sshd import Sshd, ensure_test_user, make_key, shared_tempdir, sshd_available
 
 SIZES = (1, 10, 50)
 REPEAT = 3

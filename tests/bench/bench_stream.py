@@ -1,7 +1,7 @@
 """Benchmark: stream 1,000,000 lines from a fast subprocess into the real output pane.
 
 Run with ``./dev.sh bench`` (or ``python tests/bench/bench_stream.py``). Prints:
-- lines per second through tasks.process + tui.widgets.output_pane (headless app);
+- lines per second through tasks.local.process + screens.widgets.output_pane (headless app);
 - that time relative to the same subprocess read and discarded by plain asyncio
   (target: within 2x);
 - p95 delay of a key press handled while streaming (target: under 100 ms);
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.process import Command, ProcessRun  # noqa: E402
-from tui.widgets.output_pane import OutputPane  # noqa: E402
+from screens.widgets.output_pane import OutputPane  # noqa: E402
+from tasks.local.process import Command, ProcessRun  # noqa: E402
 
 LINES = int(os.environ.get("BENCH_LINES", "1000000"))
 # A fast producer: one Python process writing ~60-byte lines through a buffered stdout,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.answers import EnvironmentId
-from tasks.plan import build_plan, diff_plans
-from tasks.workspace import Workspace
-from tests.plan_helpers import full_answers
+from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import EnvironmentId
+from tasks.upgrade.plan import build_plan, diff_plans
+from tests.support.plan import full_answers
 from tui.app import CrvsMigrateApp
 
 

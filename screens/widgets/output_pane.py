@@ -1,0 +1,133 @@
+"""The live output pane: the exact command, its streamed output, elapsed time, exit code.
+
+Output goes into a Textual ``Log`` (plain strings, never markup) in batches: lines
+arriving between two frames are written with one ``write_lines`` call, and only
+the last ``max_lines`` of them are kept (older lines would be pruned anyway; the
+full output is in the step's log file).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widgets import Log, Static
+
+from tasks.text import strip_control
+
+DEFAULT_MAX_LINES = 5000
+FLUSH_INTERVAL_S = 1 / 30
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+class OutputPane(Vertical):
+    """Command line on top, the ``Log`` in the middle, status (elapsed / exit) below."""
+
+    def __init__(self, *, max_lines: int = DEFAULT_MAX_LINES, id: str | None = None) -> None:
+        super().__init__(id=id, classes="output-pane")
+        self.max_lines = max_lines
+        self._pending: list[str] = []
+        self._flush_timer: Timer | None = None
+        self._tick: Timer | None = None
+        self._started: float | None = None
+        self._has_run = False
+        self.lines_received = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="output-command")
+        yield Log(max_lines=self.max_lines, highlight=False, classes="output-log")
+        yield Static("", classes="output-status")
+
+    @property
+    def log_widget(self) -> Log:
+        return self.query_one(".output-log", Log)
+
+    # -- what will run --------------------------------------------------------
+
+    def show_command(self, argv: Sequence[str], cwd: Path | str, note: str = "") -> None:
+        """Show the exact command and directory (before it runs, and while it runs)."""
+        import shlex
+
+        text = Text()
+        text.append("$ ", style="bold")
+        # argv and paths may hold anything: Text, never markup.
+        text.append(strip_control(shlex.join(list(argv))), style="bold")
+        text.append("\n  in ", style="dim")
+        text.append(strip_control(str(cwd)), style="dim")
+        if note:
+            text.append(f"\n  {note}", style="italic")
+        self.query_one(".output-command", Static).update(text)
+
+    def set_status(self, message: str, style: str = "") -> None:
+        self.query_one(".output-status", Static).update(Text(message, style=style))
+
+    # -- running --------------------------------------------------------------
+
+    def start(self, argv: Sequence[str], cwd: Path | str) -> None:
+        self.clear()
+        self.show_command(argv, cwd)
+        self._has_run = True
+        self._started = time.monotonic()
+        self.set_status("running · 0.0 s", "bold")
+        self._tick = self.set_interval(0.5, self._show_elapsed)
+
+    def _show_elapsed(self) -> None:
+        if self._started is not None:
+            self.set_status(f"running · {_duration(time.monotonic() - self._started)}", "bold")
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Queue lines (already sanitised by tasks.local.process); written on the next frame."""
+        self.lines_received += len(lines)
+        self._pending.extend(lines)
+        if len(self._pending) > self.max_lines:
+            del self._pending[: len(self._pending) - self.max_lines]
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_INTERVAL_S, self.flush)
+
+    def flush(self) -> None:
+        self._flush_timer = None
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.log_widget.write_lines(pending)
+
+    def finish(self, exit_code: int | None, duration_s: float, *, cancelled: bool = False) -> None:
+        self.flush()
+        if self._tick is not None:
+            self._tick.stop()
+            self._tick = None
+        self._started = None
+        if cancelled:
+            self.set_status(f"✗ cancelled after {_duration(duration_s)}", "bold yellow")
+        elif exit_code == 0:
+            self.set_status(f"✓ exit code 0 · {_duration(duration_s)}", "bold green")
+        else:
+            self.set_status(f"✗ exit code {exit_code} · {_duration(duration_s)}", "bold red")
+
+    def clear(self) -> None:
+        self._has_run = False
+        self._pending.clear()
+        self.lines_received = 0
+        self.log_widget.clear()
+        self.set_status("")
+
+    @property
+    def has_output(self) -> bool:
+        """True while the pane shows a run (running or finished), not a preview."""
+        return self._has_run
+
+    @property
+    def lines(self) -> list[str]:
+        """What the pane shows (after pending lines are written)."""
+        self.flush()
+        return list(self.log_widget.lines)

@@ -1,0 +1,312 @@
+"""The emergency backup: the command that takes it, and proof that it is stored off the server.
+
+``emergency-backup-metadata.sh`` (country config 1.3) dumps the seven MongoDB
+databases, snapshots Elasticsearch as ``snapshot_<label>``, takes a portable
+InfluxDB backup and tars MinIO, Metabase and vsexport, then rsyncs them to
+``<remote_dir>/<label>`` on the backup server, laid out as ``EXPECTED_PARTS``.
+
+Verification lists that directory over SSH on the backup server (one ``find``)
+and checks each part is there, non-empty and modified after the gate was
+opened. A missing, empty or stale part names itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tasks.errors import CrvsError, InvalidName
+from tasks.servers.runner import RemoteRun
+from tasks.session.state import now_iso
+
+BACKUP_SCRIPT = "/opt/opencrvs/infrastructure/emergency-backup-metadata.sh"
+RESTORE_SCRIPT = "/opt/opencrvs/infrastructure/emergency-restore-metadata.sh"
+MONGO_DATABASES = (
+    "hearth-dev",
+    "openhim-dev",
+    "user-mgnt",
+    "application-config",
+    "metrics",
+    "webhooks",
+    "performance",
+)
+# Lowercase only: Elasticsearch refuses uppercase snapshot names.
+_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_REMOTE_DIR = re.compile(r"^/[A-Za-z0-9_./-]*$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of the backup, ``path`` relative to ``<remote_dir>/<label>``."""
+
+    name: str
+    path: str
+    # A directory must hold at least one non-empty file; a file must be non-empty.
+    is_dir: bool = False
+
+
+def expected_parts(label: str) -> tuple[Part, ...]:
+    parts = [Part(f"MongoDB {db}", f"mongo/{db}-{label}.gz") for db in MONGO_DATABASES]
+    parts += [
+        Part(f"Elasticsearch snapshot_{label}", "elasticsearch", is_dir=True),
+        Part("InfluxDB backup", f"influxdb/{label}", is_dir=True),
+        Part("MinIO archive", f"minio/ocrvs-{label}.tar.gz"),
+        Part("Metabase archive", f"metabase/ocrvs-{label}.tar.gz"),
+        Part("vsexport archive", f"vsexport/ocrvs-{label}.tar.gz"),
+    ]
+    return tuple(parts)
+
+
+def validate_label(label: str) -> str:
+    if label != label.strip() or not label:
+        raise InvalidName("The backup label must not be empty or have spaces around it.")
+    if any(c.isupper() for c in label):
+        raise InvalidName(
+            f"'{label}' has uppercase letters: Elasticsearch refuses uppercase snapshot "
+            f"names, so the backup would be incomplete. Use '{label.lower()}'."
+        )
+    if not _LABEL.match(label):
+        raise InvalidName(
+            f"'{label}' is not a valid backup label: lowercase letters, digits, '-', '_' "
+            "and '.', starting with a letter or digit."
+        )
+    return label
+
+
+def validate_remote_dir(path: str) -> str:
+    path = path.rstrip("/") or "/"
+    if not _REMOTE_DIR.match(path) or "/../" in f"{path}/":
+        raise InvalidName(f"'{path}' is not an absolute directory path on the backup server.")
+    return path
+
+
+def suggest_label(target_version: str, when: datetime | None = None) -> str:
+    when = when or datetime.now(UTC)
+    return f"before-v{target_version}-{when:%Y%m%d}".lower()
+
+
+@dataclass(frozen=True)
+class BackupTarget:
+    """Where the backup goes: the backup server and its directory (from the inventory vars)."""
+
+    ssh_user: str
+    ssh_host: str
+    ssh_port: int
+    remote_dir: str
+    production_ip: str
+    replicas: int
+
+    def validated(self) -> BackupTarget:
+        from tasks.release.deploy import REPLICAS, validate_host
+
+        if not _USER.match(self.ssh_user):
+            raise InvalidName(f"'{self.ssh_user}' is not a user name.")
+        validate_host(self.ssh_host)
+        validate_host(self.production_ip)
+        if not 0 < int(self.ssh_port) < 65536:
+            raise InvalidName(f"SSH port {self.ssh_port} is out of range.")
+        if self.replicas not in REPLICAS:
+            raise InvalidName("Replicas must be 1, 3 or 5.")
+        validate_remote_dir(self.remote_dir)
+        return self
+
+
+def backup_argv(target: BackupTarget, label: str) -> list[str]:
+    """The command to run as root on the production manager."""
+    target = target.validated()
+    return [
+        "bash",
+        BACKUP_SCRIPT,
+        f"--ssh_user={target.ssh_user}",
+        f"--ssh_host={target.ssh_host}",
+        f"--ssh_port={target.ssh_port}",
+        f"--production_ip={target.production_ip}",
+        f"--remote_dir={validate_remote_dir(target.remote_dir)}",
+        f"--replicas={target.replicas}",
+        f"--label={validate_label(label)}",
+    ]
+
+
+def restore_argv(label: str, replicas: int) -> list[str]:
+    """The restore on QA. It DROPS every database first: QA only, never production."""
+    return ["bash", RESTORE_SCRIPT, f"--label={validate_label(label)}", f"--replicas={replicas}"]
+
+
+# -- verification on the backup server --------------------------------------
+
+
+def listing_argv(remote_dir: str, label: str) -> list[str]:
+    """Every file under <remote_dir>/<label> as type, size, mtime, path (GNU find, as on Ubuntu)."""
+    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}"
+    return ["find", base, "-mindepth", "1", "-printf", "%y\\t%s\\t%T@\\t%P\\n"]
+
+
+_ES_INDEX = re.compile(r"^elasticsearch/index-\d+$")
+# Enough of the repository index to find a snapshot name (real ones are a few KiB).
+_INDEX_READ = 4 * 1024 * 1024
+
+
+def snapshot_index_argv(remote_dir: str, label: str, files: list[RemoteFile]) -> list[str] | None:
+    """Read the Elasticsearch repository index files (``index-N``) found by the listing."""
+    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}"
+    paths = [f"{base}/{f.path}" for f in files if f.kind == "f" and _ES_INDEX.match(f.path)]
+    if not paths:
+        return None
+    return ["head", "-c", str(_INDEX_READ), "--", *paths]
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    kind: str  # "f" file, "d" directory
+    size: int
+    mtime: float
+    path: str
+
+
+def parse_listing(text: str) -> list[RemoteFile]:
+    files: list[RemoteFile] = []
+    for line in text.splitlines():
+        cols = line.split("\t", 3)
+        if len(cols) != 4:
+            continue
+        try:
+            files.append(RemoteFile(cols[0], int(cols[1]), float(cols[2]), cols[3]))
+        except ValueError:
+            continue
+    return files
+
+
+@dataclass
+class PartResult:
+    name: str
+    path: str
+    ok: bool
+    problem: str = ""
+    size: int = 0
+    mtime: str = ""
+
+    def to_state(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v != "" or k in ("name", "path")}
+
+
+@dataclass
+class Verification:
+    host: str
+    remote_dir: str
+    label: str
+    since: str
+    parts: list[PartResult] = field(default_factory=list)
+    verified_at: str = field(default_factory=now_iso)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and bool(self.parts) and all(p.ok for p in self.parts)
+
+    @property
+    def problems(self) -> list[str]:
+        if self.error:
+            return [self.error]
+        return [f"{p.name}: {p.problem}" for p in self.parts if not p.ok]
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "remote_dir": self.remote_dir,
+            "label": self.label,
+            "since": self.since,
+            "verified_at": self.verified_at,
+            "ok": self.ok,
+            "error": self.error,
+            "parts": [p.to_state() for p in self.parts],
+        }
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def judge_parts(
+    files: list[RemoteFile], snapshot_named: bool, label: str, since: str
+) -> list[PartResult]:
+    """Each expected part: present, non-empty, modified after ``since``."""
+    since_ts = parse_iso(since)
+    by_path = {f.path: f for f in files}
+    results = []
+    for part in expected_parts(label):
+        entry = by_path.get(part.path)
+        if entry is None:
+            results.append(PartResult(part.name, part.path, False, "missing"))
+            continue
+        if part.is_dir:
+            inside = [f for f in files if f.kind == "f" and f.path.startswith(part.path + "/")]
+            size = sum(f.size for f in inside)
+            newest = max((f.mtime for f in inside), default=entry.mtime)
+            if entry.kind != "d":
+                res = PartResult(part.name, part.path, False, "is not a directory")
+            elif size == 0:
+                res = PartResult(part.name, part.path, False, "empty")
+            elif newest <= since_ts:
+                res = PartResult(
+                    part.name,
+                    part.path,
+                    False,
+                    f"older than the gate (last changed {_iso(newest)})",
+                )
+            elif part.path == "elasticsearch" and not snapshot_named:
+                res = PartResult(
+                    part.name, part.path, False, f"no repository index names snapshot_{label}"
+                )
+            else:
+                res = PartResult(part.name, part.path, True)
+            res.size, res.mtime = size, _iso(newest)
+        else:
+            if entry.kind != "f":
+                res = PartResult(part.name, part.path, False, "is not a file")
+            elif entry.size == 0:
+                res = PartResult(part.name, part.path, False, "empty")
+            elif entry.mtime <= since_ts:
+                res = PartResult(
+                    part.name,
+                    part.path,
+                    False,
+                    f"older than the gate (last changed {_iso(entry.mtime)})",
+                )
+            else:
+                res = PartResult(part.name, part.path, True)
+            res.size, res.mtime = entry.size, _iso(entry.mtime)
+        results.append(res)
+    return results
+
+
+async def verify_backup(
+    run: RemoteRun, host: str, remote_dir: str, label: str, since: str
+) -> Verification:
+    """List ``<remote_dir>/<label>`` through ``run`` (a command runner on the backup server)."""
+    from tasks.text import strip_control
+
+    remote_dir = validate_remote_dir(remote_dir)
+    label = validate_label(label)
+    ver = Verification(host=host, remote_dir=remote_dir, label=label, since=since)
+    try:
+        listing = await run(listing_argv(remote_dir, label))
+        files = parse_listing(listing.stdout)
+        index_argv = snapshot_index_argv(remote_dir, label, files)
+        index = await run(index_argv) if index_argv else None
+    except CrvsError as exc:
+        ver.error = f"could not list the backup on {host}: {strip_control(exc.message)[:300]}"
+        return ver
+    if not files:
+        ver.error = f"{remote_dir}/{label} does not exist or is empty on {host}"
+        return ver
+    # The snapshot's name, quoted as the repository index (JSON) stores it.
+    named = index is not None and f'"snapshot_{label}"' in index.stdout
+    ver.parts = judge_parts(files, named, label, since)
+    return ver

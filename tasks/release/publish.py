@@ -1,0 +1,316 @@
+"""Release: the upgrade branch merged, the version tag, the published image.
+
+The PR merge is the operator's; this module checks it (``git merge-base
+--is-ancestor``) or records the operator's word. Tags are validated with
+``git check-ref-format``, never moved, created annotated; pushing is a separate
+step the operator confirms. Everything that changes a repository is journalled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import CrvsError, InvalidName, ToolMissing
+from tasks.session.journal import Journal
+from tasks.session.state import Session, now_iso
+
+PHASE = "release"
+PUBLISH_WORKFLOW = Path(".github") / "workflows" / "publish-release.yml"
+# Docker image tag grammar (distribution spec).
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class TagExists(CrvsError):
+    title = "The tag already exists"
+
+
+class GitFailed(CrvsError):
+    title = "git failed"
+
+
+@dataclass(frozen=True)
+class GitResult:
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def git(
+    repo: Path,
+    *args: str,
+    journal: Journal | None = None,
+    step: str | None = None,
+    timeout: float = 60,
+) -> GitResult:
+    """Run git in ``repo`` (argv only); journal it when it changes something (``journal`` given)."""
+    argv = ["git", *args]
+    started, t0 = now_iso(), time.monotonic()
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=repo,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        if not Path(repo).is_dir():
+            raise CrvsError(f"{repo} is not a directory.", "Country config not found") from exc
+        raise ToolMissing("git is not installed or not on PATH.") from exc
+    result = GitResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    if journal is not None:
+        journal.command(
+            argv,
+            repo,
+            started,
+            now_iso(),
+            proc.returncode,
+            duration_s=time.monotonic() - t0,
+            phase=PHASE,
+            step=step,
+        )
+    return result
+
+
+def _commit_of(repo: Path, ref: str) -> str | None:
+    r = git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    return r.stdout.strip() or None if r.exit_code == 0 else None
+
+
+# -- merged? --------------------------------------------------------------
+
+
+def is_merged(repo: Path, branch: str, into: str) -> bool:
+    """Whether every commit of ``branch`` is in ``into`` (e.g. ``origin/master``)."""
+    for ref in (branch, into):
+        if ref.startswith("-") or _commit_of(repo, ref) is None:
+            raise CrvsError(f"'{ref}' is not a branch or commit in {repo}.", "Unknown branch")
+    r = git(repo, "merge-base", "--is-ancestor", branch, into)
+    if r.exit_code in (0, 1):
+        return r.exit_code == 0
+    raise GitFailed(r.stderr.strip() or f"git merge-base exited {r.exit_code}")
+
+
+def record_merge_checked(session: Session, branch: str, into: str) -> None:
+    session.release["merge"] = {
+        "branch": branch,
+        "into": into,
+        "how": "checked with git merge-base --is-ancestor",
+        "at": now_iso(),
+    }
+
+
+def record_merge_confirmed(session: Session, journal: Journal, branch: str, where: str) -> None:
+    """The operator says the upgrade branch was merged somewhere git here cannot see."""
+    entry = journal.confirmation(
+        f"The upgrade branch {branch} is merged into the release branch ({where}).",
+        phase=PHASE,
+        step="merge",
+    )
+    session.release["merge"] = {
+        "branch": branch,
+        "into": where,
+        "how": "operator confirmation",
+        "at": entry.at,
+        "by": entry.by,
+    }
+
+
+# -- the tag --------------------------------------------------------------
+
+
+def propose_tag(target_version: str, scheme: str = "v{version}") -> str:
+    """``v1.3.<N>`` for the target version, or the operator's scheme (``{version}`` placeholder)."""
+    if not _VERSION.match(target_version):
+        raise InvalidName(f"'{target_version}' is not a version like 1.3.5.")
+    return scheme.replace("{version}", target_version)
+
+
+def validate_tag(repo: Path, name: str) -> str:
+    """Raise ``InvalidName`` unless ``name`` is a valid tag name for git."""
+    name = name.strip()
+    if not name or name.startswith("-"):
+        raise InvalidName(f"'{name}' is not a valid tag name.")
+    r = git(repo, "check-ref-format", f"refs/tags/{name}")
+    if r.exit_code != 0:
+        raise InvalidName(f"'{name}' is not a valid tag name (git check-ref-format refuses it).")
+    return name
+
+
+def tag_commit(repo: Path, name: str) -> str | None:
+    return _commit_of(repo, f"refs/tags/{name}")
+
+
+def create_tag(
+    repo: Path, name: str, journal: Journal, *, ref: str = "HEAD", message: str | None = None
+) -> str:
+    """Create annotated tag ``name`` on ``ref``; refuse to move an existing tag. Returns the commit."""
+    name = validate_tag(repo, name)
+    target = _commit_of(repo, ref)
+    if target is None:
+        raise CrvsError(f"'{ref}' is not a commit in {repo}.", "Unknown commit")
+    existing = tag_commit(repo, name)
+    if existing is not None:
+        if existing == target:
+            return existing  # already there: nothing to do, nothing moved
+        raise TagExists(
+            f"Tag {name} already points to {existing[:12]}, not {target[:12]}. "
+            "crvs-migrate never moves a tag: choose another name (for example "
+            f"{name}-1) or delete the old tag yourself if you are sure."
+        )
+    r = git(
+        repo,
+        "tag",
+        "-a",
+        "-m",
+        message or f"OpenCRVS country config {name}",
+        "--",
+        name,
+        target,
+        journal=journal,
+        step="tag",
+    )
+    if r.exit_code != 0:
+        raise GitFailed(r.stderr.strip() or f"git tag exited {r.exit_code}")
+    return target
+
+
+def record_tag(session: Session, name: str, commit: str) -> None:
+    session.release["tag"] = {"name": name, "commit": commit, "created_at": now_iso()}
+
+
+def push_tag_argv(remote: str, name: str) -> list[str]:
+    """The push command shown to the operator: one tag, never --force, never --tags."""
+    if remote.startswith("-") or not remote:
+        raise InvalidName(f"'{remote}' is not a remote name.")
+    return ["git", "push", remote, f"refs/tags/{name}"]
+
+
+def push_tag(repo: Path, remote: str, name: str, journal: Journal, *, confirmed: bool) -> GitResult:
+    """Push the tag; only after the operator confirmed this very command."""
+    if not confirmed:
+        raise CrvsError("Pushing the tag needs your confirmation first.", "Not confirmed")
+    argv = push_tag_argv(remote, validate_tag(repo, name))
+    r = git(repo, *argv[1:], journal=journal, step="push_tag", timeout=300)
+    if r.exit_code != 0:
+        raise GitFailed(r.stderr.strip() or f"git push exited {r.exit_code}")
+    return r
+
+
+# -- build and publish ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishWorkflow:
+    found: bool
+    inputs: tuple[str, ...]
+    # Logins hard-coded as approvers in the workflow (a fork must edit them).
+    approvers: tuple[str, ...]
+
+    def pitfalls(self) -> list[str]:
+        out = []
+        if self.approvers:
+            out.append(
+                "publish-release.yml hard-codes its approvers ("
+                + ", ".join(self.approvers)
+                + "): in your fork, replace them with your own GitHub users or the run waits forever."
+            )
+        elif not self.found:
+            out.append(
+                "publish-release.yml not found: upstream's workflow hard-codes its approvers; "
+                "check them in your fork before running it."
+            )
+        return out
+
+
+def read_publish_workflow(config_path: Path) -> PublishWorkflow:
+    """The workflow's dispatch inputs and hard-coded approvers, read as text (no YAML dependency)."""
+    path = Path(config_path) / PUBLISH_WORKFLOW
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return PublishWorkflow(False, ("branch_name", "release_version"), ())
+    inputs = tuple(
+        m.group(1)
+        for m in re.finditer(r"^\s{4,8}([a-z_]+):\s*$", text, re.M)
+        if m.group(1) in ("branch_name", "release_version")
+    )
+    approvers: list[str] = []
+    for m in re.finditer(r"^\s*approvers:\s*(.+)$", text, re.M):
+        for login in re.split(r"[,\s]+", m.group(1).strip().strip("'\"")):
+            if login and "$" not in login and "{" not in login:
+                approvers.append(login)
+    return PublishWorkflow(True, inputs or ("branch_name", "release_version"), tuple(approvers))
+
+
+def publish_inputs(branch_name: str, tag: str) -> dict[str, str]:
+    """What to type into the workflow's ``Run workflow`` form."""
+    return {"branch_name": branch_name, "release_version": tag.removeprefix("v")}
+
+
+def record_image_tag(session: Session, image_tag: str, how: str = "operator") -> None:
+    image_tag = image_tag.strip()
+    if not _IMAGE_TAG.match(image_tag):
+        raise InvalidName(
+            f"'{image_tag}' is not a Docker image tag (letters, digits, _ . -; at most 128)."
+        )
+    session.release["image"] = {"tag": image_tag, "recorded_at": now_iso(), "how": how}
+
+
+def release_summary(session: Session) -> dict[str, Any]:
+    return dict(session.release)
+
+
+def release_missing(session: Session) -> list[str]:
+    """What the Release phase still lacks before it can be marked done."""
+    r = session.release
+    missing = []
+    if not r.get("merge"):
+        missing.append("the upgrade branch is not known to be merged into the release branch")
+    if not (r.get("tag") or {}).get("name"):
+        missing.append("no release tag created")
+    elif not (r.get("tag") or {}).get("pushed_at"):
+        missing.append("the tag is not pushed")
+    if not (r.get("image") or {}).get("tag"):
+        missing.append("the published image tag is not recorded")
+    env = r.get("env_check") or {}
+    if not env:
+        missing.append("the deploy environment variables are not checked")
+    elif not env.get("ok"):
+        missing.append("the env file misses or has invalid deploy variables")
+    return missing
+
+
+def record_tag_pushed(session: Session, remote: str) -> None:
+    tag = session.release.setdefault("tag", {})
+    tag["pushed_at"] = now_iso()
+    tag["remote"] = remote
+
+
+def mark_release_done(session: Session) -> None:
+    from tasks.session.phases import PhaseStatus
+
+    missing = release_missing(session)
+    if missing:
+        raise CrvsError("Still missing:\n- " + "\n- ".join(missing), "Release not complete")
+    phase = session.phase(PHASE)
+    phase.status = PhaseStatus.DONE
+    phase.finished_at = now_iso()

@@ -1,0 +1,871 @@
+"""The plan: which phases and steps apply to this installation, which do not, and why.
+
+Like ``terraform plan``: built from the answers (``tasks.upgrade.answers.Answers``) and
+the table of releases (``tasks.upgrade.catalogue.RELEASES``), pure and deterministic.
+It is saved in ``session.plan`` and drives the sidebar: ``apply_plan`` marks
+phases skipped or blocked with the plan's reason (never touching a phase that is
+done or in progress).
+
+Screens of phases 3-9 ask ``plan_step_applies(session, phase_id, step_id)``;
+the step ids are listed in ARCHITECTURE.md ("Plan step ids").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tasks.session.phases import PHASE_IDS, PHASES_BY_ID, PhaseStatus, StepStatus
+from tasks.session.state import Session
+from tasks.upgrade.answers import (
+    SPEC_DISK_GB,
+    SPEC_RAM_GB,
+    Answers,
+    CitizenRegistration,
+    EnvironmentId,
+)
+from tasks.upgrade.catalogue import RELEASES, Release
+from tasks.upgrade.versions import PathKind, UpgradePath, parse_version, upgrade_path
+
+# Phases that only make sense on servers.
+SERVER_PHASES = ("release", "deploy_qa", "backup_production", "deploy_production")
+PRODUCTION_PHASES = ("backup_production", "deploy_production")
+UPGRADE_PHASES = PHASE_IDS[2:]  # everything after Prepare and Plan
+
+
+class Applicability(StrEnum):
+    APPLIES = "applies"
+    SKIPPED = "skipped"
+    BLOCKED = "blocked"
+
+    @property
+    def glyph(self) -> str:
+        return {"applies": "+", "skipped": "»", "blocked": "✗"}[self.value]
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    id: str
+    title: str
+    applies: bool
+    # Why it applies (when that depends on something) or why it does not.
+    reason: str = ""
+    # Done by hand by the operator (crvs-migrate cannot do it for them).
+    manual: bool = False
+
+    def to_state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "title": self.title, "applies": self.applies}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.manual:
+            out["manual"] = True
+        return out
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> PlanStep:
+        return cls(
+            id=str(data["id"]),
+            title=str(data.get("title", data["id"])),
+            applies=bool(data.get("applies", True)),
+            reason=str(data.get("reason", "")),
+            manual=bool(data.get("manual", False)),
+        )
+
+
+@dataclass(frozen=True)
+class PlanPhase:
+    id: str
+    status: Applicability
+    reason: str = ""
+    steps: tuple[PlanStep, ...] = ()
+    # Applies, but the operator may choose not to do it (a recommended backup).
+    optional: bool = False
+
+    @property
+    def title(self) -> str:
+        return PHASES_BY_ID[self.id].title
+
+    @property
+    def number(self) -> int:
+        return PHASES_BY_ID[self.id].number
+
+    def step(self, step_id: str) -> PlanStep | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def to_state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "status": self.status.value}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.optional:
+            out["optional"] = True
+        out["steps"] = [s.to_state() for s in self.steps]
+        return out
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> PlanPhase:
+        return cls(
+            id=str(data["id"]),
+            status=Applicability(data.get("status", "applies")),
+            reason=str(data.get("reason", "")),
+            steps=tuple(PlanStep.from_state(s) for s in data.get("steps", [])),
+            optional=bool(data.get("optional", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A blocker (nothing after it can go on) or a warning (go on, knowingly)."""
+
+    code: str
+    message: str
+    # The phases it blocks or concerns.
+    phases: tuple[str, ...] = ()
+
+    def to_state(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "phases": list(self.phases)}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Finding:
+        return cls(str(data["code"]), str(data.get("message", "")), tuple(data.get("phases", [])))
+
+
+@dataclass(frozen=True)
+class Plan:
+    current: str
+    target: str
+    # A PathKind value, or "incomplete" while the versions are not known.
+    kind: str
+    summary: str
+    phases: tuple[PlanPhase, ...]
+    blockers: tuple[Finding, ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    crossed: tuple[str, ...] = ()
+    backup_gate_mandatory: bool = True
+
+    def phase(self, phase_id: str) -> PlanPhase:
+        return next(p for p in self.phases if p.id == phase_id)
+
+    def step(self, phase_id: str, step_id: str) -> PlanStep | None:
+        return self.phase(phase_id).step(step_id)
+
+    def step_applies(self, phase_id: str, step_id: str) -> bool:
+        phase = self.phase(phase_id)
+        step = phase.step(step_id)
+        return phase.status is Applicability.APPLIES and step is not None and step.applies
+
+    @property
+    def proceeds(self) -> bool:
+        return self.kind == PathKind.HOTFIX.value
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint: equal plans have equal digests."""
+        raw = json.dumps(self.to_state(), sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "current": self.current,
+            "target": self.target,
+            "kind": self.kind,
+            "summary": self.summary,
+            "crossed": list(self.crossed),
+            "backup_gate_mandatory": self.backup_gate_mandatory,
+            "blockers": [f.to_state() for f in self.blockers],
+            "warnings": [f.to_state() for f in self.warnings],
+            "phases": [p.to_state() for p in self.phases],
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            current=str(data.get("current", "")),
+            target=str(data.get("target", "")),
+            kind=str(data.get("kind", "incomplete")),
+            summary=str(data.get("summary", "")),
+            phases=tuple(PlanPhase.from_state(p) for p in data.get("phases", [])),
+            blockers=tuple(Finding.from_state(f) for f in data.get("blockers", [])),
+            warnings=tuple(Finding.from_state(f) for f in data.get("warnings", [])),
+            crossed=tuple(str(v) for v in data.get("crossed", [])),
+            backup_gate_mandatory=bool(data.get("backup_gate_mandatory", True)),
+        )
+
+
+# -- building the plan ---------------------------------------------------------
+
+
+@dataclass
+class _Builder:
+    """Collects step decisions per phase while the rules run."""
+
+    steps: dict[str, list[PlanStep]] = field(default_factory=lambda: {p: [] for p in PHASE_IDS})
+    phase_status: dict[str, tuple[Applicability, str]] = field(default_factory=dict)
+    optional: set[str] = field(default_factory=set)
+    blockers: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def add(
+        self,
+        phase_id: str,
+        step_id: str,
+        title: str,
+        applies: bool = True,
+        reason: str = "",
+        manual: bool = False,
+    ) -> None:
+        self.steps[phase_id].append(PlanStep(step_id, title, applies, reason, manual))
+
+    def skip(self, phase_ids: tuple[str, ...], reason: str) -> None:
+        for pid in phase_ids:
+            if pid not in self.phase_status:  # the first (most fundamental) reason wins
+                self.phase_status[pid] = (Applicability.SKIPPED, reason)
+
+    def block(self, phase_ids: tuple[str, ...], reason: str) -> None:
+        for pid in phase_ids:
+            status, existing = self.phase_status.get(pid, (None, ""))
+            if status is Applicability.SKIPPED:
+                continue
+            if status is Applicability.BLOCKED:
+                if reason not in existing:
+                    self.phase_status[pid] = (status, f"{existing}; {reason}")
+            else:
+                self.phase_status[pid] = (Applicability.BLOCKED, reason)
+
+    def build(self, **kwargs: Any) -> Plan:
+        phases = tuple(
+            PlanPhase(
+                pid,
+                *self.phase_status.get(pid, (Applicability.APPLIES, "")),
+                steps=tuple(self.steps[pid]),
+                optional=pid in self.optional,
+            )
+            for pid in PHASE_IDS
+        )
+        return Plan(
+            phases=phases, blockers=tuple(self.blockers), warnings=tuple(self.warnings), **kwargs
+        )
+
+
+def _names(releases: tuple[Release, ...] | list[Release]) -> str:
+    return ", ".join(r.version for r in releases)
+
+
+def build_plan(answers: Answers) -> Plan:
+    """The plan for these answers. Pure: the same answers always give the same plan."""
+    b = _Builder()
+    path = _version_path(answers)
+    current = answers.current_version.strip()
+    target = answers.target_version.strip()
+    if path is not None:
+        current, target = str(path.current), str(path.target)
+
+    _base_steps(b, answers, path)
+
+    if path is None:
+        reason = "Answer the current and target versions in Prepare first"
+        b.blockers.append(Finding("versions_unknown", reason, UPGRADE_PHASES))
+        b.block(UPGRADE_PHASES, reason)
+        kind, summary = "incomplete", reason
+    else:
+        kind, summary = path.kind.value, path.explanation
+        if path.kind is PathKind.SAME:
+            b.skip(UPGRADE_PHASES, f"Already on {current}: nothing to do")
+        elif not path.proceeds:
+            b.blockers.append(Finding(path.kind.value, path.explanation, UPGRADE_PHASES))
+            b.block(UPGRADE_PHASES, path.explanation)
+
+    _server_rules(b, answers)
+    gate = _backup_gate(b, answers)
+    _warnings(b, answers, path)
+
+    unanswered = _unanswered(answers)
+    if unanswered:
+        b.warnings.insert(
+            0,
+            Finding(
+                "unanswered",
+                f"{unanswered} preparation question(s) not answered yet: this plan assumes "
+                "the cautious answer until you do.",
+                ("prepare",),
+            ),
+        )
+    return b.build(
+        current=current,
+        target=target,
+        kind=kind,
+        summary=summary,
+        crossed=tuple(r.version for r in (path.crossed if path else ())),
+        backup_gate_mandatory=gate,
+    )
+
+
+def _version_path(answers: Answers) -> UpgradePath | None:
+    try:
+        return upgrade_path(
+            parse_version(answers.current_version), parse_version(answers.target_version)
+        )
+    except ValueError:
+        return None
+
+
+def _unanswered(a: Answers) -> int:
+    questions = [
+        a.current_version or None,
+        a.target_version or None,
+        a.core_customised,
+        a.integrations,
+        a.fully_configured,
+        a.real_registrars,
+        a.real_citizens,
+        a.deployed,
+    ]
+    if a.deployed:
+        questions += [a.server_kind, a.environments or None, a.backup_server, a.automated_backups]
+    return sum(q is None for q in questions)
+
+
+def _base_steps(b: _Builder, a: Answers, path: UpgradePath | None) -> None:
+    crossed: tuple[Release, ...] = path.crossed if path else ()
+    target = str(path.target) if path else (a.target_version or "the target")
+    current = str(path.current) if path else (a.current_version or "your version")
+
+    b.add("prepare", "answer_questions", "Answer the preparation questions")
+    b.add("plan", "review_plan", "Review and accept this plan")
+
+    b.add("update_core", "fetch", "git fetch")
+    b.add("update_core", "checkout_master", "git checkout master")
+    b.add("update_core", "pull", "git pull")
+    if a.core_customised is False:
+        b.add(
+            "update_core",
+            "merge_core_fork",
+            "Merge the release into your core fork too",
+            applies=False,
+            reason="No customisations to opencrvs-core",
+        )
+    else:
+        b.add(
+            "update_core",
+            "merge_core_fork",
+            "Merge the release into your core fork too",
+            reason="You customised opencrvs-core"
+            if a.core_customised
+            else "Not answered yet: assumed you customised opencrvs-core",
+        )
+    b.add("update_core", "yarn_install", "yarn --force")
+
+    b.add("merge_config", "fetch_all", "git fetch --all")
+    b.add("merge_config", "upgrade_branch", f"Create the branch upgrade-countryconfig-v{target}")
+    b.add("merge_config", "merge_upstream", "Merge upstream master into the upgrade branch")
+    b.add("merge_config", "yarn_install", "yarn --force")
+    b.add("merge_config", "resolve_conflicts", "Resolve merge conflicts", manual=True)
+    _manual_release_steps(b, path)
+
+    b.add("verify_local", "start_locally", "Start OpenCRVS locally")
+    b.add("verify_local", "local_migrations", "Migrations run automatically on the local data")
+
+    b.add("release", "merge_pr", "Merge the upgrade pull request")
+    b.add("release", "tag_release", f"Tag the release v{target}")
+    b.add("release", "publish_image", "Build and publish the release image")
+    _env_steps(b, path)
+
+    for env_phase, where in (("deploy_qa", "QA"), ("deploy_production", "production")):
+        if env_phase == "deploy_production":
+            b.add(
+                env_phase,
+                "inform_staff",
+                "Tell staff to submit their drafts (browser drafts are lost)",
+                manual=True,
+            )
+        _server_change_step(
+            b,
+            env_phase,
+            "ansible_playbook",
+            f"Run the Ansible playbook on the {where} servers",
+            crossed,
+            current,
+            lambda r: r.ansible_run,
+            "changes the Ansible playbook",
+        )
+        b.add(
+            env_phase,
+            "deploy",
+            f"Deploy v{target} to {where}"
+            + (" with --clear_data=no" if where == "production" else ""),
+        )
+        _server_change_step(
+            b,
+            env_phase,
+            "data_migration",
+            f"Wait for the data migration to finish on {where}",
+            crossed,
+            current,
+            lambda r: r.data_migration,
+            "has a data migration",
+        )
+        b.add(env_phase, "check_services", f"Check every service came up on {where}")
+        if env_phase == "deploy_qa":
+            if a.integrations is False:
+                b.add(
+                    "deploy_qa",
+                    "test_integrations",
+                    "Test your integrations on QA",
+                    applies=False,
+                    reason="No integrations through the API or system clients",
+                )
+            else:
+                which = a.integrations_list.strip()
+                b.add(
+                    "deploy_qa",
+                    "test_integrations",
+                    "Test your integrations on QA",
+                    reason=(f"You integrated: {which}" if which else "You have integrations")
+                    if a.integrations
+                    else "Not answered yet: assumed you have integrations",
+                    manual=True,
+                )
+
+    b.add("backup_production", "emergency_backup", "Emergency backup of production")
+    b.add("backup_production", "copy_off_server", "Store the backup off the production server")
+    b.add("backup_production", "restore_on_qa", "Restore the backup on QA and check it")
+
+
+def _server_change_step(
+    b: _Builder,
+    phase_id: str,
+    step_id: str,
+    title: str,
+    crossed: tuple[Release, ...],
+    current: str,
+    needs: Any,
+    what: str,
+) -> None:
+    needing = [r for r in crossed if needs(r)]
+    if needing:
+        detail = " (the incompatible hotfix)" if any(r.incompatible for r in needing) else ""
+        b.add(phase_id, step_id, title, reason=f"Crossing {_names(needing)}{detail}, which {what}")
+    else:
+        b.add(
+            phase_id,
+            step_id,
+            title,
+            applies=False,
+            reason=f"Not needed: a hotfix upgrade from {current} crosses no release that {what}",
+        )
+
+
+def _not_crossed(release: Release, path: UpgradePath | None) -> str:
+    """Why a release's change is not part of this upgrade."""
+    if path is None:
+        return f"Not known yet whether the upgrade crosses {release.version}"
+    if release.key <= tuple(path.current):
+        return f"Your current {path.current} already includes {release.version}"
+    return f"Comes with {release.version}, after your target {path.target}"
+
+
+def _manual_release_steps(b: _Builder, path: UpgradePath | None) -> None:
+    """Manual steps from the releases table, each in its own phase; listed even when not crossed."""
+    crossed_versions = {r.version for r in (path.crossed if path else ())}
+    for release in RELEASES:
+        for manual in release.manual_steps:
+            if release.version in crossed_versions:
+                b.add(
+                    manual.phase,
+                    manual.id,
+                    manual.title,
+                    reason=f"Crossing {release.version}",
+                    manual=True,
+                )
+            else:
+                b.add(
+                    manual.phase,
+                    manual.id,
+                    manual.title,
+                    applies=False,
+                    reason=_not_crossed(release, path),
+                    manual=True,
+                )
+
+
+def _env_steps(b: _Builder, path: UpgradePath | None) -> None:
+    crossed: tuple[Release, ...] = path.crossed if path else ()
+    crossed_versions = {r.version for r in crossed}
+    for release in RELEASES:
+        for var in release.new_required_env:
+            step_id = f"env_{var.lower()}"
+            title = f"Set the new required environment variable {var}"
+            if release.version in crossed_versions:
+                b.add("release", step_id, title, reason=f"Required from {release.version}")
+            else:
+                b.add("release", step_id, title, applies=False, reason=_not_crossed(release, path))
+    # Optional variables: mentioned only if they still exist at the target.
+    added: dict[str, str] = {}
+    removed: dict[str, str] = {}
+    for release in crossed:
+        for var in release.optional_env:
+            added[var] = release.version
+            removed.pop(var, None)
+        for var in release.removed_env:
+            if var in added:
+                removed[var] = f"added in {added.pop(var)} and removed again in {release.version}"
+            else:
+                removed[var] = f"removed in {release.version}"
+    if added:
+        versions = sorted(set(added.values()))
+        b.add(
+            "release",
+            "optional_env",
+            f"Review the optional environment variables: {', '.join(sorted(added))}",
+            reason=f"Added in {', '.join(versions)} (optional)",
+            manual=True,
+        )
+    else:
+        gone: dict[str, list[str]] = {}
+        for var, why in sorted(removed.items()):
+            if why.startswith("added"):
+                gone.setdefault(why, []).append(var)
+        reason = "; ".join(f"{', '.join(v)}: {why}" for why, v in gone.items())
+        b.add(
+            "release",
+            "optional_env",
+            "Review new optional environment variables",
+            applies=False,
+            reason=f"None left at the target ({reason})"
+            if gone
+            else "No release crossed adds optional variables",
+        )
+    dropped = sorted(v for v, why in removed.items() if not why.startswith("added"))
+    if dropped:
+        b.add(
+            "release",
+            "removed_env",
+            f"Remove environment variables no longer used: {', '.join(dropped)}",
+            reason="; ".join(removed[v] for v in dropped),
+            manual=True,
+        )
+    else:
+        b.add(
+            "release",
+            "removed_env",
+            "Remove environment variables no longer used",
+            applies=False,
+            reason="No variable you have is removed",
+        )
+
+
+def _server_rules(b: _Builder, a: Answers) -> None:
+    if a.deployed is False:
+        b.skip(
+            SERVER_PHASES,
+            "Not deployed to servers: the upgrade ends once it runs locally (Verify locally)",
+        )
+        return
+    if a.deployed is None or not a.environments:
+        return  # not known yet: keep every phase, the cautious assumption
+    has_qa = a.has(EnvironmentId.QA)
+    has_prod = a.has(EnvironmentId.PRODUCTION)
+    if not has_prod:
+        b.skip(PRODUCTION_PHASES, "No production environment")
+    if not has_qa:
+        if has_prod:
+            reason = "No separate QA environment: set one up and test the upgrade there first"
+            b.blockers.append(Finding("no_qa", reason, ("deploy_qa", *PRODUCTION_PHASES)))
+            b.block(("deploy_qa",), "No QA environment to deploy to: set one up first")
+            b.block(PRODUCTION_PHASES, "Test on QA first: there is no separate QA environment")
+        else:
+            b.skip(("deploy_qa",), "No QA environment")
+    if has_prod and a.backup_server is False:
+        reason = (
+            "No backup server: provision one and set up automated backups before "
+            "touching production"
+        )
+        b.blockers.append(Finding("no_backup_server", reason, PRODUCTION_PHASES))
+        b.block(PRODUCTION_PHASES, "No backup server: provision one first")
+
+
+def _backup_gate(b: _Builder, a: Answers) -> bool:
+    """Is the production backup gate mandatory? Cautious while unanswered."""
+    why: list[str] = []
+    if a.real_citizens in (CitizenRegistration.TESTING, CitizenRegistration.PRODUCTION):
+        why.append(f"you register real citizens ({a.real_citizens.label.lower()})")
+    if a.real_registrars:
+        why.append("you have real registrar users")
+    if a.real_citizens is None or a.real_registrars is None:
+        why.append("not all answers about real data are in yet")
+    mandatory = bool(why)
+    if mandatory:
+        b.add(
+            "deploy_production",
+            "backup_gate",
+            "Production waits until the backup is stored off-server and restored on QA",
+            reason="Mandatory: " + " and ".join(why),
+        )
+    else:
+        b.optional.add("backup_production")
+        b.add(
+            "deploy_production",
+            "backup_gate",
+            "Production waits until the backup is stored off-server and restored on QA",
+            applies=False,
+            reason="No real citizens or registrars yet: the backup is recommended, not mandatory",
+        )
+    return mandatory
+
+
+def _warnings(b: _Builder, a: Answers, path: UpgradePath | None) -> None:
+    if not a.deployed:
+        return
+    prod = a.environments.get(EnvironmentId.PRODUCTION)
+    if prod is not None and prod.cluster_size == 1:
+        b.warnings.append(
+            Finding(
+                "single_server_production",
+                "Production runs on 1 server: the docs call this very risky (1 server is for "
+                "staging/QA; 3 is normal production).",
+                ("deploy_production",),
+            )
+        )
+    for env_id, env in sorted(
+        a.environments.items(), key=lambda kv: list(EnvironmentId).index(kv[0])
+    ):
+        low = []
+        if env.ram_gb is not None and env.ram_gb < SPEC_RAM_GB:
+            low.append(f"{env.ram_gb} GB RAM (spec {SPEC_RAM_GB} GB)")
+        if env.disk_gb is not None and env.disk_gb < SPEC_DISK_GB:
+            low.append(f"{env.disk_gb} GB disk (spec {SPEC_DISK_GB} GB)")
+        if low:
+            b.warnings.append(
+                Finding(
+                    f"under_spec_{env_id.value}",
+                    f"{env_id.label} servers are under the documented spec: {', '.join(low)} "
+                    "per server.",
+                    (_env_phase(env_id),),
+                )
+            )
+    if a.backup_server and a.automated_backups is False and prod is not None:
+        b.warnings.append(
+            Finding(
+                "no_automated_backups",
+                "Automated emergency backups are not set up: set them up as documented "
+                "before the upgrade.",
+                ("backup_production",),
+            )
+        )
+    if (
+        path is not None
+        and path.proceeds
+        and any(r.data_migration for r in path.crossed)
+        and a.real_citizens is CitizenRegistration.PRODUCTION
+    ):
+        b.warnings.append(
+            Finding(
+                "long_migration",
+                "With live registrations the data migration can take hours and slow OpenCRVS "
+                "down. Consider pausing registrations and upgrading a restored copy on new "
+                "servers, then switching DNS.",
+                ("deploy_production",),
+            )
+        )
+
+
+def _env_phase(env_id: EnvironmentId) -> str:
+    return {"qa": "deploy_qa", "production": "deploy_production"}.get(env_id.value, "verify_local")
+
+
+# -- what changed since the last plan --------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    # "+" added / now applies, "-" removed / no longer applies, "~" changed.
+    sign: str
+    text: str
+
+
+def diff_plans(old: Plan | None, new: Plan) -> list[PlanChange]:
+    """What changed from ``old`` to ``new``, in plan order; empty when nothing did."""
+    if old is None:
+        return []
+    changes: list[PlanChange] = []
+    if (old.current, old.target) != (new.current, new.target):
+        changes.append(
+            PlanChange(
+                "~",
+                f"Versions: {old.current or '?'} → {old.target or '?'} is now "
+                f"{new.current or '?'} → {new.target or '?'}",
+            )
+        )
+    for label, old_f, new_f in (
+        ("Blocker", old.blockers, new.blockers),
+        ("Warning", old.warnings, new.warnings),
+    ):
+        old_by = {f.code: f for f in old_f}
+        new_by = {f.code: f for f in new_f}
+        for code, f in new_by.items():
+            if code not in old_by:
+                changes.append(PlanChange("+", f"{label}: {f.message}"))
+            elif old_by[code].message != f.message:
+                changes.append(PlanChange("~", f"{label}: {f.message}"))
+        for code, f in old_by.items():
+            if code not in new_by:
+                changes.append(PlanChange("-", f"{label} resolved: {f.message}"))
+    old_phases = {p.id: p for p in old.phases}
+    for phase in new.phases:
+        before = old_phases.get(phase.id)
+        if before is None:
+            continue
+        if before.status is not phase.status:
+            why = f" ({phase.reason})" if phase.reason else ""
+            changes.append(
+                PlanChange("~", f"{phase.title}: {before.status.value} → {phase.status.value}{why}")
+            )
+        old_steps = {s.id: s for s in before.steps}
+        for step in phase.steps:
+            prior = old_steps.get(step.id)
+            if prior is None or prior.applies == step.applies:
+                continue
+            if step.applies:
+                changes.append(PlanChange("+", f"{phase.title} › {step.title}: now applies"))
+            else:
+                changes.append(
+                    PlanChange(
+                        "-", f"{phase.title} › {step.title}: no longer applies ({step.reason})"
+                    )
+                )
+    return changes
+
+
+# -- the plan in the session -------------------------------------------------------
+
+
+def load_plan(session: Session, key: str = "current") -> Plan | None:
+    data = session.plan.get(key)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Plan.from_state(data)
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return None
+
+
+def current_plan(session: Session) -> Plan:
+    """The saved plan, or (before one was made) the plan for the answers so far."""
+    return load_plan(session) or build_plan(Answers.from_state(session.answers))
+
+
+def plan_step_applies(session: Session, phase_id: str, step_id: str) -> bool:
+    """Does step ``step_id`` of phase ``phase_id`` apply to this installation?
+
+    For the screens of phases 3-9. ``False`` for a step the plan does not know,
+    or when the whole phase is skipped or blocked. Step ids: ARCHITECTURE.md.
+    """
+    if phase_id not in PHASES_BY_ID:
+        raise KeyError(f"unknown phase {phase_id!r}")
+    return current_plan(session).step_applies(phase_id, step_id)
+
+
+def plan_changes(session: Session) -> list[PlanChange]:
+    current = load_plan(session)
+    return diff_plans(load_plan(session, "previous"), current) if current else []
+
+
+def update_plan(session: Session) -> tuple[Plan, bool]:
+    """Rebuild the plan from the session's answers; save and apply it if it changed.
+
+    Returns the plan and whether it changed. An accepted plan that changes must
+    be accepted again (the Plan phase goes back to in progress).
+    """
+    new = build_plan(Answers.from_state(session.answers))
+    old = load_plan(session)
+    changed = old is None or old.to_state() != new.to_state()
+    if changed:
+        if old is not None:
+            session.plan["previous"] = old.to_state()
+        session.plan["current"] = new.to_state()
+        record = session.phase("plan")
+        if record.status is PhaseStatus.DONE and session.plan.get("accepted") != new.digest:
+            record.status = PhaseStatus.IN_PROGRESS
+            record.finished_at = None
+    apply_plan(session, new)
+    return new, changed
+
+
+def accept_plan(session: Session, now: str) -> None:
+    plan = current_plan(session)
+    session.plan["accepted"] = plan.digest
+    record = session.phase("plan")
+    record.status = PhaseStatus.DONE
+    record.reason = ""
+    record.started_at = record.started_at or now
+    record.finished_at = now
+    step = record.step("review_plan")
+    step.status = StepStatus.SUCCEEDED
+    step.finished_at = now
+
+
+def plan_accepted(session: Session) -> bool:
+    plan = load_plan(session)
+    return plan is not None and session.plan.get("accepted") == plan.digest
+
+
+_TO_PHASE_STATUS = {
+    Applicability.SKIPPED: PhaseStatus.SKIPPED,
+    Applicability.BLOCKED: PhaseStatus.BLOCKED,
+}
+
+
+def apply_plan(session: Session, plan: Plan) -> None:
+    """Show the plan in the phase records (and so in the sidebar).
+
+    A phase the plan skips or blocks gets that status and reason, unless it is
+    done or in progress (never downgraded) or someone else set its status. A
+    phase that applies again loses a status the plan had set. Steps likewise:
+    not-applicable steps are marked skipped with the reason. What was applied is
+    remembered in ``session.plan["applied"]`` so it can be undone precisely.
+    """
+    applied = session.plan.setdefault("applied", {})
+    applied_phases: dict[str, Any] = applied.setdefault("phases", {})
+    applied_steps: dict[str, Any] = applied.setdefault("steps", {})
+    for phase in plan.phases:
+        record = session.phase(phase.id)
+        mine = applied_phases.get(phase.id)
+        set_by_plan = (
+            isinstance(mine, dict)
+            and record.status.value == mine.get("status")
+            and record.reason == mine.get("reason")
+        )
+        wanted = _TO_PHASE_STATUS.get(phase.status)
+        if wanted is not None:
+            if record.status is PhaseStatus.NOT_STARTED or set_by_plan:
+                record.status = wanted
+                record.reason = phase.reason
+                applied_phases[phase.id] = {"status": wanted.value, "reason": phase.reason}
+        elif set_by_plan:
+            record.status = PhaseStatus.NOT_STARTED
+            record.reason = ""
+            applied_phases.pop(phase.id, None)
+        else:
+            applied_phases.pop(phase.id, None)
+        for step in phase.steps:
+            key = f"{phase.id}/{step.id}"
+            existing = record.steps.get(step.id)
+            note = applied_steps.get(key)
+            step_by_plan = (
+                existing is not None
+                and existing.status is StepStatus.SKIPPED
+                and existing.note == note
+            )
+            if not step.applies:
+                if existing is None or existing.status is StepStatus.NOT_STARTED or step_by_plan:
+                    rec = record.step(step.id)
+                    rec.status = StepStatus.SKIPPED
+                    rec.note = step.reason
+                    applied_steps[key] = step.reason
+            else:
+                if step_by_plan and existing is not None:
+                    existing.status = StepStatus.NOT_STARTED
+                    existing.note = ""
+                applied_steps.pop(key, None)

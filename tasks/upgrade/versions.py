@@ -1,0 +1,163 @@
+"""OpenCRVS version numbers and the upgrade-path rules between two of them.
+
+The rules come from Step 1 of the migration notes: minor versions cannot be
+skipped, 1.2 to 1.3 is a different (much bigger) upgrade with its own notes, a
+downgrade is refused, and the same version means there is nothing to do. What a
+1.3.x hotfix upgrade needs is read from ``tasks.upgrade.catalogue.RELEASES``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+from tasks.upgrade.catalogue import LATEST, RELEASES, Release
+
+# "1.3.2", "v1.3.2", and "1.2" (an operator may only know the minor version).
+_VERSION = re.compile(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
+
+# The minor line these notes (and this tool) cover.
+SUPPORTED_MINOR = (1, 3)
+
+
+class Version(NamedTuple):
+    major: int
+    minor: int
+    patch: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+    @property
+    def minor_line(self) -> tuple[int, int]:
+        return (self.major, self.minor)
+
+
+def parse_version(text: str) -> Version:
+    """``"v1.3.2"`` -> ``Version(1, 3, 2)``; raises ``ValueError`` with a reason an operator reads."""
+    value = text.strip()
+    if not value:
+        raise ValueError("Enter a version such as 1.3.0")
+    match = _VERSION.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a version: use the form 1.3.0")
+    major, minor, patch = match.groups()
+    return Version(int(major), int(minor), int(patch or 0))
+
+
+def is_version(text: str) -> bool:
+    try:
+        parse_version(text)
+    except ValueError:
+        return False
+    return True
+
+
+def release_version(release: Release) -> Version:
+    return Version(*release.key)
+
+
+def known_versions() -> tuple[str, ...]:
+    return tuple(r.version for r in RELEASES)
+
+
+def release_for(version: Version) -> Release | None:
+    for release in RELEASES:
+        if release.key == tuple(version):
+            return release
+    return None
+
+
+class PathKind(StrEnum):
+    """What kind of upgrade a (current, target) pair is."""
+
+    HOTFIX = "hotfix"  # within 1.3.x: this tool guides it
+    SAME = "same"  # nothing to do
+    DOWNGRADE = "downgrade"  # refused
+    SKIPPED_MINOR = "skipped_minor"  # e.g. 1.1 -> 1.3: go to 1.2 first
+    FROM_1_2 = "from_1_2"  # 1.2 -> 1.3: a different upgrade, with its own notes
+    UNKNOWN_TARGET = "unknown_target"  # the target is not a known 1.3.x release
+
+    @property
+    def proceeds(self) -> bool:
+        return self is PathKind.HOTFIX
+
+
+@dataclass(frozen=True)
+class UpgradePath:
+    current: Version
+    target: Version
+    kind: PathKind
+    # One or two sentences for the operator: what this path means, or why it is refused.
+    explanation: str
+    # The releases an upgrade crosses: current < release <= target, oldest first.
+    crossed: tuple[Release, ...] = ()
+
+    @property
+    def proceeds(self) -> bool:
+        return self.kind.proceeds
+
+
+def releases_between(current: Version, target: Version) -> tuple[Release, ...]:
+    """The known releases after ``current`` up to and including ``target``, in order."""
+    return tuple(r for r in RELEASES if tuple(current) < r.key <= tuple(target))
+
+
+def upgrade_path(current: Version, target: Version) -> UpgradePath:
+    """Classify an upgrade from ``current`` to ``target`` (pure; data from ``RELEASES``)."""
+    if target == current:
+        return UpgradePath(
+            current,
+            target,
+            PathKind.SAME,
+            f"You are already on {current}: there is nothing to upgrade.",
+        )
+    if target < current:
+        return UpgradePath(
+            current,
+            target,
+            PathKind.DOWNGRADE,
+            f"{target} is older than your current {current}. OpenCRVS cannot be downgraded: "
+            "data migrations only run forwards. Choose a newer target.",
+        )
+    if release_for(target) is None:
+        return UpgradePath(
+            current,
+            target,
+            PathKind.UNKNOWN_TARGET,
+            f"{target} is not a known release. Known releases: {', '.join(known_versions())} "
+            f"(latest {LATEST.version}).",
+        )
+    if current.major != target.major or target.minor - current.minor >= 2:
+        next_minor = f"{current.major}.{current.minor + 1}"
+        return UpgradePath(
+            current,
+            target,
+            PathKind.SKIPPED_MINOR,
+            f"Minor versions cannot be skipped: upgrade from {current.major}.{current.minor} to "
+            f"{next_minor} first, then one minor version at a time up to "
+            f"{target.major}.{target.minor}.",
+        )
+    if current.minor_line != target.minor_line:
+        # One minor step, into 1.3 (the only line in RELEASES): the 1.2 -> 1.3 upgrade.
+        return UpgradePath(
+            current,
+            target,
+            PathKind.FROM_1_2,
+            f"Upgrading from {current.major}.{current.minor} to {target.major}.{target.minor}.0 is not "
+            "a hotfix: 1.3.0 needs new servers, a restore of your backup and hours of data "
+            f"migrations. Follow the v{current.major}.{current.minor} to "
+            f"v{target.major}.{target.minor} migration notes instead, then come back for the "
+            f"1.3.x hotfixes.",
+        )
+    crossed = releases_between(current, target)
+    names = ", ".join(r.version for r in crossed)
+    return UpgradePath(
+        current,
+        target,
+        PathKind.HOTFIX,
+        f"Hotfix upgrade from {current} to {target}, crossing {names}.",
+        crossed,
+    )

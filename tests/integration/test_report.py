@@ -1,0 +1,110 @@
+"""The report: every journalled command, the backup evidence, no secret from the env file."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from tasks.release.env_check import check_env_files, record_env_check
+from tasks.release.gate import acknowledge_drafts, open_gate
+from tasks.report.document import export_report
+from tasks.servers.health import Health, HealthSnapshot, NodeHealth, save_snapshot
+from tasks.servers.inventory import Node, Role
+from tasks.session.state import Session
+from tasks.session.workspace import Workspace
+
+SECRET = "Tr0ub4dor&3-horse"
+SMTP_SECRET = "smtp|pa<ss>word"
+
+
+def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "state" / "session.toml")
+    session = Session(installation="Farajaland production")
+    session.answers.update(current_version="1.3.0", target_version="1.3.5", smtp_password=SECRET)
+    session.plan.update(steps=[{"id": "ansible", "applies": True, "reason": "crosses 1.3.1"}])
+    env = tmp_path / "prod.env"
+    env.write_text(
+        f"SUPER_USER_PASSWORD={SECRET}\nSMTP_PASSWORD='{SMTP_SECRET}'\nSMTP_HOST=smtp.example.org\n"
+    )
+    record_env_check(session, check_env_files([env], None, "1.3.5"))
+    commands = [
+        (["git", "fetch", "--all"], 0, 1.25),
+        (["yarn", "--force"], 1, 12.5),
+        (
+            ["git", "tag", "-a", "-m", "OpenCRVS | v1.3.5 <release>", "--", "v1.3.5", "abc123"],
+            0,
+            0.1,
+        ),
+        # A secret in an argument: the journal masks it on the way in.
+        (["deploy", f"--password={SECRET}", "--host=prod"], 0, 600.0),
+    ]
+    for argv, code, dur in commands:
+        ws.journal.command(
+            argv,
+            tmp_path,
+            "2024-05-02T10:00:00+00:00",
+            "2024-05-02T10:00:01+00:00",
+            code,
+            duration_s=dur,
+            phase="release",
+        )
+    # A careless event that quotes the env file's secret value verbatim.
+    ws.journal.event(f"operator pasted {SMTP_SECRET} by mistake")
+    open_gate(session, ws.journal)
+    acknowledge_drafts(session, ws.journal)
+    manager = Node("manager1", "203.0.113.10", Role.MANAGER, user="root")
+    save_snapshot(
+        session,
+        HealthSnapshot(
+            "qa",
+            "2024-05-02T09:00:00+00:00",
+            [NodeHealth(manager, Health.FAIL, reason="disk /data 91% used <script>x</script>")],
+        ),
+    )
+
+    out = export_report(ws, session)
+    assert out.markdown.parent == ws.reports_dir and out.html.parent == ws.reports_dir
+    assert oct(out.html.stat().st_mode & 0o777) == "0o600"
+    md = out.markdown.read_text()
+    page = out.html.read_text()
+    for text in (md, page):
+        assert SECRET not in text
+        assert SMTP_SECRET not in text
+        assert "smtp|pa&lt;ss&gt;word" not in text and "smtp\\|pa<ss>word" not in text
+        assert "Staff were told to submit their drafts" in text
+        assert "LOCKED" in text
+        assert "crosses 1.3.1" in text
+        assert "manager1" in text and "root@203.0.113.10" in text
+    assert "disk /data 91% used <script>" not in page
+    assert "disk /data 91% used &lt;script&gt;" in page
+    for argv, _code, _dur in commands[:3]:
+        joined = shlex.join(argv)
+        assert joined.replace("|", "\\|") in md
+        assert (
+            joined.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace("'", "&#x27;")
+            in page
+        )
+    assert "deploy '--password=********' --host=prod" in md
+    assert "| 1 | 12.5 |" in md  # exit code and duration of the failed yarn
+    # Self-contained: no external asset of any kind.
+    assert not re.search(r"<(link|script|img|iframe)\b", page, re.I)
+    assert "http://" not in page and "https://" not in page and "url(" not in page
+    assert "Missing" not in md or "CONTENT_SECURITY_POLICY_WILDCARD" in md
+
+
+def test_report_shows_the_plan_with_reasons(tmp_path: Path) -> None:
+    from tasks.upgrade.plan import update_plan
+
+    ws = Workspace(tmp_path / "session.toml")
+    session = Session()
+    session.answers.update(current_version="1.3.0", target_version="1.3.5")
+    plan, _ = update_plan(session)
+    out = export_report(ws, session)
+    md = out.markdown.read_text()
+    assert plan.summary in md
+    step = next(st for ph in plan.phases for st in ph.steps if st.reason)
+    assert step.reason.replace("|", "\\\\|") in md

@@ -1,0 +1,162 @@
+"""Pilot tests: Release (real git fork), Deploy to QA (typed clear_data, real deploy.sh), Verify locally."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from textual.widgets import Button, Checkbox, Input
+
+from tasks.demo.sandbox import deploy_sh
+from tasks.session.state import Session
+from tasks.session.workspace import Workspace
+from tasks.upgrade.catalogue import deploy_required_env
+from tests.support.gitutil import fork_with_upgrade_branch, git
+from tests.support.pilot import press_when_shown, static_text, text_when_shown
+from tui.app import CrvsMigrateApp
+
+SECRET = "pa55-Never-Shown"
+
+
+def _app(tmp_path: Path, view: str, config: Path) -> CrvsMigrateApp:
+    ws = Workspace(tmp_path / "state" / "session.toml")
+    session = Session(installation="Farajaland", current_view=view)
+    session.answers.update(target_version="1.3.5", config_path=str(config))
+    return CrvsMigrateApp(ws, session=session)
+
+
+async def _until(pilot, predicate, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await pilot.pause(0.05)
+
+
+async def test_release_screen_end_to_end(tmp_path: Path) -> None:
+    repo, origin = fork_with_upgrade_branch(tmp_path)
+    (repo / "infrastructure").mkdir()
+    (repo / "infrastructure" / "deploy.sh").write_text(deploy_sh("1.3.5"))
+    env_file = tmp_path / "prod.env"
+    values = {n: f"{SECRET}-{n}" for n in deploy_required_env("1.3.5")}
+    values["CONTENT_SECURITY_POLICY_WILDCARD"] = "farajaland.org"  # malformed
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    app = _app(tmp_path, "release", repo)
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#merge-check")
+        assert "is not merged" in static_text(app, "#merge-result")
+        git(repo, "checkout", "-q", "master")
+        git(repo, "merge", "-q", "--no-ff", "-m", "Merge PR", "upgrade-countryconfig-v1.3.5")
+        await press_when_shown(pilot, app, "#merge-check")
+        assert app.session.release["merge"]["how"].startswith("checked")
+
+        assert app.screen.query_one("#tag-name", Input).value == "v1.3.5"
+        assert "git push origin refs/tags/v1.3.5" in static_text(app, "#tag-result")
+        await press_when_shown(pilot, app, "#tag-create")
+        await press_when_shown(pilot, app, "#confirm")
+        assert git(repo, "tag").split() == ["v1.3.5"]
+        await press_when_shown(pilot, app, "#tag-push")
+        assert git(origin, "tag").strip() == ""  # nothing pushed before the confirmation
+        await press_when_shown(pilot, app, "#confirm")
+        assert git(origin, "tag").strip() == "v1.3.5"
+
+        assert "release_version: 1.3.5" in static_text(app, "#publish-info")
+        app.screen.query_one("#image-tag", Input).value = "v1.3.5"
+        await press_when_shown(pilot, app, "#image-record")
+
+        app.screen.query_one("#env-files", Input).value = str(env_file)
+        await press_when_shown(pilot, app, "#env-check")
+        result = static_text(app, "#env-result")
+        assert "invalid  CONTENT_SECURITY_POLICY_WILDCARD" in result
+        assert SECRET not in result
+        await press_when_shown(pilot, app, "#release-done")
+        assert "invalid deploy variables" in await text_when_shown(pilot, app, "#error-message")
+        await pilot.press("escape")
+        env_file.write_text(env_file.read_text().replace("=farajaland.org", "=*.farajaland.org"))
+        await press_when_shown(pilot, app, "#env-check")
+        await press_when_shown(pilot, app, "#release-done")
+        assert app.session.phase("release").status.value == "done"
+    assert SECRET not in app.workspace.state_path.read_text()
+
+
+async def test_deploy_qa_clear_data_needs_the_typed_host_and_runs_deploy_sh(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg"
+    (cfg / "infrastructure").mkdir(parents=True)
+    (cfg / "infrastructure" / "deploy.sh").write_text(deploy_sh("1.3.5"))
+    env_file = tmp_path / "qa.env"
+    env_file.write_text("".join(f"{n}={SECRET}\n" for n in deploy_required_env("1.3.5")))
+    app = _app(tmp_path, "deploy_qa", cfg)
+    app.session.release["env_check"] = {"files": [str(env_file)], "ok": True}
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        s = app.screen
+        for wid, value in [
+            ("#deploy-host", "qa.farajaland.org"),
+            ("#deploy-version", "v1.3.5"),
+            ("#deploy-config-version", "v1.3.5"),
+            ("#deploy-replicas", "1"),
+        ]:
+            s.query_one(wid, Input).value = value
+        s.query_one("#deploy-yarn", Checkbox).value = False
+        await pilot.pause()
+        assert "--clear_data=no" in static_text(app, "#deploy-command")
+        assert not s.query_one("#clear-warning").display
+        s.query_one("#clear-data", Checkbox).value = True
+        await pilot.pause()
+        assert s.query_one("#clear-warning").display
+        assert "DELETES EVERY RECORD on qa.farajaland.org" in static_text(app, "#clear-warning")
+        assert "type its name exactly" in static_text(app, "#deploy-command")
+        s.query_one("#clear-typed", Input).value = "qa.farajaland"
+        await pilot.pause()
+        assert "type its name exactly" in static_text(app, "#deploy-command")
+        s.query_one("#clear-typed", Input).value = "qa.farajaland.org"
+        await pilot.pause()
+        assert "--clear_data=yes" in static_text(app, "#deploy-command")
+        s.query_one("#clear-data", Checkbox).value = False
+        await pilot.pause()
+
+        await press_when_shown(pilot, app, "#deploy-run")
+        await press_when_shown(pilot, app, "#confirm")
+        await _until(pilot, lambda: "qa" in app.session.deploy)
+        rec = app.session.deploy["qa"]
+        assert rec["exit_code"] == 0 and "--clear_data=no" in rec["argv"]
+        pane_lines = app.screen.query_one("#deploy-pane").lines
+        assert any("Deploying VERSION v1.3.5 to qa.farajaland.org" in ln for ln in pane_lines)
+    commands = [e for e in app.workspace.journal.entries() if e["kind"] == "command"]
+    assert commands[-1]["argv"][:2] == ["bash", "infrastructure/deploy.sh"]
+    assert commands[-1]["exit_code"] == 0
+    assert SECRET not in app.workspace.journal.path.read_text()
+
+
+async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "c",
+                "version": "1.3.5",
+                "scripts": {"start": "echo '[bold]started[/]'; echo migrations done"},
+            }
+        )
+    )
+    app = _app(tmp_path, "verify_local", cfg)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        assert "yarn start" in static_text(app, "#start-command")
+        await press_when_shown(pilot, app, "#local-start")
+        pane = app.screen.query_one("#local-pane")
+        await _until(pilot, lambda: any("migrations done" in ln for ln in pane.lines))
+        assert any("[bold]started[/]" in ln for ln in pane.lines)  # shown literally
+        assert app.screen.query_one("#local-confirm", Button).disabled
+        app.screen.query_one("#local-up", Checkbox).value = True
+        await pilot.pause()
+        assert app.screen.query_one("#local-confirm", Button).disabled
+        app.screen.query_one("#local-migrated", Checkbox).value = True
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#local-confirm")
+        assert app.session.phase("verify_local").status.value == "done"
+    kinds = [(e["kind"], e.get("step")) for e in app.workspace.journal.entries()]
+    assert ("command", "start") in kinds and ("confirmation", "local") in kinds

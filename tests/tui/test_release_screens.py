@@ -1,0 +1,174 @@
+"""Pilot tests: the gate screen (locked until the evidence holds), production locked, report export."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import Button, Input, RadioButton
+
+from tasks.release.backup import verify_backup
+from tasks.release.gate import compute_gate, record_qa_health, record_verification
+from tasks.session.state import Session, load_session
+from tasks.session.workspace import Workspace
+from tests.support.backupdir import make_backup_dir
+from tests.support.localrun import local_run
+from tests.support.pilot import press_when_shown, static_text, text_when_shown
+from tui.app import CrvsMigrateApp
+
+LABEL = "before-v1.3.5"
+
+
+def _app(tmp_path: Path, view: str) -> CrvsMigrateApp:
+    ws = Workspace(tmp_path / "state" / "session.toml")
+    session = Session(installation="Farajaland", current_view=view)
+    session.answers["target_version"] = "1.3.5"
+    return CrvsMigrateApp(ws, session=session)
+
+
+async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) -> None:
+    app = _app(tmp_path, "backup_production")
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        panel = static_text(app, "#gate-panel")
+        assert "LOCKED" in panel and panel.count("✗") == 5
+        assert app.screen.query_one("#to-production", Button).disabled
+        assert app.screen.query_one("#backup-taken", Button).disabled  # gate not opened yet
+
+        await press_when_shown(pilot, app, "#gate-open")
+        assert app.session.backup["gate_opened_at"]
+        since = app.session.backup["gate_opened_at"]
+
+        # An uppercase label is refused in the command itself.
+        app.screen.query_one("#backup-label", Input).value = "Before-Upgrade"
+        for wid, value in [
+            ("#backup-user", "backup"),
+            ("#backup-host", "203.0.113.50"),
+            ("#backup-port", "22"),
+            ("#backup-dir", str(tmp_path / "remote")),
+            ("#backup-prod-ip", "203.0.113.10"),
+            ("#backup-replicas", "3"),
+        ]:
+            app.screen.query_one(wid, Input).value = value
+        await pilot.pause()
+        assert "uppercase" in static_text(app, "#backup-command")
+        app.screen.query_one("#backup-label", Input).value = LABEL
+        await pilot.pause()
+        assert "emergency-backup-metadata.sh" in static_text(app, "#backup-command")
+
+        await press_when_shown(pilot, app, "#backup-taken")
+        await press_when_shown(pilot, app, "#confirm")  # the confirmation modal
+        assert app.session.backup["taken"]["label"] == LABEL
+        assert not compute_gate(app.session).open
+
+        # Stored off-server: the evidence a verification leaves (the SSH path is in test_backup_ssh).
+        make_backup_dir(tmp_path / "remote", LABEL)
+        record_verification(
+            app.session,
+            await verify_backup(local_run, "backup", str(tmp_path / "remote"), LABEL, since),
+        )
+        await press_when_shown(pilot, app, "#restore-done")
+        await press_when_shown(pilot, app, "#confirm")
+        record_qa_health(app.session, True, "3 node(s), overall ok")
+        await press_when_shown(pilot, app, "#records-ok")
+        await press_when_shown(pilot, app, "#drafts-ack")
+        panel = static_text(app, "#gate-panel")
+        assert "LOCKED" in panel and panel.count("✗") == 1 and "Migration-duration" in panel
+        assert app.screen.query_one("#to-production", Button).disabled
+
+        # Acknowledging without a strategy is refused.
+        await press_when_shown(pilot, app, "#risk-ack")
+        assert "risk" not in app.session.backup
+        await pilot.press("escape")
+        await pilot.pause()
+        app.screen.query_one("#strategy").query(RadioButton).last().value = True
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#risk-ack")
+        assert app.session.backup["risk"]["strategy"] == "new_servers"
+        assert "OPEN" in static_text(app, "#gate-panel")
+        assert not app.screen.query_one("#to-production", Button).disabled
+        await press_when_shown(pilot, app, "#to-production")
+        assert app.screen.view_id == "deploy_production"
+        assert not app.screen.query_one("#deploy-run", Button).disabled
+
+    # Saved, and the saved state loads (its evidence holds).
+    loaded = load_session(app.workspace.state_path)
+    assert loaded is not None and compute_gate(loaded).open
+    whats = [e["step"] for e in app.workspace.journal.entries() if e["kind"] == "confirmation"]
+    assert whats == ["backup", "restore", "restore_records", "drafts", "risk"]
+
+
+async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path: Path) -> None:
+    app = _app(tmp_path, "prepare")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.action_navigate("deploy_production")  # what the palette's "Go to" calls
+        await pilot.pause()
+        assert app.screen.view_id == "deploy_production"
+        assert "LOCKED" in static_text(app, "#gate-lock")
+        assert app.screen.query_one("#deploy-run", Button).disabled
+        assert app.screen.query_one("#deploy-recorded", Button).disabled
+        # Even if the button were pressed, the deploy refuses.
+        app.screen.query_one("#deploy-run", Button).disabled = False
+        app.screen.query_one("#deploy-run", Button).press()
+        await pilot.pause()
+        assert "Production is locked" in await text_when_shown(pilot, app, "#error-title")
+    assert "production" not in app.session.deploy
+
+
+async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
+    app = _app(tmp_path, "prepare")
+    app.workspace.journal.command(
+        ["git", "fetch", "--all"], tmp_path, "t0", "t1", 0, duration_s=1.5
+    )
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.action_export_report()
+        await pilot.pause()
+        assert app.screen.view_id == "report"
+        paths = static_text(app, "#report-paths")
+        assert "Report written" in paths
+        out = app.screen.last_export
+        assert out is not None and str(out.html) in paths
+        assert "git fetch --all" in out.markdown.read_text()
+        assert out.html.read_text().startswith("<!DOCTYPE html>")
+
+
+async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_path: Path) -> None:
+    """The whole demo path of conditions 1 and 2: inventory prefill, fresh backup, trust, verify."""
+    from tasks.demo.sandbox import build_demo_sandbox
+
+    sandbox = build_demo_sandbox(tmp_path / "demo")
+    ws = Workspace(sandbox.state_path, demo=sandbox)
+    session = Session(demo=True, current_view="backup_production")
+    session.answers["target_version"] = "1.3.5"
+    app = CrvsMigrateApp(ws, session=session)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        async with asyncio.timeout(60):
+            while app.demo_cluster is None or not app.demo_cluster.ready.is_set():
+                await pilot.pause(0.1)
+        # Filled from the production inventory the demo cluster writes when it starts.
+        async with asyncio.timeout(30):
+            while app.screen.query_one("#backup-host", Input).value != "demo-backup":
+                await pilot.pause(0.1)
+        assert app.screen.query_one("#backup-host", Input).value == "demo-backup"
+        assert app.screen.query_one("#backup-dir", Input).value == "/home/backup/opencrvs"
+        await press_when_shown(pilot, app, "#gate-open")
+        await press_when_shown(pilot, app, "#backup-taken")
+        await press_when_shown(pilot, app, "#confirm")
+        await press_when_shown(pilot, app, "#backup-verify")
+        # The demo backup server is not in known_hosts: its fingerprint is shown first.
+        async with asyncio.timeout(30):
+            while not app.screen.query("#trust-yes"):
+                await pilot.pause(0.1)
+        app.screen.query_one("#trust-yes", Button).press()
+        async with asyncio.timeout(30):
+            while "verification" not in app.session.backup:
+                await pilot.pause(0.1)
+        ver = app.session.backup["verification"]
+        assert ver["ok"], ver
+        panel = static_text(app, "#gate-panel")
+        assert "✓ 1. Emergency backup taken" in panel and "✓ 2. Stored off" in panel
+    steps = [e.get("step") for e in ws.journal.entries() if e["kind"] == "confirmation"]
+    assert steps == ["backup", "verify"]

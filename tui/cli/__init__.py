@@ -1,0 +1,148 @@
+"""The ``crvs-migrate`` command line: a thin layer over the app and ``tasks``.
+
+Exit codes:
+  0  the operator quit normally (the session is saved)
+  1  the session file could not be used and the operator quit, or an unexpected error
+  2  bad command-line usage
+  Subcommands document their own codes (``crvs-migrate health --help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tasks.session import locations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def package_version() -> str:
+    try:
+        return version("crvs-migrate")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crvs-migrate",
+        description="A guided, checked, resumable and recorded OpenCRVS v1.3.x upgrade.",
+        epilog=(
+            "Exit codes: 0 quit normally; 1 unusable session file or unexpected error; "
+            "2 bad usage. The session is saved on every change: run the same command "
+            "again to resume."
+        ),
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help=f"session state file (default: {locations.default_state_path()}; "
+        "in demo mode: inside the demo directory)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against a sandbox built on the spot: real git repositories and a demo cluster on loopback",
+    )
+    parser.add_argument(
+        "--demo-dir",
+        type=Path,
+        metavar="DIR",
+        help="where to build (or reuse) the demo sandbox; implies --demo (default: a fresh temp dir)",
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="colour theme, e.g. ansi-dark or ansi-light (the terminal's own 16 colours), "
+        "textual-dark (default: ansi-dark on terminals that report 16 colours, such as "
+        "TERM=linux; else textual-dark). NO_COLOR=1 turns colour off.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.set_defaults(handler=run_app)
+    # Subcommands live in their own modules (tui/cli_<name>.py), each with
+    # register(subparsers) that adds its parser and sets `handler`.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in _subcommands():
+        register(subparsers)
+    return parser
+
+
+def _subcommands() -> list:
+    from tui.cli import health, serve
+
+    return [health.register, serve.register]
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from textual.theme import BUILTIN_THEMES
+
+    if args.theme and args.theme not in BUILTIN_THEMES:
+        print(
+            f"crvs-migrate: unknown theme {args.theme!r}; choose from: "
+            + ", ".join(sorted(BUILTIN_THEMES)),
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+    from tasks.errors import StateFileError
+    from tasks.session.workspace import Workspace
+
+    demo = None
+    if args.demo or args.demo_dir:
+        from tasks.demo.sandbox import build_demo_sandbox
+
+        root = args.demo_dir or Path(tempfile.mkdtemp(prefix="crvs-migrate-demo-")) / "sandbox"
+        try:
+            demo = build_demo_sandbox(root)
+        except (OSError, RuntimeError) as exc:
+            print(f"crvs-migrate: cannot build the demo sandbox in {root}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    state_path = args.state or (demo.state_path if demo else locations.default_state_path())
+    workspace = Workspace(state_path, demo=demo)
+    session = None
+    state_error = None
+    try:
+        session = workspace.load()
+    except StateFileError as exc:
+        state_error = exc
+
+    from tui.app import CrvsMigrateApp
+
+    app = CrvsMigrateApp(
+        workspace,
+        session=session,
+        state_error=state_error,
+        theme=args.theme,
+        environ=os.environ,
+    )
+    result = app.run()
+    if app.crash_report is not None:
+        print(
+            f"crvs-migrate stopped unexpectedly. Your session is saved in {workspace.state_path}.\n"
+            f"A crash report (no secrets, no local variables) is in {app.crash_report}.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if app.return_code not in (None, 0):
+        return app.return_code
+    if demo is not None:
+        print(f"Demo sandbox kept in {demo.root} (resume with --demo-dir {demo.root})")
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
