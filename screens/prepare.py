@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from screens.base import PhaseScreen
+from tasks.names import remote_name_problem
 from tasks.servers.resources import load_node_resources
 from tasks.session.phases import PhaseStatus
 from tasks.session.state import now_iso
@@ -37,7 +38,6 @@ from tasks.upgrade.answers import (
     format_server_free,
     parse_server_free,
     positive_int_problem,
-    remote_name_problem,
     version_problem,
 )
 from tasks.upgrade.catalogue import LATEST, RELEASES

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tasks.errors import CrvsError, InvalidName
 from tasks.local.process import capture
+from tasks.names import remote_name_problem
 from tasks.upgrade.catalogue import LATEST, RELEASES_BY_VERSION
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ UPSTREAM_REMOTES = ("countryconfig", "farajaland")
 DEFAULT_UPSTREAM_REMOTE = "countryconfig"
 BRANCH_PREFIX = "upgrade-countryconfig-v"
 _VERSION = re.compile(r"^1\.3\.\d{1,3}$")
-_REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CONFLICT_START = re.compile(rb"^<<<<<<<(?: |$)", re.MULTILINE)
 _CONFLICT_ANY = re.compile(rb"^(?:<<<<<<<|>>>>>>>)(?: |$)|^=======$", re.MULTILINE)
 
@@ -203,7 +203,7 @@ async def check_branch_name(name: str, cwd: Path) -> str:
 def check_remote(name: str, url: str) -> tuple[str, str]:
     """An upstream remote the operator typed: a plain name and a URL we never guess."""
     url = url.strip()
-    if not _REMOTE_NAME.match(name):
+    if remote_name_problem(name):
         raise InvalidName(f"'{name}' is not a usable remote name.")
     if not url or url.startswith("-") or any(c.isspace() for c in url):
         raise InvalidName(

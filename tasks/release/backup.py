@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.errors import CrvsError, InvalidName
+from tasks.errors import CrvsError
+from tasks.names import (
+    validate_host,
+    validate_label,
+    validate_port,
+    validate_remote_dir,
+    validate_replicas,
+    validate_user,
+)
 from tasks.servers.runner import RemoteRun
 from tasks.session.state import now_iso
 
@@ -32,10 +40,6 @@ MONGO_DATABASES = (
     "webhooks",
     "performance",
 )
-# Lowercase only: Elasticsearch refuses uppercase snapshot names.
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_REMOTE_DIR = re.compile(r"^/[A-Za-z0-9_./-]*$")
-_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -60,29 +64,6 @@ def expected_parts(label: str) -> tuple[Part, ...]:
     return tuple(parts)
 
 
-def validate_label(label: str) -> str:
-    if label != label.strip() or not label:
-        raise InvalidName("The backup label must not be empty or have spaces around it.")
-    if any(c.isupper() for c in label):
-        raise InvalidName(
-            f"'{label}' has uppercase letters: Elasticsearch refuses uppercase snapshot "
-            f"names, so the backup would be incomplete. Use '{label.lower()}'."
-        )
-    if not _LABEL.match(label):
-        raise InvalidName(
-            f"'{label}' is not a valid backup label: lowercase letters, digits, '-', '_' "
-            "and '.', starting with a letter or digit."
-        )
-    return label
-
-
-def validate_remote_dir(path: str) -> str:
-    path = path.rstrip("/") or "/"
-    if not _REMOTE_DIR.match(path) or "/../" in f"{path}/":
-        raise InvalidName(f"'{path}' is not an absolute directory path on the backup server.")
-    return path
-
-
 def suggest_label(target_version: str, when: datetime | None = None) -> str:
     when = when or datetime.now(UTC)
     return f"before-v{target_version}-{when:%Y%m%d}".lower()
@@ -100,16 +81,11 @@ class BackupTarget:
     replicas: int
 
     def validated(self) -> BackupTarget:
-        from tasks.release.deploy import REPLICAS, validate_host
-
-        if not _USER.match(self.ssh_user):
-            raise InvalidName(f"'{self.ssh_user}' is not a user name.")
+        validate_user(self.ssh_user)
         validate_host(self.ssh_host)
         validate_host(self.production_ip)
-        if not 0 < int(self.ssh_port) < 65536:
-            raise InvalidName(f"SSH port {self.ssh_port} is out of range.")
-        if self.replicas not in REPLICAS:
-            raise InvalidName("Replicas must be 1, 3 or 5.")
+        validate_port(self.ssh_port)
+        validate_replicas(self.replicas)
         validate_remote_dir(self.remote_dir)
         return self
 

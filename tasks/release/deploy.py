@@ -19,20 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.names import validate_host, validate_image_tag, validate_replicas
 from tasks.servers.health import DOCKER_SERVICE_FORMAT, Service, Unparseable, parse_docker_services
 from tasks.servers.runner import RemoteRun
 from tasks.session.state import Session, now_iso
 
 ENVIRONMENTS = ("qa", "production")
-REPLICAS = (1, 3, 5)
 MIGRATION_SERVICE = "opencrvs_migration"
 STACK = "opencrvs"
 # The stack takes about 10 minutes to come up; migrations at scale much longer.
 DEFAULT_WAIT_S = 20 * 60
 DEFAULT_INTERVAL_S = 10.0
-
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class ClearDataRefused(CrvsError):
@@ -62,29 +59,14 @@ CLEAR_DATA_WARNING = (
 )
 
 
-def validate_host(host: str) -> str:
-    host = host.strip()
-    if not _HOST.match(host):
-        raise InvalidName(f"'{host}' is not a host name or IPv4 address.")
-    return host
-
-
-def validate_version(value: str, what: str) -> str:
-    value = value.strip()
-    if not _IMAGE_TAG.match(value):
-        raise InvalidName(f"{what} '{value}' is not a valid image tag.")
-    return value
-
-
 def build_deploy_argv(req: DeployRequest, typed_confirmation: str | None = None) -> list[str]:
     """The exact deploy command. ``typed_confirmation`` is what the operator typed for clear_data."""
     if req.environment not in ENVIRONMENTS:
         raise InvalidName(f"Environment must be one of {', '.join(ENVIRONMENTS)}.")
     host = validate_host(req.host)
-    version = validate_version(req.version, "Core version")
-    config_version = validate_version(req.country_config_version, "Country config version")
-    if req.replicas not in REPLICAS:
-        raise InvalidName(f"Replicas must be 1, 3 or 5, not {req.replicas}.")
+    version = validate_image_tag(req.version, "Core version")
+    config_version = validate_image_tag(req.country_config_version, "Country config version")
+    validate_replicas(req.replicas)
     if req.clear_data:
         if req.environment == "production":
             raise ClearDataRefused("Production is always deployed with --clear_data=no.")

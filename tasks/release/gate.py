@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.names import validate_label
 from tasks.release.backup import (
     BackupTarget,
     Verification,
     backup_argv,
     expected_parts,
     parse_iso,
-    validate_label,
 )
 from tasks.session.journal import Journal
 from tasks.session.phases import PhaseStatus

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName, ToolMissing
+from tasks.names import validate_image_tag
 from tasks.session.journal import Journal
 from tasks.session.state import Session, now_iso
 
 PHASE = "release"
 PUBLISH_WORKFLOW = Path(".github") / "workflows" / "publish-release.yml"
-# Docker image tag grammar (distribution spec).
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -267,11 +266,7 @@ def publish_inputs(branch_name: str, tag: str) -> dict[str, str]:
 
 
 def record_image_tag(session: Session, image_tag: str, how: str = "operator") -> None:
-    image_tag = image_tag.strip()
-    if not _IMAGE_TAG.match(image_tag):
-        raise InvalidName(
-            f"'{image_tag}' is not a Docker image tag (letters, digits, _ . -; at most 128)."
-        )
+    image_tag = validate_image_tag(image_tag)
     session.release["image"] = {"tag": image_tag, "recorded_at": now_iso(), "how": how}
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tasks.names import remote_name_problem
 from tasks.upgrade.catalogue import LATEST
 from tasks.upgrade.detect import file_problem, git_checkout_problem
 from tasks.upgrade.versions import PathKind, parse_version, upgrade_path
@@ -337,18 +338,6 @@ def cluster_size_problem(text: str) -> str | None:
         return "Enter 1, 3 or 5"
     if value not in {str(n) for n in CLUSTER_SIZES}:
         return f"'{value}': OpenCRVS runs on a cluster of 1, 3 or 5 servers"
-    return None
-
-
-_REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def remote_name_problem(text: str) -> str | None:
-    value = text.strip()
-    if not value:
-        return "Enter the name of the upstream remote (e.g. upstream)"
-    if not _REMOTE_NAME.match(value) or ".." in value or value.endswith((".", ".lock")):
-        return f"'{value}' is not a valid git remote name"
     return None
 
 
