@@ -6,22 +6,23 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, RadioSet, Static
 
 from screens.modals.confirm import ConfirmModal
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
-    demo_cluster_ready,
     gate_text,
     plan_text,
     target_version,
 )
+from screens.widgets.form import AnswerButton
 from tasks.errors import CrvsError
 from tasks.release.backup import BackupTarget, restore_argv, suggest_label, verify_backup
 from tasks.release.gate import (
     PHASE,
     STRATEGIES,
+    BackupRecord,
     acknowledge_drafts,
     acknowledge_risk,
     confirm_backup_taken,
@@ -30,22 +31,23 @@ from tasks.release.gate import (
     open_gate,
     plan_backup,
     planned_target,
+    qa_health_after_restore,
     record_verification,
     refresh_gate,
 )
+from tasks.servers.environments import backup_vars, check_environment
+from tasks.units import fmt_bytes
 
 
 class BackupProductionScreen(ReleasePhaseScreen):
     VIEW_ID = PHASE
 
     def compose_body(self) -> ComposeResult:
-        from tasks.servers.environments import backup_vars
-
-        b = self.session.backup
+        b = BackupRecord.of(self.session)
         target = planned_target(self.session)
         # Prefill from the production inventory's backup variables when nothing is planned yet.
-        inv = {} if target else backup_vars(self.session, self.workspace)
-        label = str(b.get("label") or suggest_label(target_version(self.session)))
+        inv = {} if target else backup_vars(self.session)
+        label = b.label or suggest_label(target_version(self.session))
         with VerticalScroll(id="content"):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield Static(id="gate-panel")
@@ -126,8 +128,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
             yield Static("5. Migrations can take hours", classes="gate-step")
             with RadioSet(id="strategy"):
                 for key, title in STRATEGIES.items():
-                    yield RadioButton(
-                        title, value=b.get("risk", {}).get("strategy") == key, name=key
+                    yield AnswerButton(
+                        title, value=b.risk is not None and b.risk.strategy == key, name=key
                     )
             yield Button("I understand the risk; use this strategy", id="risk-ack")
 
@@ -141,10 +143,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
     @work(group="prefill")
     async def _prefill(self) -> None:
         """Fill empty fields from the production inventory (in the demo, once it is written)."""
-        from tasks.servers.environments import backup_vars
-
         try:
-            await demo_cluster_ready(self.app)
+            await self.frame.servers_ready()
         except CrvsError:
             return
         ids = {
@@ -155,7 +155,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
             "production_ip": "backup-prod-ip",
             "replicas": "backup-replicas",
         }
-        for key, value in backup_vars(self.session, self.workspace).items():
+        for key, value in backup_vars(self.session).items():
             field = self.query_one(f"#{ids[key]}", Input)
             if not field.value.strip() or (key == "ssh_port" and field.value == "22"):
                 field.value = value
@@ -164,11 +164,12 @@ class BackupProductionScreen(ReleasePhaseScreen):
         gate = refresh_gate(self.session)
         self.query_one("#gate-panel", Static).update(gate_text(gate))
         self.query_one("#gate-panel").set_class(gate.open, "-open")
-        opened = bool(self.session.backup.get("gate_opened_at"))
+        opened_at = BackupRecord.of(self.session).gate_opened_at
+        opened = bool(opened_at)
         self.query_one("#gate-open", Button).display = not opened
         hint = self.query_one("#gate-open-hint", Static)
         if opened:
-            hint.update(Text(f"Gate opened at {self.session.backup['gate_opened_at']}."))
+            hint.update(Text(f"Gate opened at {opened_at}."))
         self.query_one("#to-production", Button).disabled = not gate.open
         for wid in ("backup-taken", "backup-verify", "restore-done", "qa-health", "records-ok"):
             self.query_one(f"#{wid}", Button).disabled = not opened
@@ -217,36 +218,34 @@ class BackupProductionScreen(ReleasePhaseScreen):
         restore.update(text)
 
     def _show_verification(self) -> None:
-        v = self.session.backup.get("verification")
+        v = BackupRecord.of(self.session).verification
         out = self.query_one("#verify-result", Static)
-        if not isinstance(v, dict):
+        if v is None:
             out.update("")
             return
-        text = Text(
-            f"Checked {v.get('host')}:{v.get('remote_dir')}/{v.get('label')} at {v.get('verified_at')}\n"
-        )
-        if v.get("error"):
-            text.append(f"✗ {v['error']}\n", style="bold red")
-        for p in v.get("parts", []):
-            if p.get("ok"):
+        text = Text(f"Checked {v.host}:{v.remote_dir}/{v.label} at {v.verified_at}\n")
+        if v.error:
+            text.append(f"✗ {v.error}\n", style="bold red")
+        for p in v.parts:
+            if p.ok:
                 text.append("  ✓ ", style="green")
-                text.append(f"{p.get('name')} ({p.get('size')} bytes)\n")
+                text.append(f"{p.name} ({fmt_bytes(p.size)})\n")
             else:
                 text.append("  ✗ ", style="bold red")
-                text.append(f"{p.get('name')}: {p.get('problem')}\n")
+                text.append(f"{p.name}: {p.problem}\n")
         text.rstrip()
         out.update(text)
 
     def _show_qa_health(self) -> None:
-        h = self.session.backup.get("qa_health")
         out = self.query_one("#qa-health-result", Static)
-        if isinstance(h, dict):
-            glyph, style = ("✓", "green") if h.get("ok") else ("✗", "bold red")
-            text = Text(f"{glyph} ", style=style)
-            text.append(f"QA health at {h.get('checked_at')}: {h.get('summary', '')}")
-            out.update(text)
-        else:
+        if BackupRecord.of(self.session).restore is None:
             out.update("")
+            return
+        ok, summary = qa_health_after_restore(self.session)
+        glyph, style = ("✓", "green") if ok else ("✗", "bold red")
+        text = Text(f"{glyph} ", style=style)
+        text.append(summary)
+        out.update(text)
 
     # -- actions ----------------------------------------------------------------
 
@@ -266,12 +265,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#backup-taken")
     def _taken(self) -> None:
-        try:
-            target, label = self._target(), self._label()
-            argv = plan_backup(self.session, target, label)
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
+        target, label = self._target(), self._label()
+        argv = plan_backup(self.session, target, label)
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
@@ -302,12 +297,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#backup-verify")
     def _verify(self) -> None:
-        try:
-            target, label = self._target(), self._label()
-            plan_backup(self.session, target, label)
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
+        target, label = self._target(), self._label()
+        plan_backup(self.session, target, label)
         self.query_one("#verify-result", Static).update(Text("Connecting to the backup server…"))
         self._run_verification(target, label)
 
@@ -317,11 +308,11 @@ class BackupProductionScreen(ReleasePhaseScreen):
         from tasks.servers.runner import ssh_runner
         from tasks.servers.ssh import FailureKind, SshFailure
 
-        since = str(self.session.backup["gate_opened_at"])
+        since = BackupRecord.of(self.session).gate_opened_at
         options = ssh_options(self.workspace)
         out = self.query_one("#verify-result", Static)
         try:
-            await demo_cluster_ready(self.app)
+            await self.frame.servers_ready()
             async with ssh_runner(
                 target.ssh_host, target.ssh_port, target.ssh_user, options
             ) as run:
@@ -367,11 +358,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                try:
-                    confirm_restored(self.session, self.journal, label)
-                except CrvsError as exc:
-                    self.app.show_error(exc)  # type: ignore[attr-defined]
-                    return
+                confirm_restored(self.session, self.journal, label)
                 self._save()
 
         self.app.push_screen(
@@ -392,18 +379,15 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     @work(group="qa-health", exclusive=True)
     async def _run_qa_health(self) -> None:
-        from tasks.release.gate import record_qa_health
-        from tasks.servers.environments import qa_health
-
+        """Cluster health on QA: saved like any other run, so it counts for the gate from
+        whichever route it was made (here, Deploy to QA, or Cluster health on QA)."""
+        out = self.query_one("#qa-health-result", Static)
         try:
-            ok, summary = await qa_health(self.session, self.workspace)
+            await self.frame.servers_ready()
+            await check_environment(self.session, self.workspace, "qa")
         except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            self.query_one("#qa-health-result", Static).update(
-                Text(f"✗ {exc.message}", style="bold red")
-            )
-            return
-        record_qa_health(self.session, ok, summary)
+            out.update(Text(f"✗ {exc.message}", style="bold red"))
+            raise
         self._save()
 
     @on(Button.Pressed, "#records-ok")
@@ -420,16 +404,15 @@ class BackupProductionScreen(ReleasePhaseScreen):
     def _risk(self) -> None:
         pressed = self.query_one("#strategy", RadioSet).pressed_button
         if pressed is None or not pressed.name:
-            self.app.show_error(  # type: ignore[attr-defined]
-                CrvsError("Choose in place, or new servers and a DNS switch.", "Choose a strategy")
+            raise CrvsError(
+                "Choose in place, or new servers and a DNS switch.", "Choose a strategy"
             )
-            return
         acknowledge_risk(self.session, self.journal, pressed.name)
         self._save()
 
     @on(Button.Pressed, "#to-production")
     def _to_production(self) -> None:
-        self.app.action_navigate("deploy_production")  # type: ignore[attr-defined]
+        self.frame.action_navigate("deploy_production")
 
 
 SCREEN = BackupProductionScreen

@@ -1,30 +1,27 @@
 """The base of every phase and view screen.
 
 Screens stay thin: they show results from ``tasks`` and call ``tasks``
-functions. They never import ``tui``; shared widgets (sidebar, output pane,
-node table) reach them through the running app (``self.app.kit``), so imports
-flow one way: tui -> screens -> tasks.
-
-What a screen may use on ``self.app`` (see ``tui.app.CrvsMigrateApp``):
-  session      the ``tasks.session.state.Session`` being worked on
-  workspace    ``tasks.session.workspace.Workspace`` (state path, journal, logs dir, demo sandbox)
-  kit          factories for shared widgets: ``kit.sidebar()``
-  save_session()  persist the session atomically and refresh the sidebar
-  navigate(view_id)  go to a phase or view
-  show_error(exc)    show a ``tasks.errors.CrvsError`` in the error modal
+functions. They never import ``tui``: the app's services reach them through one
+typed handle, ``self.frame`` (``screens.frame.Frame``), and shared widgets come
+from ``screens.widgets``. Errors (``tasks.errors.CrvsError``) raised in a handler
+or a worker are shown by the app in one place: screens just raise them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus
+from screens.frame import Frame
+from screens.widgets.sidebar import PhaseSidebar
+from tasks.errors import CrvsError
+from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus, StepStatus
 
 if TYPE_CHECKING:
     from tasks.session.journal import Journal
@@ -53,6 +50,15 @@ class PhaseHeading(Static):
                 label = "Skipped" if record.status is PhaseStatus.SKIPPED else "Blocked"
                 text.append(f"\n{label}: ", style="bold")
                 text.append(record.reason)
+            interrupted = [
+                sid for sid, s in record.steps.items() if s.status is StepStatus.INTERRUPTED
+            ]
+            if interrupted:
+                text.append("\n! Interrupted: ", style="bold")
+                text.append(
+                    ", ".join(interrupted)
+                    + " (crvs-migrate stopped while it ran; see its note and log)"
+                )
         else:
             v = VIEWS_BY_ID[self.view_id]
             text.append(f"{v.title}\n", style="bold")
@@ -72,26 +78,39 @@ class PhaseScreen(Screen):
         super().__init__(**kwargs)
         self.view_id = view_id or self.VIEW_ID
 
-    # Convenience accessors for the app's services (duck-typed; see module doc).
+    @property
+    def frame(self) -> Frame:
+        """The running app's services (``tui.app.CrvsMigrateApp`` implements ``Frame``)."""
+        return cast(Frame, self.app)
+
     @property
     def session(self) -> Session:
-        return self.app.session  # type: ignore[attr-defined]
+        return self.frame.session
 
     @property
     def workspace(self) -> Workspace:
-        return self.app.workspace  # type: ignore[attr-defined]
+        return self.frame.workspace
 
     @property
     def journal(self) -> Journal:
         return self.workspace.journal
 
     def save_session(self) -> None:
-        self.app.save_session()  # type: ignore[attr-defined]
+        self.frame.save_session()
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # Errors are shown in one place: a CrvsError raised by any handler of this screen
+        # goes to the app's error modal, and the screen goes on (Textual would stop the
+        # screen's message loop). Workers' errors reach the app the same way.
+        try:
+            await super()._dispatch_message(message)
+        except CrvsError as error:
+            self.frame.show_error(error)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="frame"):
-            yield self.app.kit.sidebar(self.view_id)  # type: ignore[attr-defined]
+            yield PhaseSidebar(self.session, self.view_id)
             with Vertical(id="body"):
                 yield PhaseHeading(self.view_id)
                 yield from self.compose_body()
@@ -110,9 +129,9 @@ class PhaseScreen(Screen):
 
     def refresh_from_session(self) -> None:
         self.query_one(PhaseHeading).refresh_heading(self.session)
-        sidebar = self.query_one("#sidebar")
-        sidebar.refresh_statuses()  # type: ignore[attr-defined]
-        sidebar.highlight(self.view_id)  # type: ignore[attr-defined]
+        sidebar = self.query_one("#sidebar", PhaseSidebar)
+        sidebar.refresh_statuses()
+        sidebar.highlight(self.view_id)
         self.sub_title = self.title_for_header()
 
     def title_for_header(self) -> str:

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Input, Static
 
 from screens.modals.confirm import ConfirmModal
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
     config_path,
-    demo_cluster_ready,
     gate_text,
     plan_text,
 )
+from screens.step_run import run_in_pane
+from screens.widgets.form import TickBox
+from screens.widgets.output_pane import OutputPane
 from tasks.errors import CrvsError
+from tasks.local.steps import Step
 from tasks.release.deploy import (
     CLEAR_DATA_WARNING,
+    DeployRecord,
     DeployRequest,
     StackProbe,
     build_deploy_argv,
@@ -32,8 +37,14 @@ from tasks.release.deploy import (
     settle_phase,
     wait_for_stack,
 )
-from tasks.session.phases import PhaseStatus
-from tasks.session.state import now_iso
+from tasks.release.gate import compute_gate
+from tasks.release.publish import ReleaseRecord
+from tasks.servers.environments import (
+    check_environment,
+    environment_nodes,
+    manager_node,
+    manager_runner,
+)
 
 
 class DeployScreen(ReleasePhaseScreen):
@@ -66,9 +77,9 @@ class DeployScreen(ReleasePhaseScreen):
                 )
             with Horizontal(classes="release-buttons"):
                 # The demo has no yarn to rely on: bash runs the same script.
-                yield Checkbox("yarn deploy", value=self.workspace.demo is None, id="deploy-yarn")
+                yield TickBox("yarn deploy", value=self._yarn_default(), id="deploy-yarn")
                 if env == "qa":
-                    yield Checkbox("--clear_data=yes", value=False, id="clear-data")
+                    yield TickBox("--clear_data=yes", value=False, id="clear-data")
             if env == "qa":
                 yield Static(id="clear-warning")
                 yield Input(placeholder="type the host name exactly", id="clear-typed")
@@ -76,36 +87,42 @@ class DeployScreen(ReleasePhaseScreen):
             with Horizontal(classes="release-buttons"):
                 yield Button("Run deploy", id="deploy-run", variant="warning")
                 yield Button("It ran through the GitHub deploy workflow", id="deploy-recorded")
-            yield self.app.kit.output_pane(id="deploy-pane")  # type: ignore[attr-defined]
+            yield OutputPane(id="deploy-pane")
             with Horizontal(classes="release-buttons"):
                 yield Button("Wait for services and migrations", id="deploy-wait")
                 yield Button(f"Cluster health on {env}", id="deploy-health")
             yield Static(id="stack-progress")
 
-    def _defaults(self) -> dict[str, str]:
-        from tasks.servers.environments import environment_nodes, manager_node
+    def _yarn_default(self) -> bool:
+        """``yarn deploy`` when yarn is on PATH, else ``bash infrastructure/deploy.sh`` (the
+        same script: package.json's deploy script runs it)."""
+        import shutil
 
+        return shutil.which("yarn") is not None
+
+    def _defaults(self) -> dict[str, str]:
         env = self.ENVIRONMENT
-        rec = self.session.deploy.get(env, {})
-        release = self.session.release
-        tag = str((release.get("tag") or {}).get("name", ""))
-        image = str((release.get("image") or {}).get("tag", "")) or tag
-        host = str(rec.get("host", ""))
-        replicas = str(rec.get("replicas", ""))
-        if not host:
-            try:
-                nodes = environment_nodes(self.session, self.workspace, env)
-            except CrvsError:
-                nodes = []
-            manager = manager_node(nodes)
-            host = manager.host if manager else ""
-            if nodes and not replicas:
-                replicas = str(sum(1 for n in nodes if n.in_swarm))
+        rec = DeployRecord.of(self.session).get(env)
+        release = ReleaseRecord.of(self.session)
+        tag = release.tag.name if release.tag else ""
+        image = release.image.tag if release.image else tag
+        if rec is not None:
+            return {
+                "host": rec.host,
+                "version": rec.version,
+                "config_version": rec.country_config_version,
+                "replicas": str(rec.replicas),
+            }
+        try:
+            nodes = environment_nodes(self.session, env)
+        except CrvsError:
+            nodes = []
+        manager = manager_node(nodes)
         return {
-            "host": host,
-            "version": str(rec.get("version", image)),
-            "config_version": str(rec.get("country_config_version", tag)),
-            "replicas": replicas,
+            "host": manager.host if manager else "",
+            "version": image,
+            "config_version": tag,
+            "replicas": str(sum(1 for n in nodes if n.in_swarm)) if nodes else "",
         }
 
     # -- the command ----------------------------------------------------------------
@@ -120,7 +137,7 @@ class DeployScreen(ReleasePhaseScreen):
             raise CrvsError("Replicas must be 1, 3 or 5.", "Invalid value") from exc
         clear = False
         if self.ENVIRONMENT == "qa":
-            clear = self.query_one("#clear-data", Checkbox).value
+            clear = self.query_one("#clear-data", TickBox).value
         return DeployRequest(
             self.ENVIRONMENT,
             value("deploy-host"),
@@ -128,7 +145,7 @@ class DeployScreen(ReleasePhaseScreen):
             value("deploy-config-version"),
             replicas,
             clear_data=clear,
-            use_yarn=self.query_one("#deploy-yarn", Checkbox).value,
+            use_yarn=self.query_one("#deploy-yarn", TickBox).value,
         )
 
     def _typed(self) -> str | None:
@@ -143,8 +160,6 @@ class DeployScreen(ReleasePhaseScreen):
     def refresh_body(self) -> None:
         locked = False
         if self.ENVIRONMENT == "production":
-            from tasks.release.gate import compute_gate
-
             gate = compute_gate(self.session)
             locked = not gate.open
             panel = self.query_one("#gate-lock", Static)
@@ -152,13 +167,17 @@ class DeployScreen(ReleasePhaseScreen):
             panel.set_class(gate.open, "-open")
         for wid in ("deploy-run", "deploy-recorded"):
             self.query_one(f"#{wid}", Button).disabled = locked
+        # Nothing to wait for or check before a deploy is recorded.
+        deployed = DeployRecord.of(self.session).get(self.ENVIRONMENT) is not None
+        for wid in ("deploy-wait", "deploy-health"):
+            self.query_one(f"#{wid}", Button).disabled = not deployed
         self._show_command()
         self._show_stack()
 
     def _show_command(self) -> None:
         out = self.query_one("#deploy-command", Static)
         if self.ENVIRONMENT == "qa":
-            clear = self.query_one("#clear-data", Checkbox).value
+            clear = self.query_one("#clear-data", TickBox).value
             host = self.query_one("#deploy-host", Input).value.strip() or "this host"
             warning = self.query_one("#clear-warning", Static)
             warning.update(Text("⚠ " + CLEAR_DATA_WARNING.format(host=host)))
@@ -169,18 +188,22 @@ class DeployScreen(ReleasePhaseScreen):
         except CrvsError as exc:
             out.update(Text(f"✗ {exc.message}", style="bold red"))
             return
-        out.update(command_text(argv, config_path(self.session, self.workspace)))
+        try:
+            cwd: Path | None = config_path(self.session)
+        except CrvsError:
+            cwd = None
+        out.update(command_text(argv, cwd))
 
     def _show_stack(self) -> None:
-        stack = self.session.deploy.get(self.ENVIRONMENT, {}).get("stack")
-        if isinstance(stack, dict):
-            glyph, style = ("✓", "green") if stack.get("up") else ("✗", "bold red")
+        rec = DeployRecord.of(self.session).get(self.ENVIRONMENT)
+        if rec is not None and rec.stack is not None:
+            glyph, style = ("✓", "green") if rec.stack.up else ("✗", "bold red")
             text = Text(f"{glyph} ", style=style)
-            text.append(f"{stack.get('checked_at')}: {stack.get('summary')}")
+            text.append(f"{rec.stack.checked_at}: {rec.stack.summary}")
             self.query_one("#stack-progress", Static).update(text)
 
     @on(Input.Changed)
-    @on(Checkbox.Changed)
+    @on(TickBox.Changed)
     def _changed(self) -> None:
         self._show_command()
 
@@ -188,18 +211,9 @@ class DeployScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#deploy-run")
     def _run_pressed(self) -> None:
-        try:
-            ensure_may_deploy(self.session, self.ENVIRONMENT)
-            req, argv = self._argv()
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
-        cwd = config_path(self.session, self.workspace)
-        if cwd is None:
-            self.app.show_error(  # type: ignore[attr-defined]
-                CrvsError("Give the country config path in Prepare first.", "No country config")
-            )
-            return
+        ensure_may_deploy(self.session, self.ENVIRONMENT)
+        req, argv = self._argv()
+        cwd = config_path(self.session)
         body = command_text(argv, cwd)
         if req.clear_data:
             body.append("\n\n" + CLEAR_DATA_WARNING.format(host=req.host), style="bold red")
@@ -219,40 +233,17 @@ class DeployScreen(ReleasePhaseScreen):
         )
 
     @work(group="deploy", exclusive=True)
-    async def _run_deploy(self, req: DeployRequest, argv: list[str], cwd) -> None:
-        from tasks.local.process import Command, ProcessRun, log_path_for
+    async def _run_deploy(self, req: DeployRequest, argv: list[str], cwd: Path) -> None:
         from tasks.release.env_check import read_env_files
 
-        env: dict[str, str] = {}
-        files = (self.session.release.get("env_check") or {}).get("files") or []
-        try:
-            env = read_env_files(files) if files else {}
-            ensure_may_deploy(self.session, self.ENVIRONMENT)
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
-        pane = self.query_one("#deploy-pane")
-        pane.start(argv, cwd)  # type: ignore[attr-defined]
-        record = self.session.phase(self.view_id)
-        record.status = PhaseStatus.IN_PROGRESS
-        record.started_at = record.started_at or now_iso()
-        self.save_session()
-        run = ProcessRun(
-            Command(tuple(argv), cwd),
-            log_file=log_path_for(self.workspace.logs_dir, self.view_id, "deploy"),
-            journal=self.journal,
-            phase=self.view_id,
-            step="deploy",
-            on_lines=pane.write_lines,  # type: ignore[attr-defined]
-            env=env,
+        check = ReleaseRecord.of(self.session).env_check
+        files = [Path(f) for f in check.files] if check is not None else []
+        env = read_env_files(files) if files else {}
+        ensure_may_deploy(self.session, self.ENVIRONMENT)
+        step = Step("deploy", f"Deploy to {self.ENVIRONMENT}", tuple(argv), cwd)
+        result = await run_in_pane(
+            self.frame, self.query_one("#deploy-pane", OutputPane), self.view_id, step, env=env
         )
-        try:
-            result = await run.run()
-        except CrvsError as exc:
-            pane.finish(None, 0.0)  # type: ignore[attr-defined]
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
-        pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)  # type: ignore[attr-defined]
         record_deploy(
             self.session,
             req,
@@ -269,12 +260,8 @@ class DeployScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#deploy-recorded")
     def _recorded(self) -> None:
-        try:
-            req, argv = self._argv()
-            ensure_may_deploy(self.session, self.ENVIRONMENT)
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
+        req, argv = self._argv()
+        ensure_may_deploy(self.session, self.ENVIRONMENT)
         self.journal.confirmation(
             f"Deployed to {self.ENVIRONMENT} through the GitHub deploy workflow: {' '.join(argv)}",
             phase=self.view_id,
@@ -291,8 +278,6 @@ class DeployScreen(ReleasePhaseScreen):
 
     @work(group="wait", exclusive=True)
     async def _wait(self) -> None:
-        from tasks.servers.environments import manager_runner
-
         progress = self.query_one("#stack-progress", Static)
 
         def show(probe: StackProbe, elapsed: float) -> None:
@@ -304,7 +289,7 @@ class DeployScreen(ReleasePhaseScreen):
             progress.update(text)
 
         try:
-            await demo_cluster_ready(self.app)
+            await self.frame.servers_ready()
             async with manager_runner(self.session, self.workspace, self.ENVIRONMENT) as run:
                 probe = await wait_for_stack(run, on_progress=show)
         except CrvsError as exc:
@@ -322,14 +307,9 @@ class DeployScreen(ReleasePhaseScreen):
 
     @work(group="health", exclusive=True)
     async def _health(self) -> None:
-        from tasks.servers.environments import check_environment
-
-        try:
-            await demo_cluster_ready(self.app)
-            snapshot = await check_environment(self.session, self.workspace, self.ENVIRONMENT)
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return
+        await self.frame.servers_ready()
+        snapshot = await check_environment(self.session, self.workspace, self.ENVIRONMENT)
+        self.save_session()
         record_health(self.session, self.ENVIRONMENT, snapshot.checked_at, snapshot.status.value)
         settle_phase(self.session, self.ENVIRONMENT)
         self.save_session()

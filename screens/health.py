@@ -8,8 +8,6 @@ arrive, opens a node's raw outputs, and asks the operator about unknown host key
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -22,13 +20,15 @@ from textual.timer import Timer
 from textual.widgets import Button, DataTable, Input, Label, Log, Select, Static
 
 from screens.base import PhaseScreen
+from screens.widgets.node_table import NodeTable
 from tasks.errors import CrvsError
+from tasks.servers.environments import inventory_path, ssh_options
 from tasks.servers.health import (
     Health,
     HealthPolicy,
+    HealthRecord,
     HealthSnapshot,
     NodeHealth,
-    check_node,
     cluster_size_of,
     iter_cluster,
     load_snapshot,
@@ -36,20 +36,19 @@ from tasks.servers.health import (
     save_snapshot,
 )
 from tasks.servers.inventory import (
-    ENVIRONMENTS,
     InventoryError,
     Node,
     Role,
     load_inventory,
     make_typed_node,
-    save_typed_nodes,
-    typed_nodes,
 )
 from tasks.servers.ssh import HostKeyInfo, SshOptions, trust_host_key
 from tasks.session.state import now_iso
 from tasks.text import strip_control
+from tasks.upgrade.answers import INVENTORY_ENVIRONMENTS, EnvironmentId
 
-ENV_LABELS = {"qa": "QA", "production": "Production", "demo": "Demo cluster"}
+# The environments whose servers crvs-migrate reaches (each offered once).
+ENVIRONMENTS = tuple(INVENTORY_ENVIRONMENTS)
 DEADLINE_S = 60.0
 
 
@@ -77,13 +76,13 @@ class HealthScreen(PhaseScreen):
         with Vertical(id="health-body"):
             with Horizontal(id="health-controls"):
                 yield Select(
-                    [(ENV_LABELS[e], e) for e in self._environments()],
+                    [(e.label, e.value) for e in ENVIRONMENTS],
                     value=self._environment(),
                     allow_blank=False,
                     id="health-env",
                 )
                 yield Input(
-                    value=str(self.session.health.get("auto_refresh_s") or ""),
+                    value=str(self.record.auto_refresh_s or ""),
                     placeholder="auto-refresh s",
                     type="integer",
                     id="health-refresh",
@@ -91,7 +90,7 @@ class HealthScreen(PhaseScreen):
                 )
                 yield Button("Check now", id="health-run", variant="primary")
             yield Static(id="health-source", classes="hint")
-            yield self.app.kit.node_table()  # type: ignore[attr-defined]
+            yield NodeTable(id="node-table")
             yield Static(id="health-summary")
             with Horizontal(id="health-add"):
                 yield Input(placeholder="host", id="add-host")
@@ -107,76 +106,58 @@ class HealthScreen(PhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._apply_refresh(self.session.health.get("auto_refresh_s"))
-        self.load_environment()
+        self._apply_refresh(self.record.auto_refresh_s)
+        self._load_when_ready()
         # Arrows, Enter, r and t work at once: the table is what this view is about.
         self.query_one("#node-table").focus()
 
     # -- environment and nodes ------------------------------------------------------
 
-    def _environments(self) -> list[str]:
-        envs = list(ENVIRONMENTS)
-        if self.workspace.demo is not None:
-            envs.append("demo")
-        return envs
+    @property
+    def record(self) -> HealthRecord:
+        return HealthRecord.of(self.session)
 
     def _environment(self) -> str:
-        env = str(self.session.health.get("environment") or "")
-        envs = self._environments()
-        if env in envs:
+        """The environment last shown; else production once it has servers, else QA."""
+        env = self.record.environment
+        if env in {e.value for e in ENVIRONMENTS}:
             return env
-        return "demo" if "demo" in envs else envs[0]
+        if inventory_path(self.session, EnvironmentId.PRODUCTION) is not None:
+            return EnvironmentId.PRODUCTION.value
+        return ENVIRONMENTS[0].value
 
     @property
     def environment(self) -> str:
         value = self.query_one("#health-env", Select).value
         return str(value) if value is not Select.NULL else self._environment()
 
-    def _cluster_dir(self) -> Path | None:
-        demo = self.workspace.demo
-        return demo.cluster_dir if demo is not None else None
-
-    def inventory_path(self, environment: str) -> Path | None:
-        # Prepare keeps it in answers.environments.<env>.inventory_path (tasks.upgrade.answers).
-        envs = self.session.answers.get("environments")
-        env_answers = envs.get(environment) if isinstance(envs, dict) else None
-        answer = env_answers.get("inventory_path") if isinstance(env_answers, dict) else None
-        answer = answer or self.session.answers.get(f"inventory_{environment}")
-        if answer:
-            return Path(str(answer)).expanduser()
-        cluster_dir = self._cluster_dir()
-        if cluster_dir is not None:
-            return cluster_dir / (
-                "production.ini" if environment == "demo" else f"{environment}.ini"
-            )
-        return None
-
     def ssh_options(self) -> SshOptions:
-        cluster_dir = self._cluster_dir()
-        if cluster_dir is not None:
-            from tasks.demo.cluster import demo_ssh_options
-
-            return demo_ssh_options(cluster_dir)
-        return SshOptions()
+        return ssh_options(self.workspace)
 
     def collect_nodes(self, environment: str) -> tuple[list[Node], str, str | None]:
         """(nodes, where they came from, problem). A bad inventory is a message, not a crash."""
         nodes: list[Node] = []
         source, problem = [], None
-        path = self.inventory_path(environment)
+        path = inventory_path(self.session, environment)
         if path is not None:
             try:
                 nodes = load_inventory(path).nodes()
                 source.append(str(path))
             except InventoryError as exc:
-                if path.exists() or self.workspace.demo is None:
-                    problem = exc.message
-        typed = typed_nodes(self.session.health, environment)
+                problem = exc.message
+        typed = self.record.typed_nodes(environment)
         names = {n.name for n in nodes}
         nodes += [n for n in typed if n.name not in names]
         if typed:
             source.append(f"{len(typed)} typed node(s)")
         return nodes, " + ".join(source), problem
+
+    @work(group="health-load", exclusive=True)
+    async def _load_when_ready(self) -> None:
+        """First load once the servers can answer (at once for real ones; the demo's
+        inventories exist once its cluster listens)."""
+        await self.frame.servers_ready()
+        self.load_environment()
 
     def load_environment(self) -> None:
         env = self.environment
@@ -184,7 +165,7 @@ class HealthScreen(PhaseScreen):
         snapshot = load_snapshot(self.session, env)
         previous = snapshot.results if snapshot else []
         self._node_results = {r.node.name: r for r in previous}
-        self.query_one("#node-table").show_pending(self._check_nodes, previous)  # type: ignore[attr-defined]
+        self.query_one(NodeTable).show_pending(self._check_nodes, previous)
         source = self.query_one("#health-source", Static)
         text = Text()
         if problem:
@@ -200,13 +181,13 @@ class HealthScreen(PhaseScreen):
             text.append("r re-check · Enter details · t trust a key · a add a node", style="dim")
         source.update(text)
         self._update_summary(snapshot.checked_at if snapshot else None)
-        if self._check_nodes and (snapshot is None or self.workspace.demo is not None):
+        if self._check_nodes and snapshot is None:
             self.run_checks()
 
     @on(Select.Changed, "#health-env")
     def _env_changed(self, event: Select.Changed) -> None:
-        if self.session.health.get("environment") != event.value:
-            self.session.health["environment"] = str(event.value)
+        if self.record.environment != event.value:
+            self.record.environment = str(event.value)
             self.save_session()
         self.load_environment()
 
@@ -224,27 +205,21 @@ class HealthScreen(PhaseScreen):
             self.notify("No nodes to check.", severity="warning")
             return
         nodes = [n for n in self._check_nodes if only is None or n.name in only]
-        self.query_one("#node-table").show_checking([n.name for n in nodes])  # type: ignore[attr-defined]
+        self.query_one(NodeTable).show_checking([n.name for n in nodes])
         self.query_one("#health-summary", Static).update(Text(f"◐ Checking {len(nodes)} node(s)…"))
         self._check(nodes, self.environment)
 
     @work(exclusive=True, group="health-check")
     async def _check(self, nodes: list[Node], environment: str) -> None:
-        cluster = getattr(self.app, "demo_cluster", None)
-        if self.workspace.demo is not None and cluster is not None:
-            try:
-                await asyncio.wait_for(cluster.ready.wait(), 30)
-            except TimeoutError:
-                self.app.show_error(CrvsError("The demo cluster did not start.", "Demo cluster"))  # type: ignore[attr-defined]
-                return
-        table = self.query_one("#node-table")
+        await self.frame.servers_ready()
+        table = self.query_one(NodeTable)
         options = self.ssh_options()
         size = cluster_size_of(self._check_nodes)
         self._checking = True
         try:
             async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
                 self._node_results[result.node.name] = result
-                table.show_result(result)  # type: ignore[attr-defined]
+                table.show_result(result)
         finally:
             self._checking = False
         if environment != self.environment:
@@ -294,8 +269,8 @@ class HealthScreen(PhaseScreen):
         seconds = max(0, seconds)
         if seconds and seconds < 5:
             return  # still typing, or too eager for real servers
-        if self.session.health.get("auto_refresh_s", 0) != seconds:
-            self.session.health["auto_refresh_s"] = seconds
+        if self.record.auto_refresh_s != seconds:
+            self.record.auto_refresh_s = seconds
             self.save_session()
         self._apply_refresh(seconds)
 
@@ -308,9 +283,10 @@ class HealthScreen(PhaseScreen):
         except (TypeError, ValueError):
             seconds = 0
         if seconds >= 5:
-            self._refresh_timer = self.set_interval(seconds, self._auto_refresh)
+            self._refresh_timer = self.set_interval(seconds, self._recheck_on_timer)
 
-    def _auto_refresh(self) -> None:
+    # Not ``_auto_refresh``: Textual's widgets use that name for their own refresh interval.
+    def _recheck_on_timer(self) -> None:
         # A slow run is left to finish: restarting it would never let results land.
         if not self._checking:
             self.run_checks()
@@ -330,7 +306,7 @@ class HealthScreen(PhaseScreen):
         self.app.push_screen(NodeDetails(result))
 
     def action_trust(self) -> None:
-        name = self.query_one("#node-table").selected_name  # type: ignore[attr-defined]
+        name = self.query_one(NodeTable).selected_name
         result = self._node_results.get(name or "")
         if result is None or result.host_key is None or result.status is not Health.UNTRUSTED:
             self.notify("Select a node whose host key is unknown (⚿) to trust it.")
@@ -367,8 +343,8 @@ class HealthScreen(PhaseScreen):
             self.notify(exc.message, title=exc.title, severity="error")
             return
         env = self.environment
-        nodes = [n for n in typed_nodes(self.session.health, env) if n.name != node.name]
-        save_typed_nodes(self.session.health, env, [*nodes, node])
+        nodes = [n for n in self.record.typed_nodes(env) if n.name != node.name]
+        self.record.set_typed_nodes(env, [*nodes, node])
         self.save_session()
         for widget_id in ("#add-host", "#add-port", "#add-user"):
             self.query_one(widget_id, Input).value = ""
@@ -381,22 +357,15 @@ class HealthScreen(PhaseScreen):
             self.query_one("#add-host", Input).focus()
 
     def action_remove_node(self) -> None:
-        name = self.query_one("#node-table").selected_name  # type: ignore[attr-defined]
+        name = self.query_one(NodeTable).selected_name
         env = self.environment
-        nodes = typed_nodes(self.session.health, env)
+        nodes = self.record.typed_nodes(env)
         if not any(n.name == name for n in nodes):
             self.notify("Only nodes typed here can be removed; edit the inventory for the others.")
             return
-        save_typed_nodes(self.session.health, env, [n for n in nodes if n.name != name])
+        self.record.set_typed_nodes(env, [n for n in nodes if n.name != name])
         self.save_session()
         self.load_environment()
-
-    async def recheck_node(self, name: str) -> NodeHealth:
-        """Check one node now (used by other screens and tests)."""
-        node = next(n for n in self._check_nodes if n.name == name)
-        return await check_node(
-            node, self.ssh_options(), HealthPolicy(), cluster_size_of(self._check_nodes)
-        )
 
 
 class NodeDetails(ModalScreen[None]):

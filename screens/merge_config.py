@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -33,8 +34,6 @@ from tasks.local.checkout import (
 from tasks.local.process import ProcessResult
 from tasks.local.steps import Step
 from tasks.local.upgrade_steps import CONFIG_PHASE, config_path, config_steps, merge_blocker
-from tasks.session.phases import StepStatus
-from tasks.session.state import now_iso
 from tasks.text import strip_control
 
 COMMIT_MERGE_ARGV = ("git", "commit", "--no-edit")
@@ -61,7 +60,7 @@ class MergeConfigScreen(StepPhaseScreen):
     # -- the phase's own parts -------------------------------------------------------
 
     def repo_path(self) -> Path | None:
-        return config_path(self.session, self.workspace)
+        return config_path(self.session)
 
     def missing_path_hint(self) -> str:
         return (
@@ -208,8 +207,7 @@ class MergeConfigScreen(StepPhaseScreen):
         assert repo is not None
         if repo.branch == name:
             rec = step_tasks.record(self.session, self.view_id, step.id)
-            rec.status, rec.finished_at = StepStatus.SUCCEEDED, now_iso()
-            rec.note = f"already on {name}"
+            rec.succeed(note=f"already on {name}")
             self.save_session()
             self.notify(f"Already on {name}: nothing to do.")
             self.refresh_steps()
@@ -257,7 +255,11 @@ class MergeConfigScreen(StepPhaseScreen):
     # -- conflict actions -------------------------------------------------------------
 
     def action_recheck_conflicts(self) -> None:
-        self.run_worker(self.recheck, group=f"{self.view_id}-checks", exclusive=True)
+        self._recheck_worker()
+
+    @work(group="checks", exclusive=True)
+    async def _recheck_worker(self) -> None:
+        await self.recheck()
 
     async def recheck(self) -> None:
         path = self.repo_path()
@@ -279,7 +281,11 @@ class MergeConfigScreen(StepPhaseScreen):
         if self.current_run is not None:
             self.notify("A step is running.")
             return
-        self.run_worker(self.abort_merge, group=f"{self.view_id}-steps")
+        self._abort_worker()
+
+    @work(group="steps")
+    async def _abort_worker(self) -> None:
+        await self.abort_merge()
 
     async def abort_merge(self) -> None:
         path = self.repo_path()
@@ -303,7 +309,7 @@ class MergeConfigScreen(StepPhaseScreen):
             self.current_step = None
         if result.ok:
             rec = step_tasks.record(self.session, self.view_id, "merge")
-            rec.status, rec.note = StepStatus.CANCELLED, "merge aborted by the operator"
+            rec.cancel("merge aborted by the operator")
             self.conflicted_before = []
             self.incoming = []
             self.save_session()
@@ -313,7 +319,11 @@ class MergeConfigScreen(StepPhaseScreen):
         if self.current_run is not None:
             self.notify("A step is running.")
             return
-        self.run_worker(self.commit_merge, group=f"{self.view_id}-steps")
+        self._commit_worker()
+
+    @work(group="steps")
+    async def _commit_worker(self) -> None:
+        await self.commit_merge()
 
     async def commit_merge(self) -> None:
         path = self.repo_path()
@@ -335,8 +345,7 @@ class MergeConfigScreen(StepPhaseScreen):
         result = await self.run_command(step, "merge_commit", record_step=False)
         if result.ok:
             rec = step_tasks.record(self.session, self.view_id, "merge")
-            rec.status, rec.finished_at = StepStatus.SUCCEEDED, now_iso()
-            rec.note = "conflicts resolved by the operator and committed"
+            rec.succeed(note="conflicts resolved by the operator and committed")
             self.save_session()
             await self.show_incoming(path)
         await self.recheck()

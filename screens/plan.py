@@ -148,8 +148,7 @@ class PlanScreen(PhaseScreen):
             and self.session.phase("prepare").status is PhaseStatus.DONE
         ):
             # Prepare is done and the operator is reading the plan: reviewing has begun.
-            record.status = PhaseStatus.IN_PROGRESS
-            record.started_at = now_iso()
+            record.start()
             changed = True
         if changed:
             self.save_session()
@@ -173,7 +172,7 @@ class PlanScreen(PhaseScreen):
         self.action_prepare()
 
     def action_prepare(self) -> None:
-        self.app.action_navigate("prepare")  # type: ignore[attr-defined]
+        self.frame.action_navigate("prepare")
 
     def action_accept(self) -> None:
         if self.session.phase("prepare").status is not PhaseStatus.DONE:
@@ -182,10 +181,9 @@ class PlanScreen(PhaseScreen):
                 severity="warning",
             )
             return
-        accept_plan(self.session, now_iso())
+        plan = accept_plan(self.session, now_iso())
         self.journal.confirmation(
-            f"Accepted the plan {self.session.plan['accepted']} "
-            f"({self.session.plan['current']['current']} → {self.session.plan['current']['target']})",
+            f"Accepted the plan {plan.digest} ({plan.current} → {plan.target})",
             phase="plan",
             step="review_plan",
         )

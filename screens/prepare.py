@@ -14,19 +14,20 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.validation import ValidationResult, Validator
+from textual.validation import ValidationResult
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
-from screens.base import PhaseScreen
+from screens.base import PhaseHeading, PhaseScreen
+from screens.widgets.form import Choice, ProblemValidator, TickBox
 from tasks.names import remote_name_problem
-from tasks.servers.resources import load_node_resources
+from tasks.servers.health import load_node_resources
 from tasks.session.phases import PhaseStatus
-from tasks.session.state import now_iso
+from tasks.units import gib
 from tasks.upgrade.answers import (
     INVENTORY_ENVIRONMENTS,
     Answers,
@@ -38,6 +39,8 @@ from tasks.upgrade.answers import (
     format_server_free,
     parse_server_free,
     positive_int_problem,
+    resolve_answer_path,
+    suggested_inventory,
     version_problem,
 )
 from tasks.upgrade.catalogue import LATEST, RELEASES
@@ -47,22 +50,10 @@ from tasks.upgrade.detect import (
     file_problem,
     git_checkout_problem,
 )
-from tasks.upgrade.plan import update_plan
+from tasks.upgrade.plan import load_plan, update_plan
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 PATH_FIELDS = ("config_path", "core_path", "core_fork_path")
-
-
-class ProblemValidator(Validator):
-    """A Textual validator around a ``tasks`` check that returns the reason, or ``None``."""
-
-    def __init__(self, check: Callable[[str], str | None]) -> None:
-        super().__init__()
-        self.check = check
-
-    def validate(self, value: str) -> ValidationResult:
-        problem = self.check(value)
-        return self.failure(problem, value) if problem else self.success()
 
 
 def _server_free_problem(text: str) -> str | None:
@@ -71,76 +62,6 @@ def _server_free_problem(text: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
-
-
-class AnswerButton(RadioButton):
-    """A radio button whose glyph shows the answer without colour (NO_COLOR, 16 colours)."""
-
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
-        return "●" if self.value else " "
-
-
-class TickBox(Checkbox):
-    """A check box that shows its tick without colour."""
-
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
-        return "X" if self.value else " "
-
-
-class Choice(RadioSet, inherit_bindings=False):
-    """A question with a few answers: arrows choose, Enter chooses and moves on."""
-
-    # RadioSet's own Enter only toggles; here Enter answers and advances.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,right", "next_button", "Next option", show=False),
-        Binding("up,left", "previous_button", "Previous option", show=False),
-        Binding("space", "toggle_button", "Choose", show=False),
-        Binding("enter", "choose", "Choose and move on", show=False),
-    ]
-
-    def __init__(self, options: list[tuple[str, str]], value: str | None, id: str) -> None:
-        self.keys = [key for key, _ in options]
-        super().__init__(
-            *(AnswerButton(label, value=key == value) for key, label in options),
-            id=id,
-            classes="choice",
-            compact=True,
-        )
-
-    def on_mount(self) -> None:
-        # RadioSet's own mount handler (which Textual runs after this one) puts the
-        # cursor on the first option; start it on the current answer instead.
-        self.call_after_refresh(self._cursor_to_answer)
-
-    def _cursor_to_answer(self) -> None:
-        if self.pressed_index >= 0:
-            self._selected = self.pressed_index
-
-    @property
-    def key(self) -> str | None:
-        index = self.pressed_index
-        return self.keys[index] if index >= 0 else None
-
-    def action_choose(self) -> None:
-        """Answer with the highlighted option and move on, at once.
-
-        Done synchronously (not through RadioSet's messages) so that a fast
-        second Enter lands on the next question, not on this one again.
-        """
-        if self._selected is None:
-            return
-        button = self._nodes[self._selected]
-        if not isinstance(button, RadioButton):
-            return
-        if not button.value:
-            with self.prevent(RadioButton.Changed):
-                if self._pressed_button is not None and self._pressed_button is not button:
-                    self._pressed_button.value = False
-                button.value = True
-            self._pressed_button = button
-        self.screen.choice_answered(self, advance=True)  # type: ignore[attr-defined]
 
 
 def _bool_key(value: bool | None) -> str | None:
@@ -156,19 +77,19 @@ class PrepareScreen(PhaseScreen):
 
     def __init__(self, view_id: str | None = None) -> None:
         super().__init__(view_id or "prepare")
-        self.answers = Answers()
+        # The answers as last saved: a change is saved only when they differ.
+        self._saved: dict[str, object] = {}
+
+    @property
+    def answers(self) -> Answers:
+        """The session's answers themselves (``tasks.upgrade.answers.Answers``)."""
+        return Answers.of(self.session)
 
     # -- layout -------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
-        self.answers = Answers.from_state(self.session.answers)
         a = self.answers
-        demo = self.workspace.demo
-        if demo is not None:
-            a.config_path = a.config_path or str(demo.config_path)
-            a.core_path = a.core_path or str(demo.core_path)
-            # A default, not an answer: it does not start the phase.
-            self.session.answers = a.to_state()
+        self._saved = a.to_state()
         form = VerticalScroll(id="content", classes="prepare-form")
         # Tab goes from the sidebar straight to the first question.
         form.can_focus = False
@@ -378,7 +299,11 @@ class PrepareScreen(PhaseScreen):
                     "Ansible inventory file (optional)",
                     "Lets crvs-migrate check and reach these servers.",
                     e.inventory_path if e else "",
-                    lambda v: file_problem(v) if v.strip() else None,
+                    lambda v: (
+                        file_problem(resolve_answer_path(v, self.answers.config_path))
+                        if v.strip()
+                        else None
+                    ),
                     placeholder="e.g. infrastructure/server-setup/qa.ini"
                     if env is EnvironmentId.QA
                     else "e.g. infrastructure/server-setup/production.ini",
@@ -460,7 +385,10 @@ class PrepareScreen(PhaseScreen):
                 if valid:
                     env.servers = parse_server_free(value) if value.strip() else []
             elif attr == "inventory_path":
-                env.inventory_path = absolute_path(value)
+                # Relative to the country config checkout, where operators keep inventories.
+                env.inventory_path = (
+                    str(resolve_answer_path(value, a.config_path)) if value.strip() else ""
+                )
             else:
                 setattr(env, attr, int(value) if valid and value.strip() else None)
             return
@@ -471,9 +399,13 @@ class PrepareScreen(PhaseScreen):
 
     @on(RadioSet.Changed)
     def choice_changed(self, event: RadioSet.Changed) -> None:
-        # Mouse clicks and space; Enter goes through Choice.action_choose.
+        # Mouse clicks and space; Enter goes through Choice.Answered.
         if isinstance(event.radio_set, Choice):
             self.choice_answered(event.radio_set)
+
+    @on(Choice.Answered)
+    def choice_entered(self, event: Choice.Answered) -> None:
+        self.choice_answered(event.choice, advance=event.advance)
 
     def choice_answered(self, choice: Choice, advance: bool = False) -> None:
         if choice.id is None:
@@ -501,10 +433,20 @@ class PrepareScreen(PhaseScreen):
             if env not in self.answers.environments:
                 self.answers.environment(env)
                 self.read_environment_inputs(env)
+                self.suggest_inventory(env)
         else:
             self.answers.environments.pop(env, None)
         self.show_conditionals()
         self.answers_changed()
+
+    def suggest_inventory(self, env: EnvironmentId) -> None:
+        """An empty inventory field gets the one the country config keeps for ``env``."""
+        if env not in INVENTORY_ENVIRONMENTS:
+            return
+        field_input = self.query_one(f"#env-{env.value}-inventory_path", Input)
+        found = suggested_inventory(self.answers.config_path, env)
+        if found and not field_input.value.strip():
+            field_input.value = found
 
     def read_environment_inputs(self, env: EnvironmentId) -> None:
         """A re-ticked environment takes back what is still in its fields."""
@@ -516,21 +458,19 @@ class PrepareScreen(PhaseScreen):
         """Save on every change; the operator's first answer starts the phase."""
         a = self.answers
         state = a.to_state()
-        if state == self.session.answers:
+        if state == self._saved:
             return  # e.g. a field showing its restored value: nothing changed
-        self.session.answers = state
+        self._saved = state
         record = self.session.phase("prepare")
         status_before = record.status
         if record.status is PhaseStatus.NOT_STARTED and by_operator:
-            record.status = PhaseStatus.IN_PROGRESS
-            record.started_at = record.started_at or now_iso()
+            record.start()
         elif record.status is PhaseStatus.DONE and not a.complete:
-            record.status = PhaseStatus.IN_PROGRESS
-            record.finished_at = None
+            record.reopen()
         self.refresh_derived()
         self.save_session()
         if record.status is not status_before:
-            self.query_one("PhaseHeading").refresh_heading(self.session)  # type: ignore[attr-defined]
+            self.query_one(PhaseHeading).refresh_heading(self.session)
 
     # -- showing -------------------------------------------------------------
 
@@ -590,7 +530,11 @@ class PrepareScreen(PhaseScreen):
         if path == self._detection_for:
             return  # the same checkout, spelled again (e.g. a restored field)
         self._detection_for = path
-        self.run_worker(self.detect(config_path), group="detect", exclusive=True)
+        self._detect_worker(config_path)
+
+    @work(group="detect", exclusive=True)
+    async def _detect_worker(self, config_path: str) -> None:
+        await self.detect(config_path)
 
     async def detect(self, config_path: str) -> None:
         found = await detect_current_version(config_path, self.journal)
@@ -676,7 +620,7 @@ class PrepareScreen(PhaseScreen):
         self.action_fill_from_health()
 
     def action_cluster_health(self) -> None:
-        self.app.action_navigate("health")  # type: ignore[attr-defined]
+        self.frame.action_navigate("health")
 
     def action_fill_from_health(self) -> None:
         filled = []
@@ -685,8 +629,8 @@ class PrepareScreen(PhaseScreen):
             servers = [
                 ServerFree(
                     n.node,
-                    round(n.disk_free_gb or 0, 1),
-                    round((n.ram_available_bytes or 0) / 1024**3, 1),
+                    round(n.disk_free_gib or 0, 1),
+                    round(gib(n.ram_available_bytes or 0), 1),
                 )
                 for n in nodes
                 if n.disk_free_bytes is not None and n.ram_available_bytes is not None
@@ -710,20 +654,16 @@ class PrepareScreen(PhaseScreen):
         if problems:
             self.show_all_problems(problems)
             return
-        record = self.session.phase("prepare")
-        now = now_iso()
-        record.status = PhaseStatus.DONE
-        record.started_at = record.started_at or now
-        record.finished_at = now
+        self.session.phase("prepare").finish()
         update_plan(self.session)
         self.save_session()
         self.journal.event("Preparation questions answered", phase="prepare")
-        self.app.action_navigate("plan")  # type: ignore[attr-defined]
+        self.frame.action_navigate("plan")
 
     def on_screen_suspend(self) -> None:
         # Leaving Prepare after a plan was made: keep the plan (and so the
         # sidebar) in step with the answers, even if Plan is not visited next.
-        if "current" in self.session.plan:
+        if load_plan(self.session) is not None:
             _, changed = update_plan(self.session)
             if changed:
                 self.save_session()

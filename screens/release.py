@@ -19,9 +19,10 @@ from screens.release_parts import (
     target_version,
 )
 from tasks.errors import CrvsError
-from tasks.release.env_check import check_env_files, record_env_check
+from tasks.release.env_check import check_env_files, suggested_env_file
 from tasks.release.publish import (
     PHASE,
+    ReleaseRecord,
     create_tag,
     is_merged,
     mark_release_done,
@@ -30,6 +31,7 @@ from tasks.release.publish import (
     push_tag,
     push_tag_argv,
     read_publish_workflow,
+    record_env_check,
     record_image_tag,
     record_merge_checked,
     record_merge_confirmed,
@@ -43,11 +45,8 @@ class ReleaseScreen(ReleasePhaseScreen):
     VIEW_ID = PHASE
 
     def compose_body(self) -> ComposeResult:
-        r = self.session.release
+        r = ReleaseRecord.of(self.session)
         version = target_version(self.session)
-        merge = r.get("merge") or {}
-        tag = r.get("tag") or {}
-        env = r.get("env_check") or {}
         with VerticalScroll(id="content"):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield Static("1. The pull request is merged", classes="release-step")
@@ -58,12 +57,12 @@ class ReleaseScreen(ReleasePhaseScreen):
             )
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    str(merge.get("branch") or f"upgrade-countryconfig-v{version}"),
+                    r.merge.branch if r.merge else f"upgrade-countryconfig-v{version}",
                     placeholder="upgrade branch",
                     id="merge-branch",
                 )
                 yield Input(
-                    str(merge.get("into") or "master"),
+                    r.merge.into if r.merge else "master",
                     placeholder="release branch",
                     id="merge-into",
                 )
@@ -75,7 +74,7 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Static("2. Tag the release", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    str(tag.get("name") or propose_tag(version)), placeholder="tag", id="tag-name"
+                    r.tag.name if r.tag else propose_tag(version), placeholder="tag", id="tag-name"
                 )
                 yield Input("origin", placeholder="remote", id="tag-remote")
             with Horizontal(classes="release-buttons"):
@@ -87,7 +86,7 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Static(id="publish-info")
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    str((r.get("image") or {}).get("tag") or ""),
+                    r.image.tag if r.image else "",
                     placeholder="image tag published",
                     id="image-tag",
                 )
@@ -101,7 +100,7 @@ class ReleaseScreen(ReleasePhaseScreen):
             )
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    " ".join(env.get("files") or []) or self._demo_env(),
+                    " ".join(r.env_check.files) if r.env_check else self._suggested_env(),
                     placeholder="env file path(s)",
                     id="env-files",
                 )
@@ -112,47 +111,39 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
 
-    def _demo_env(self) -> str:
-        if self.workspace.demo is None:
+    def _suggested_env(self) -> str:
+        """An env file the country config keeps for production deploys, when there is one."""
+        try:
+            return suggested_env_file(config_path(self.session))
+        except CrvsError:
             return ""
-        from tasks.demo.env_file import demo_env_file
-
-        return str(demo_env_file(self.workspace.demo.root, target_version(self.session)))
 
     # -- display ---------------------------------------------------------------
 
     def _cfg(self) -> Path:
-        path = config_path(self.session, self.workspace)
-        if path is None:
-            raise CrvsError("Give the country config path in Prepare first.", "No country config")
-        return path
+        return config_path(self.session)
 
     def refresh_body(self) -> None:
-        r = self.session.release
-        merge = r.get("merge")
+        r = ReleaseRecord.of(self.session)
+        merge = r.merge
         out = self.query_one("#merge-result", Static)
         if merge:
             out.update(
-                Text(
-                    f"✓ {merge['branch']} merged into {merge['into']} ({merge['how']})",
-                    style="green",
-                )
+                Text(f"✓ {merge.branch} merged into {merge.into} ({merge.how})", style="green")
             )
-        tag = r.get("tag") or {}
+        tag = r.tag
         name = self.query_one("#tag-name", Input).value.strip()
         remote = self.query_one("#tag-remote", Input).value.strip()
         text = Text()
-        if tag.get("name"):
-            text.append(
-                f"✓ tag {tag['name']} on {str(tag.get('commit', ''))[:12]}\n", style="green"
-            )
+        if tag is not None:
+            text.append(f"✓ tag {tag.name} on {tag.commit[:12]}\n", style="green")
         try:
             text.append("Push with: ", style="dim")
             text.append_text(command_text(push_tag_argv(remote, name)))
         except CrvsError as exc:
             text.append(exc.message, style="bold red")
-        if tag.get("pushed_at"):
-            text.append(f"\n✓ pushed to {tag.get('remote')} at {tag['pushed_at']}", style="green")
+        if tag is not None and tag.pushed_at:
+            text.append(f"\n✓ pushed to {tag.remote} at {tag.pushed_at}", style="green")
         self.query_one("#tag-result", Static).update(text)
         self._show_publish(name)
         self._show_env()
@@ -179,24 +170,22 @@ class ReleaseScreen(ReleasePhaseScreen):
         self.query_one("#publish-info", Static).update(text)
 
     def _show_env(self) -> None:
-        env = self.session.release.get("env_check")
+        env = ReleaseRecord.of(self.session).env_check
         out = self.query_one("#env-result", Static)
-        if not env:
+        if env is None:
             out.update("")
             return
-        text = Text(
-            f"Required list from {env.get('source')} ({len(env.get('required', []))} names)\n"
-        )
-        for name in env.get("missing", []):
+        text = Text(f"Required list from {env.source} ({len(env.required)} names)\n")
+        for name in env.missing:
             text.append("  ✗ missing  ", style="bold red")
             text.append(f"{name}\n")
-        for problem in env.get("invalid", []):
+        for problem in env.invalid:
             text.append("  ✗ invalid  ", style="bold red")
-            text.append(f"{problem.get('name')}: {problem.get('reason')}\n")
-        text.append(f"  ✓ present  {len(env.get('present', []))}: ", style="green")
-        text.append(", ".join(env.get("present", [])) + "\n")
-        if env.get("unused"):
-            text.append("  ▲ no longer used: " + ", ".join(env["unused"]) + "\n", style="yellow")
+            text.append(f"{problem.name}: {problem.reason}\n")
+        text.append(f"  ✓ present  {len(env.present)}: ", style="green")
+        text.append(", ".join(env.present) + "\n")
+        if env.unused:
+            text.append("  ▲ no longer used: " + ", ".join(env.unused) + "\n", style="yellow")
         text.rstrip()
         out.update(text)
 
@@ -206,21 +195,13 @@ class ReleaseScreen(ReleasePhaseScreen):
 
     # -- actions ---------------------------------------------------------------------
 
-    def _fail(self, exc: CrvsError) -> None:
-        self.app.show_error(exc)  # type: ignore[attr-defined]
-
     def _values(self, *ids: str) -> list[str]:
         return [self.query_one(f"#{i}", Input).value.strip() for i in ids]
 
     @on(Button.Pressed, "#merge-check")
     def _merge_check(self) -> None:
         branch, into = self._values("merge-branch", "merge-into")
-        try:
-            merged = is_merged(self._cfg(), branch, into)
-        except CrvsError as exc:
-            self._fail(exc)
-            return
-        if merged:
+        if is_merged(self._cfg(), branch, into):
             record_merge_checked(self.session, branch, into)
             self.save_session()
             self.refresh_from_session()
@@ -259,11 +240,7 @@ class ReleaseScreen(ReleasePhaseScreen):
         def done(ok: bool | None) -> None:
             if not ok:
                 return
-            try:
-                commit = create_tag(self._cfg(), name, self.journal, ref=into or "HEAD")
-            except CrvsError as exc:
-                self._fail(exc)
-                return
+            commit = create_tag(self._cfg(), name, self.journal, ref=into or "HEAD")
             record_tag(self.session, name, commit)
             self.save_session()
             self.refresh_from_session()
@@ -282,20 +259,12 @@ class ReleaseScreen(ReleasePhaseScreen):
     @on(Button.Pressed, "#tag-push")
     def _tag_push(self) -> None:
         name, remote = self._values("tag-name", "tag-remote")
-        try:
-            argv = push_tag_argv(remote, name)
-        except CrvsError as exc:
-            self._fail(exc)
-            return
+        argv = push_tag_argv(remote, name)
 
         def done(ok: bool | None) -> None:
             if not ok:
                 return
-            try:
-                push_tag(self._cfg(), remote, name, self.journal, confirmed=True)
-            except CrvsError as exc:
-                self._fail(exc)
-                return
+            push_tag(self._cfg(), remote, name, self.journal, confirmed=True)
             record_tag_pushed(self.session, remote)
             self.save_session()
             self.refresh_from_session()
@@ -305,11 +274,7 @@ class ReleaseScreen(ReleasePhaseScreen):
     @on(Button.Pressed, "#image-record")
     def _image(self) -> None:
         (value,) = self._values("image-tag")
-        try:
-            record_image_tag(self.session, value)
-        except CrvsError as exc:
-            self._fail(exc)
-            return
+        record_image_tag(self.session, value)
         self.save_session()
         self.refresh_from_session()
 
@@ -318,29 +283,17 @@ class ReleaseScreen(ReleasePhaseScreen):
         files, domain = self._values("env-files", "env-domain")
         paths = [Path(p).expanduser().absolute() for p in files.replace(",", " ").split()]
         if not paths:
-            self._fail(CrvsError("Give at least one env file.", "No env file"))
-            return
-        try:
-            check = check_env_files(
-                paths,
-                config_path(self.session, self.workspace),
-                target_version(self.session),
-                domain=domain or None,
-            )
-        except CrvsError as exc:
-            self._fail(exc)
-            return
+            raise CrvsError("Give at least one env file.", "No env file")
+        check = check_env_files(
+            paths, self._cfg(), target_version(self.session), domain=domain or None
+        )
         record_env_check(self.session, check)
         self.save_session()
         self.refresh_from_session()
 
     @on(Button.Pressed, "#release-done")
     def _done(self) -> None:
-        try:
-            mark_release_done(self.session)
-        except CrvsError as exc:
-            self._fail(exc)
-            return
+        mark_release_done(self.session)
         self.save_session()
         self.refresh_from_session()
 

@@ -18,7 +18,6 @@ from screens.base import PhaseScreen
 if TYPE_CHECKING:
     from tasks.release.gate import Gate
     from tasks.session.state import Session
-    from tasks.session.workspace import Workspace
 
 
 def command_text(argv: list[str], cwd: str | Path | None = None) -> Text:
@@ -52,40 +51,22 @@ def gate_text(gate: Gate) -> Text:
     return text
 
 
-def answer(session: Session, key: str, default: str = "") -> str:
-    value = session.answers.get(key)
-    return str(value) if value not in (None, "") else default
+def config_path(session: Session) -> Path:
+    """The country config checkout, as answered in Prepare; an error when not answered."""
+    from tasks.errors import CrvsError
+    from tasks.local.upgrade_steps import config_path as answered
 
-
-def config_path(session: Session, workspace: Workspace) -> Path | None:
-    """The country config checkout: the Prepare answer, or the demo sandbox's."""
-    value = answer(session, "config_path")
-    if value:
-        return Path(value).expanduser()
-    if workspace.demo is not None:
-        return workspace.demo.config_path
-    return None
+    path = answered(session)
+    if path is None:
+        raise CrvsError("Give the country config path in Prepare first.", "No country config")
+    return path
 
 
 def target_version(session: Session) -> str:
+    from tasks.upgrade.answers import Answers
     from tasks.upgrade.catalogue import LATEST
 
-    return answer(session, "target_version", LATEST.version)
-
-
-async def demo_cluster_ready(app: object, timeout: float = 15.0) -> None:
-    """In the demo, wait (bounded) for the in-process demo cluster before talking to it."""
-    import asyncio
-
-    from tasks.errors import CrvsError
-
-    cluster = getattr(app, "demo_cluster", None)
-    if getattr(app.workspace, "demo", None) is None or cluster is None:  # type: ignore[attr-defined]
-        return
-    try:
-        await asyncio.wait_for(cluster.ready.wait(), timeout)
-    except TimeoutError:
-        raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
+    return Answers.of(session).target_version.strip() or LATEST.version
 
 
 def plan_text(session: Session, phase_id: str) -> Text:

@@ -16,8 +16,8 @@ from tasks.report.document import ExportedReport, export_report
 class ReportScreen(ReleasePhaseScreen):
     VIEW_ID = "report"
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, view_id: str | None = None) -> None:
+        super().__init__(view_id)
         self.last_export: ExportedReport | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -52,10 +52,11 @@ class ReportScreen(ReleasePhaseScreen):
         """Called by the button and by the palette's "Export report"."""
         try:
             out = export_report(self.workspace, self.session)
-        except (CrvsError, OSError) as exc:
-            message = exc.message if isinstance(exc, CrvsError) else str(exc)
-            self.app.show_error(CrvsError(message, "The report could not be written"))  # type: ignore[attr-defined]
-            return None
+        except OSError as exc:
+            raise CrvsError(
+                f"{exc.filename or self.workspace.reports_dir}: {exc.strerror or exc}",
+                "The report could not be written",
+            ) from exc
         self.last_export = out
         # The palette may call this before the screen is composed: shown on mount then.
         if self.is_mounted:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -24,10 +24,12 @@ from textual.widgets.option_list import Option
 
 from screens.base import PhaseScreen
 from screens.modals.confirm import ChoiceModal, ConfirmModal
+from screens.step_run import run_in_pane
+from screens.widgets.output_pane import OutputPane
 from tasks.errors import CrvsError
 from tasks.local import steps as step_tasks
 from tasks.local.checkout import RepoState, inspect_repo, stash_argv
-from tasks.local.process import Command, ProcessResult, ProcessRun, RunningSteps, log_path_for
+from tasks.local.process import Command, ProcessResult, ProcessRun
 from tasks.local.steps import Step
 from tasks.local.upgrade_steps import blockers, step_target
 from tasks.local.yarn import EXPECTED_NODE_MAJOR, IGNORE_ENGINES, Tools, find_tools
@@ -35,13 +37,15 @@ from tasks.session.phases import PhaseStatus, StepStatus
 from tasks.session.state import now_iso
 from tasks.text import strip_control
 
-STEP_GLYPHS = {
-    StepStatus.NOT_STARTED: ("○", ""),
-    StepStatus.RUNNING: ("◐", "bold yellow"),
-    StepStatus.SUCCEEDED: ("✓", "green"),
-    StepStatus.FAILED: ("✗", "bold red"),
-    StepStatus.CANCELLED: ("■", "yellow"),
-    StepStatus.SKIPPED: ("»", "dim"),
+# Colour is a second channel: the glyph (``StepStatus.glyph``) and the word carry the status.
+STEP_STYLES = {
+    StepStatus.NOT_STARTED: "",
+    StepStatus.RUNNING: "bold yellow",
+    StepStatus.SUCCEEDED: "green",
+    StepStatus.FAILED: "bold red",
+    StepStatus.CANCELLED: "yellow",
+    StepStatus.INTERRUPTED: "bold yellow",
+    StepStatus.SKIPPED: "dim",
 }
 
 
@@ -100,20 +104,14 @@ class StepPhaseScreen(PhaseScreen):
             with VerticalScroll(id="step-checks"):
                 yield Static("Checking…", id="step-checks-text")
             yield from self.compose_extra()
-            yield self.app.kit.output_pane(id="step-output")  # type: ignore[attr-defined]
+            yield OutputPane(id="step-output")
 
     def compose_extra(self) -> ComposeResult:
         yield from ()
 
     @property
-    def pane(
-        self,
-    ):  # -> screens.widgets.output_pane.OutputPane (duck-typed: screens never import tui)
-        return self.query_one("#step-output")
-
-    @property
-    def running(self) -> RunningSteps:
-        return self.app.running_steps  # type: ignore[attr-defined]
+    def pane(self) -> OutputPane:
+        return self.query_one("#step-output", OutputPane)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -139,7 +137,7 @@ class StepPhaseScreen(PhaseScreen):
         options = []
         for n, step in enumerate(self.steps, 1):
             rec = step_tasks.record(self.session, self.view_id, step.id)
-            glyph, style = STEP_GLYPHS[rec.status]
+            glyph, style = rec.status.glyph, STEP_STYLES[rec.status]
             text = Text(no_wrap=True, overflow="ellipsis")
             text.append(f"{glyph} ", style=style)
             text.append(f"{n}. {step.title}")
@@ -151,7 +149,8 @@ class StepPhaseScreen(PhaseScreen):
         if current_ids == [o.id for o in options]:
             # In place: rebuilding would move the highlight and count as navigation.
             for option in options:
-                steps_list.replace_option_prompt(option.id, option.prompt)
+                if option.id is not None:
+                    steps_list.replace_option_prompt(option.id, option.prompt)
             return
         steps_list.clear_options()
         steps_list.add_options(options)
@@ -193,9 +192,11 @@ class StepPhaseScreen(PhaseScreen):
 
     def start_checks(self, *, tools: bool) -> None:
         self._checks_done.clear()
-        self.run_worker(
-            partial(self.run_checks, tools=tools), group=f"{self.view_id}-checks", exclusive=True
-        )
+        self._checks_worker(tools)
+
+    @work(group="checks", exclusive=True)
+    async def _checks_worker(self, tools: bool) -> None:
+        await self.run_checks(tools=tools)
 
     async def run_checks(self, *, tools: bool = False) -> None:
         path = self.repo_path()
@@ -271,7 +272,11 @@ class StepPhaseScreen(PhaseScreen):
         step = self.selected_step()
         if step is None:
             return
-        self.run_worker(partial(self.attempt, step), group=f"{self.view_id}-steps", exclusive=False)
+        self._attempt_worker(step)
+
+    @work(group="steps")
+    async def _attempt_worker(self, step: Step) -> None:
+        await self.attempt(step)
 
     async def attempt(self, step: Step) -> ProcessResult | None:
         """Check, confirm, run. Returns the result, or None if it did not run."""
@@ -280,9 +285,6 @@ class StepPhaseScreen(PhaseScreen):
         self.current_step = step  # reserve: one step at a time per phase
         try:
             return await self._attempt(step)
-        except CrvsError as exc:
-            self.app.show_error(exc)  # type: ignore[attr-defined]
-            return None
         finally:
             self.current_step = None
             self.current_run = None
@@ -316,9 +318,10 @@ class StepPhaseScreen(PhaseScreen):
         if "yarn" in step.needs:
             self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=step.cwd)
             self.tools_error = None
-            step = await self.confirm_node_mismatch(step, self.tools)
-            if step is None:
+            chosen = await self.confirm_node_mismatch(step, self.tools)
+            if chosen is None:
                 return None
+            step = chosen
         prepared = await self.prepare_step(step)
         if prepared is None:
             return None
@@ -360,13 +363,14 @@ class StepPhaseScreen(PhaseScreen):
             return step
         return Step(step.id, step.title, (*step.argv, IGNORE_ENGINES), step.cwd, step.needs)
 
-    def blocker_args(self) -> dict:
+    def blocker_args(self) -> dict[str, str | None]:
         return {}
 
     async def confirm(self, title: str, body: Text, label: str, *, danger: bool = False) -> bool:
-        return bool(
-            await self.app.push_screen_wait(ConfirmModal(title, body, label, danger=danger))
+        answer: bool = await self.app.push_screen_wait(
+            ConfirmModal(title, body, label, danger=danger)
         )
+        return bool(answer)
 
     async def offer_stash(self, step: Step, repo: RepoState) -> bool:
         """A dirty tree: refuse, list the files, offer a stash as an explicit choice."""
@@ -405,35 +409,24 @@ class StepPhaseScreen(PhaseScreen):
 
     async def run_command(self, step: Step, key: str, *, record_step: bool = True) -> ProcessResult:
         """Stream ``step``'s command into the pane; record it as a step unless told not to."""
-        pane = self.pane
-        run = ProcessRun(
-            step.command,
-            log_file=log_path_for(self.workspace.logs_dir, self.view_id, key),
-            journal=self.journal,
-            phase=self.view_id,
-            step=key,
-            on_lines=pane.write_lines,
-        )
-        self.current_run = run
-        self.running.add(self.view_id, key, run)
-        pane.start(step.argv, step.cwd)
+
+        def started(run: ProcessRun) -> None:
+            self.current_run = run
+
         if record_step:
             self.refresh_steps_soon()
         try:
-            if record_step:
-                result = await step_tasks.run_step(
-                    step, run, phase_id=self.view_id, session=self.session, save=self.save_session
-                )
-            else:
-                result = await run.run()
-        except asyncio.CancelledError:
-            if run.result is not None:
-                pane.finish(run.result.exit_code, run.result.duration_s, cancelled=True)
-            raise
+            result = await run_in_pane(
+                self.frame,
+                self.pane,
+                self.view_id,
+                step,
+                key=key,
+                record_step=record_step,
+                on_start=started,
+            )
         finally:
-            self.running.remove(self.view_id, key)
             self.current_run = None
-        pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)
         self.refresh_steps()
         return result
 
@@ -456,11 +449,10 @@ class StepPhaseScreen(PhaseScreen):
         done = step_tasks.all_succeeded(self.session, self.view_id, self.steps)
         blocker = self.done_blocker() if done else "not every step has succeeded"
         if blocker is None and phase.status is not PhaseStatus.DONE:
-            step_tasks.mark_phase_done(self.session, self.view_id)
+            phase.finish()
             self.notify("Every step succeeded: phase done.", title="Phase done")
-        elif blocker is not None and phase.status is PhaseStatus.DONE:
-            phase.status = PhaseStatus.IN_PROGRESS
-            phase.finished_at = None
+        elif blocker is not None:
+            phase.reopen()
         self.save_session()
         self.refresh_from_session()
 

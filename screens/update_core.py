@@ -13,7 +13,7 @@ class UpdateCoreScreen(StepPhaseScreen):
     VIEW_ID = CORE_PHASE
 
     def repo_path(self) -> Path | None:
-        return core_path(self.session, self.workspace)
+        return core_path(self.session)
 
     def build_steps(self, path: Path) -> list[Step]:
         yarn = self.tools.yarn if self.tools is not None else ("yarn",)

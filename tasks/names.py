@@ -109,10 +109,3 @@ def remote_name_problem(text: str) -> str | None:
     if not _REMOTE_NAME.match(value) or ".." in value or value.endswith((".", ".lock")):
         return f"'{value}' is not a valid git remote name"
     return None
-
-
-def validate_remote_name(text: str) -> str:
-    problem = remote_name_problem(text)
-    if problem:
-        raise InvalidName(problem + ".")
-    return text.strip()

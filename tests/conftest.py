@@ -93,3 +93,15 @@ def ssh_options(known_hosts: Path, ssh_client_key: KeyPair):
         login_timeout=5,
         command_timeout=10,
     )
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path) -> Callable[..., object]:
+    """``app_factory(view=..., answers={...})``: ``tests.support.app.make_app`` with a state
+    file in this test's temp dir (``state_path=`` to choose another)."""
+    from tests.support.app import make_app
+
+    def build(state_path: Path | None = None, **kwargs: object) -> object:
+        return make_app(state_path or tmp_path / "state" / "session.toml", **kwargs)  # type: ignore[arg-type]
+
+    return build

@@ -1,0 +1,1 @@
+"""The frame: the Textual app, the command line (one module per subcommand), palette, themes."""

@@ -1,3 +1,5 @@
+"""``python -m tui``: the same as the ``crvs-migrate`` command."""
+
 import sys
 
 from tui.cli import main

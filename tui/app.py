@@ -2,51 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.worker import WorkerFailed
 
+from screens.frame import Frame
 from screens.help import HelpScreen
 from screens.messages import NavigateTo
 from screens.modals.confirm import ConfirmModal
 from screens.modals.error import ErrorModal
 from screens.registry import make_screen
 from screens.state_error import StateErrorScreen
-from screens.widgets.node_table import NodeTable
-from screens.widgets.output_pane import OutputPane
 from screens.widgets.sidebar import PhaseSidebar
 from tasks.errors import CrvsError, StateFileError
 from tasks.local.process import RunningSteps
+from tasks.sections import new_session
 from tasks.session.jumphost import jump_host_advice
-from tasks.session.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
+from tasks.session.phases import PHASE_IDS, PHASES, VIEWS
 from tasks.session.state import Session, new_session_path
 from tasks.session.workspace import Workspace
 from tui.commands import CrvsCommands
 from tui.themes import auto_theme
 
+if TYPE_CHECKING:
+    from tasks.demo.cluster import DemoCluster
+
 CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
-
-
-class WidgetKit:
-    """Factories for the shared widgets that screens compose (they never import tui)."""
-
-    def __init__(self, app: CrvsMigrateApp) -> None:
-        self.app = app
-
-    def sidebar(self, current: str) -> PhaseSidebar:
-        return PhaseSidebar(self.app.session, current)
-
-    def output_pane(self, *, id: str | None = None, max_lines: int = 5000) -> OutputPane:
-        return OutputPane(id=id, max_lines=max_lines)
-
-    def node_table(self, *, id: str | None = "node-table") -> NodeTable:
-        return NodeTable(id=id)
 
 
 class CrvsMigrateApp(App[int]):
@@ -55,7 +44,7 @@ class CrvsMigrateApp(App[int]):
     CSS_PATH = CSS_FILE
     COMMANDS = App.COMMANDS | {CrvsCommands}
     # Below 100 columns the layout narrows (jump-host terminals are often 80x24).
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -84,12 +73,11 @@ class CrvsMigrateApp(App[int]):
         self.requested_theme = theme
         self.workspace = workspace
         self.state_error = state_error
-        self.session = session or Session(demo=workspace.demo is not None)
-        self.kit = WidgetKit(self)
+        self.session: Session = session or new_session(workspace)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
-        # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
-        self.demo_cluster = None
+        # The demo cluster while in demo mode (its servers run on the app's loop).
+        self.demo_cluster: DemoCluster | None = None
         self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
@@ -127,16 +115,40 @@ class CrvsMigrateApp(App[int]):
         The worker ends once they listen, so waiting for workers never waits on them.
         """
         from tasks.demo.cluster import DemoCluster
+        from tasks.demo.seed import publish_inventories
 
         assert self.workspace.demo is not None
-        self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
-        await self.demo_cluster.start()
+        cluster = DemoCluster(self.workspace.demo.cluster_dir)
+        self.demo_cluster = cluster
+        await cluster.start()
+        publish_inventories(self.workspace.demo)
+
+    async def servers_ready(self, timeout: float = 30.0) -> None:
+        """Real servers are always there to try; the demo's once its cluster listens."""
+        if self.workspace.demo is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.demo_cluster is None:
+            if loop.time() > deadline:
+                raise CrvsError("The demo cluster did not start.", "Demo cluster")
+            await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(self.demo_cluster.ready.wait(), timeout)
+        except TimeoutError:
+            raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
 
     async def on_unmount(self) -> None:
         if self.demo_cluster is not None:
             await self.demo_cluster.stop()
 
     def _handle_exception(self, error: Exception) -> None:
+        # The one place errors are shown: a CrvsError raised in any handler or worker
+        # is something the operator can act on, so it is a modal, not a crash.
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(cause, CrvsError) and not isinstance(cause, StateFileError):
+            self.show_error(cause)
+            return
         # Leave a report the operator can send, then let Textual exit as usual.
         if self.crash_report is None:
             try:
@@ -154,11 +166,8 @@ class CrvsMigrateApp(App[int]):
         if self.state_error is not None:
             return  # never write over a file we could not read
         self.workspace.save(self.session)
-        try:
-            sidebar = self.screen.query_one("#sidebar", PhaseSidebar)
-        except Exception:  # noqa: BLE001 - screens without a sidebar (modals)
-            return
-        sidebar.refresh_statuses()
+        for sidebar in self.screen.query(PhaseSidebar):
+            sidebar.refresh_statuses()
 
     def show_error(self, error: CrvsError) -> None:
         self.push_screen(ErrorModal(error.title, error.message))
@@ -169,10 +178,8 @@ class CrvsMigrateApp(App[int]):
         if self.state_error is not None:
             return
         if self.session.current_view != view_id:
+            # Opening a phase is not starting it: the phase's own steps do that.
             self.session.current_view = view_id
-            record = self.session.phases.get(view_id)
-            if record is not None and record.status is PhaseStatus.NOT_STARTED:
-                pass  # opening a phase is not starting it; the phase's own steps do that
             self.save_session()
         self.switch_mode(view_id)
 
@@ -219,9 +226,14 @@ class CrvsMigrateApp(App[int]):
         self, message: StateErrorScreen.StartNewSession
     ) -> None:
         self.workspace = Workspace(message.path, demo=self.workspace.demo)
-        self.session = Session(demo=self.workspace.demo is not None)
+        self.session = new_session(self.workspace)
         self.state_error = None
         self.save_session()
         self.pop_screen()
         self.notify(f"New session: {message.path}", title="Session started")
         self.switch_mode(self.session.current_view)
+
+
+def _implements_frame(app: CrvsMigrateApp) -> Frame:
+    """Never called: mypy checks here that the app gives screens every service of ``Frame``."""
+    return app

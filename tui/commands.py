@@ -12,11 +12,12 @@ from tasks.session.phases import PHASES
 
 class CrvsCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        app = self.app
+        # Actions by name (the app's own bindings run the same ones).
+        run = self.app.run_action
         commands: list[tuple[str, Callable[[], object], str]] = [
             (
                 f"Go to {p.title}",
-                partial(app.action_navigate, p.id),  # type: ignore[attr-defined]
+                partial(run, f"navigate('{p.id}')"),
                 f"Phase {p.number}: {p.summary}",
             )
             for p in PHASES
@@ -24,11 +25,15 @@ class CrvsCommands(Provider):
         commands += [
             (
                 "Cluster health",
-                partial(app.action_navigate, "health"),
+                partial(run, "navigate('health')"),
                 "Disk, memory and swarm state of every node",
-            ),  # type: ignore[attr-defined]
-            ("Export report", app.action_export_report, "Write the session as Markdown and HTML"),  # type: ignore[attr-defined]
-            ("Quit", app.action_quit, "Leave crvs-migrate; the session is saved"),
+            ),
+            (
+                "Export report",
+                partial(run, "export_report"),
+                "Write the session as Markdown and HTML",
+            ),
+            ("Quit", partial(run, "quit"), "Leave crvs-migrate; the session is saved"),
         ]
         return commands
 

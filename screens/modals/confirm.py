@@ -17,7 +17,9 @@ from textual.widgets import Button, Input, Static
 class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
 
-    def __init__(self, title: str, body: Text | str, confirm_label: str, *, danger: bool = False):
+    def __init__(
+        self, title: str, body: Text | str, confirm_label: str, *, danger: bool = False
+    ) -> None:
         super().__init__(classes="step-modal")
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)

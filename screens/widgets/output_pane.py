@@ -19,16 +19,15 @@ from textual.timer import Timer
 from textual.widgets import Log, Static
 
 from tasks.text import strip_control
+from tasks.units import fmt_elapsed
 
 DEFAULT_MAX_LINES = 5000
 FLUSH_INTERVAL_S = 1 / 30
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes} min {secs:02d} s"
+    # Tenths of a second for short steps; the common form beyond a minute.
+    return f"{seconds:.1f} s" if seconds < 60 else fmt_elapsed(seconds)
 
 
 class OutputPane(Vertical):

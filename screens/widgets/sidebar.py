@@ -55,10 +55,10 @@ class PhaseSidebar(OptionList):
         self._session = session
         # Decided before the first frame, so no full title is ever drawn cut.
         self.short_titles = self._narrow()
-        super().__init__(*self._options(), id="sidebar")
+        super().__init__(*self._phase_options(), id="sidebar")
         self.current = current
 
-    def _options(self) -> list[Option | None]:
+    def _phase_options(self) -> list[Option | None]:
         options: list[Option | None] = []
         for p in PHASES:
             status = self._session.phase(p.id).status

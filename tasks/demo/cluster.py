@@ -172,11 +172,11 @@ class DemoNode:
                 0,
             )
         if args[:2] == ["service", "ls"]:
-            rows = _services(len(self.swarm))
+            services = _services(len(self.swarm))
             if fmt == DOCKER_SERVICE_FORMAT:
-                return "".join(f"{n}\t{m}\t{r}\n" for n, m, r in rows), "", 0
+                return "".join(f"{n}\t{m}\t{r}\n" for n, m, r in services), "", 0
             head = "NAME                              MODE               REPLICAS\n"
-            return head + "".join(f"{n:<33} {m:<18} {r}\n" for n, m, r in rows), "", 0
+            return head + "".join(f"{n:<33} {m:<18} {r}\n" for n, m, r in services), "", 0
         return "", f"docker: '{' '.join(args[:1])}' is not a docker command (demo).\n", 1
 
 

@@ -172,7 +172,9 @@ async def inspect_repo(path: Path, target: str | None = None) -> RepoState:
 
 def target_version(session: Session) -> str:
     """The 1.3.x release this upgrade goes to: Prepare's answer, else the latest release."""
-    answer = str(session.answers.get("target_version") or "").strip().lstrip("v")
+    from tasks.upgrade.answers import Answers
+
+    answer = Answers.of(session).target_version.strip().lstrip("v")
     if not answer:
         return LATEST.version
     if not _VERSION.match(answer):

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from tasks.errors import CrvsError
 from tasks.session.journal import Journal
-from tasks.session.phases import PhaseStatus
-from tasks.session.state import Session, now_iso
+from tasks.session.state import Session
 
 PHASE = "verify_local"
+# The plan's step ids (tasks.upgrade.plan).
+START_STEP = "start_locally"
+MIGRATIONS_STEP = "local_migrations"
 # The 1.3 docs start the country config with `yarn dev`; older forks use `yarn start`.
 START_SCRIPTS = ("dev", "start")
 
@@ -39,18 +41,15 @@ def start_command(config_path: Path) -> list[str]:
 
 
 def confirm_local_ok(session: Session, journal: Journal) -> None:
-    entry = journal.confirmation(
-        "OpenCRVS started locally and its migrations finished", phase=PHASE, step="local"
-    )
-    session.release["local"] = {"at": entry.at, "by": entry.by}
+    what = "OpenCRVS started locally and its migrations finished"
+    entry = journal.confirmation(what, phase=PHASE, step=START_STEP)
     phase = session.phase(PHASE)
-    phase.status = PhaseStatus.DONE
-    phase.finished_at = now_iso()
+    phase.step(START_STEP).done_by_hand(what, entry.by or "", at=entry.at)
+    phase.step(MIGRATIONS_STEP).done_by_hand(what, entry.by or "", at=entry.at)
+    phase.finish(entry.at)
 
 
 def skip_local(session: Session, journal: Journal, reason: str) -> None:
     reason = reason.strip() or "OpenCRVS is not run locally"
-    journal.confirmation(f"Verify locally skipped: {reason}", phase=PHASE, step="local")
-    phase = session.phase(PHASE)
-    phase.status = PhaseStatus.SKIPPED
-    phase.reason = reason
+    entry = journal.confirmation(f"Verify locally skipped: {reason}", phase=PHASE, step="local")
+    session.phase(PHASE).skip(reason, at=entry.at)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.local.process import Command, LinesCallback, ProcessResult, ProcessRun, log_path_for
-from tasks.session.phases import PhaseStatus, StepStatus
-from tasks.session.state import Session, StepRecord, now_iso
+from tasks.session.phases import StepStatus
+from tasks.session.state import Session, StepRecord
 from tasks.session.workspace import Workspace
 
 
@@ -46,24 +46,9 @@ def recover_interrupted(session: Session, phase_id: str) -> list[str]:
     ids = []
     for step_id, rec in session.phase(phase_id).steps.items():
         if rec.status is StepStatus.RUNNING:
-            rec.status = StepStatus.CANCELLED
-            rec.note = "interrupted: crvs-migrate stopped while this step was running"
+            rec.interrupt("crvs-migrate stopped while this step was running")
             ids.append(step_id)
     return ids
-
-
-def mark_phase_started(session: Session, phase_id: str) -> None:
-    phase = session.phase(phase_id)
-    if phase.status in (PhaseStatus.NOT_STARTED, PhaseStatus.BLOCKED, PhaseStatus.SKIPPED):
-        phase.status = PhaseStatus.IN_PROGRESS
-        phase.reason = ""
-        phase.started_at = phase.started_at or now_iso()
-
-
-def mark_phase_done(session: Session, phase_id: str) -> None:
-    phase = session.phase(phase_id)
-    phase.status = PhaseStatus.DONE
-    phase.finished_at = now_iso()
 
 
 def all_succeeded(session: Session, phase_id: str, steps: list[Step]) -> bool:
@@ -97,37 +82,26 @@ async def run_step(
 ) -> ProcessResult:
     """Run ``step`` through ``run``, keeping its record in the session up to date."""
     rec = record(session, phase_id, step.id)
-    rec.status = StepStatus.RUNNING
-    rec.started_at = now_iso()
-    rec.finished_at = rec.exit_code = rec.duration_s = None
-    rec.note = ""
-    rec.log_file = str(run.log_file) if run.log_file else None
-    mark_phase_started(session, phase_id)
+    rec.start(str(run.log_file) if run.log_file else None)
+    session.phase(phase_id).start()
     save()
     try:
         result = await run.run()
     except BaseException as exc:
-        rec.finished_at = now_iso()
         if run.result is not None and run.result.cancelled:
-            rec.status = StepStatus.CANCELLED
-            rec.exit_code = run.result.exit_code
-            rec.duration_s = round(run.result.duration_s, 3)
-            rec.note = "cancelled"
+            rec.cancel(
+                "cancelled", exit_code=run.result.exit_code, duration_s=run.result.duration_s
+            )
         else:
-            rec.status = StepStatus.FAILED
-            rec.note = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            rec.fail(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         save()
         raise
-    rec.finished_at = result.finished_at
-    rec.exit_code = result.exit_code
-    rec.duration_s = round(result.duration_s, 3)
+    code, took, at = result.exit_code, result.duration_s, result.finished_at
     if result.cancelled:
-        rec.status = StepStatus.CANCELLED
-        rec.note = "cancelled by the operator"
+        rec.cancel(exit_code=code, duration_s=took, at=at)
     elif result.ok:
-        rec.status = StepStatus.SUCCEEDED
+        rec.succeed(exit_code=code, duration_s=took, at=at)
     else:
-        rec.status = StepStatus.FAILED
-        rec.note = f"exit code {result.exit_code}"
+        rec.fail(f"exit code {code}", exit_code=code, duration_s=took, at=at)
     save()
     return result

@@ -17,7 +17,7 @@ from tasks.local.checkout import (
 )
 from tasks.local.steps import Step, record
 from tasks.session.phases import StepStatus
-from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers
 
 if TYPE_CHECKING:
     from tasks.session.state import Session
@@ -27,23 +27,16 @@ CONFIG_PHASE = "merge_config"
 DEFAULT_YARN = ("yarn",)
 
 
-def core_path(session: Session, workspace: Workspace) -> Path | None:
-    """Prepare's answer, else (demo) the sandbox's opencrvs-core checkout."""
-    answer = session.answers.get("core_path")
-    if answer:
-        return Path(str(answer)).expanduser()
-    if workspace.demo is not None:
-        return workspace.demo.core_path
-    return None
+def core_path(session: Session) -> Path | None:
+    """The opencrvs-core checkout, as answered in Prepare."""
+    answer = Answers.of(session).core_path.strip()
+    return Path(answer).expanduser().absolute() if answer else None
 
 
-def config_path(session: Session, workspace: Workspace) -> Path | None:
-    answer = session.answers.get("config_path")
-    if answer:
-        return Path(str(answer)).expanduser()
-    if workspace.demo is not None:
-        return workspace.demo.config_path
-    return None
+def config_path(session: Session) -> Path | None:
+    """The country config checkout (the fork), as answered in Prepare."""
+    answer = Answers.of(session).config_path.strip()
+    return Path(answer).expanduser().absolute() if answer else None
 
 
 def core_steps(path: Path, yarn: tuple[str, ...] = DEFAULT_YARN) -> list[Step]:

@@ -1,0 +1,1 @@
+"""From release to production: tag and image, env check, emergency backup, the gate, deploys."""

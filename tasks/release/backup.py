@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from tasks.errors import CrvsError
 from tasks.names import (
@@ -164,9 +163,6 @@ class PartResult:
     size: int = 0
     mtime: str = ""
 
-    def to_state(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v != "" or k in ("name", "path")}
-
 
 @dataclass
 class Verification:
@@ -187,18 +183,6 @@ class Verification:
         if self.error:
             return [self.error]
         return [f"{p.name}: {p.problem}" for p in self.parts if not p.ok]
-
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "remote_dir": self.remote_dir,
-            "label": self.label,
-            "since": self.since,
-            "verified_at": self.verified_at,
-            "ok": self.ok,
-            "error": self.error,
-            "parts": [p.to_state() for p in self.parts],
-        }
 
 
 def _iso(ts: float) -> str:

@@ -16,17 +16,19 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName
 from tasks.names import validate_host, validate_image_tag, validate_replicas
+from tasks.release.gate import compute_gate
 from tasks.servers.health import DOCKER_SERVICE_FORMAT, Service, Unparseable, parse_docker_services
 from tasks.servers.runner import RemoteRun
+from tasks.session import records
+from tasks.session.phases import PhaseStatus
 from tasks.session.state import Session, now_iso
 
 ENVIRONMENTS = ("qa", "production")
 MIGRATION_SERVICE = "opencrvs_migration"
-STACK = "opencrvs"
 # The stack takes about 10 minutes to come up; migrations at scale much longer.
 DEFAULT_WAIT_S = 20 * 60
 DEFAULT_INTERVAL_S = 10.0
@@ -89,15 +91,11 @@ def build_deploy_argv(req: DeployRequest, typed_confirmation: str | None = None)
 def ensure_may_deploy(session: Session, environment: str) -> None:
     """Not into a phase the plan blocks; production only when the gate, computed from its
     evidence, is open."""
-    from tasks.session.phases import PhaseStatus
-
     record = session.phase(PHASE_OF[environment])
     if record.status is PhaseStatus.BLOCKED:
         raise GateLocked(f"The plan blocks this deploy: {record.reason or 'see Plan'}")
     if environment != "production":
         return
-    from tasks.release.gate import compute_gate
-
     gate = compute_gate(session)
     if not gate.open:
         raise GateLocked(
@@ -116,6 +114,89 @@ def deploy_process_env(
     return env
 
 
+@dataclass
+class StackRecord:
+    """One look at the stack after a deploy, as kept in the session."""
+
+    checked_at: str
+    up: bool
+    summary: str
+    services: int = 0
+    services_up: int = 0
+    not_up: list[str] = field(default_factory=list)
+    migration: str = "unknown"
+
+
+@dataclass
+class HealthSeen:
+    """A Cluster health run on the environment after its deploy."""
+
+    checked_at: str
+    status: str
+
+
+@dataclass
+class EnvironmentDeploy:
+    """The deploy of one environment: the exact command, how it ran, what followed."""
+
+    argv: list[str]
+    host: str
+    version: str
+    country_config_version: str
+    replicas: int
+    clear_data: bool
+    # "run in crvs-migrate" or "GitHub deploy workflow (operator)".
+    how: str
+    at: str
+    exit_code: int | None = None
+    duration_s: float | None = None
+    stack: StackRecord | None = None
+    health: HealthSeen | None = None
+    # Production only: when this deploy found the production gate open.
+    gate_open_at: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code in (None, 0)
+
+
+@dataclass
+class DeployRecord:
+    """``session.deploy``: the deploy of each environment."""
+
+    KEY: ClassVar[str] = "deploy"
+
+    qa: EnvironmentDeploy | None = None
+    production: EnvironmentDeploy | None = None
+
+    @classmethod
+    def of(cls, session: Session) -> DeployRecord:
+        return session.section(cls)
+
+    def get(self, environment: str) -> EnvironmentDeploy | None:
+        _check_environment(environment)
+        return self.qa if environment == "qa" else self.production
+
+    def put(self, environment: str, record: EnvironmentDeploy) -> None:
+        _check_environment(environment)
+        if environment == "qa":
+            self.qa = record
+        else:
+            self.production = record
+
+    def to_state(self) -> dict[str, Any]:
+        return records.to_state(self)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> DeployRecord:
+        return records.from_state(cls, data)
+
+
+def _check_environment(environment: str) -> None:
+    if environment not in ENVIRONMENTS:
+        raise InvalidName(f"Environment must be one of {', '.join(ENVIRONMENTS)}.")
+
+
 def record_deploy(
     session: Session,
     req: DeployRequest,
@@ -124,24 +205,26 @@ def record_deploy(
     how: str,
     exit_code: int | None = None,
     duration_s: float | None = None,
-) -> None:
+) -> EnvironmentDeploy:
     """Record that the deploy ran (here, in a pane, or through the GitHub deploy workflow)."""
     ensure_may_deploy(session, req.environment)
-    entry: dict[str, Any] = {
-        "argv": list(argv),
-        "host": req.host,
-        "version": req.version,
-        "country_config_version": req.country_config_version,
-        "replicas": req.replicas,
-        "clear_data": req.clear_data,
-        "how": how,
-        "at": now_iso(),
-    }
-    if exit_code is not None:
-        entry["exit_code"] = exit_code
-    if duration_s is not None:
-        entry["duration_s"] = round(duration_s, 1)
-    session.deploy[req.environment] = entry
+    gate_open_at = now_iso() if req.environment == "production" else ""
+    entry = EnvironmentDeploy(
+        argv=list(argv),
+        host=req.host,
+        version=req.version,
+        country_config_version=req.country_config_version,
+        replicas=req.replicas,
+        clear_data=req.clear_data,
+        how=how,
+        at=now_iso(),
+        exit_code=exit_code,
+        duration_s=None if duration_s is None else round(duration_s, 1),
+        gate_open_at=gate_open_at,
+    )
+    DeployRecord.of(session).put(req.environment, entry)
+    session.phase(PHASE_OF[req.environment]).start()
+    return entry
 
 
 # -- did it come up? --------------------------------------------------------
@@ -187,15 +270,17 @@ class StackProbe:
             text += "; not up: " + ", ".join(self.not_up)
         return text
 
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "checked_at": self.checked_at,
-            "up": self.up,
-            "services_total": len(self.services),
-            "not_up": self.not_up,
-            "migration": self.migration,
-            "summary": self.summary(),
-        }
+    def to_record(self) -> StackRecord:
+        others = [s for s in self.services if s.name != MIGRATION_SERVICE]
+        return StackRecord(
+            checked_at=self.checked_at,
+            up=self.up,
+            summary=self.summary(),
+            services=len(others),
+            services_up=sum(1 for s in others if _service_up(s)),
+            not_up=self.not_up,
+            migration=self.migration,
+        )
 
 
 _JOB_DONE = re.compile(rf"^{MIGRATION_SERVICE}\t[^\t]*\t.*\((\d+)/(\d+) completed\)", re.M)
@@ -281,36 +366,38 @@ async def wait_for_stack(
         await asyncio.sleep(interval_s)
 
 
+def _deployed(session: Session, environment: str) -> EnvironmentDeploy:
+    entry = DeployRecord.of(session).get(environment)
+    if entry is None:
+        raise CrvsError(
+            f"Nothing is deployed to {environment} yet: run the deploy first.", "No deploy yet"
+        )
+    return entry
+
+
 def record_stack(session: Session, environment: str, probe: StackProbe) -> None:
-    session.deploy.setdefault(environment, {})["stack"] = probe.to_state()
+    _deployed(session, environment).stack = probe.to_record()
 
 
 def record_health(session: Session, environment: str, checked_at: str, status: str) -> None:
-    session.deploy.setdefault(environment, {})["health"] = {
-        "checked_at": checked_at,
-        "status": status,
-    }
+    _deployed(session, environment).health = HealthSeen(checked_at, status)
 
 
 def settle_phase(session: Session, environment: str) -> bool:
     """Mark the deploy phase done once the deploy ran, the stack came up and health passed after."""
-    from tasks.session.phases import PhaseStatus
-
-    rec = session.deploy.get(environment, {})
-    stack = rec.get("stack") or {}
-    health = rec.get("health") or {}
+    entry = DeployRecord.of(session).get(environment)
     complete = bool(
-        rec.get("argv")
-        and stack.get("up")
-        and health.get("status") in ("pass", "warn")
-        and str(health.get("checked_at", "")) >= str(rec.get("at", ""))
+        entry is not None
+        and entry.succeeded
+        and entry.stack is not None
+        and entry.stack.up
+        and entry.health is not None
+        and entry.health.status in ("pass", "warn")
+        and entry.health.checked_at >= entry.at
     )
-    if complete:
-        phase = session.phase(PHASE_OF[environment])
-        if phase.status is not PhaseStatus.DONE:
-            ensure_may_deploy(session, environment)
-            phase.status = PhaseStatus.DONE
-            phase.finished_at = now_iso()
+    if complete and session.phase(PHASE_OF[environment]).status is not PhaseStatus.DONE:
+        ensure_may_deploy(session, environment)
+        session.phase(PHASE_OF[environment]).finish()
     return complete
 
 

@@ -15,10 +15,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tasks.errors import CrvsError
-from tasks.session.state import Session, now_iso
+from tasks.session.state import now_iso
 from tasks.upgrade.catalogue import RELEASES_BY_VERSION, deploy_optional_env, deploy_required_env
 
 DEPLOY_SH = Path("infrastructure") / "deploy.sh"
@@ -51,6 +50,27 @@ class EnvProblem:
 
 
 @dataclass
+class EnvProblemRecord:
+    name: str
+    reason: str
+
+
+@dataclass
+class EnvCheckRecord:
+    """An env check as kept in the release section: names only, never values."""
+
+    checked_at: str
+    ok: bool
+    source: str = ""
+    files: list[str] = field(default_factory=list)
+    required: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    invalid: list[EnvProblemRecord] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+
+
+@dataclass
 class EnvCheck:
     required: RequiredEnv
     files: list[str]
@@ -65,18 +85,18 @@ class EnvCheck:
     def ok(self) -> bool:
         return not self.missing and not self.invalid
 
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "checked_at": self.checked_at,
-            "files": list(self.files),
-            "source": self.required.source,
-            "required": list(self.required.names),
-            "missing": list(self.missing),
-            "present": list(self.present),
-            "invalid": [{"name": p.name, "reason": p.reason} for p in self.invalid],
-            "unused": list(self.unused),
-            "ok": self.ok,
-        }
+    def to_record(self) -> EnvCheckRecord:
+        return EnvCheckRecord(
+            checked_at=self.checked_at,
+            ok=self.ok,
+            source=self.required.source,
+            files=[str(f) for f in self.files],
+            required=list(self.required.names),
+            missing=list(self.missing),
+            present=list(self.present),
+            invalid=[EnvProblemRecord(p.name, p.reason) for p in self.invalid],
+            unused=list(self.unused),
+        )
 
 
 def parse_deploy_sh(text: str) -> list[str]:
@@ -187,5 +207,14 @@ def check_env_files(
     return check_env(env, required, files=paths, domain=domain, removed=removed)
 
 
-def record_env_check(session: Session, check: EnvCheck) -> None:
-    session.release["env_check"] = check.to_state()
+# Where country configs keep the deploy's variables (dotenv), most specific first.
+ENV_FILE_NAMES = (".env.production", ".env.qa", ".env")
+
+
+def suggested_env_file(config_path: Path) -> str:
+    """An env file in the country config checkout, when it has one."""
+    for name in ENV_FILE_NAMES:
+        path = Path(config_path) / name
+        if path.is_file():
+            return str(path)
+    return ""

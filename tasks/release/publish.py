@@ -14,14 +14,67 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName, ToolMissing
 from tasks.names import validate_image_tag
+from tasks.release.env_check import EnvCheck, EnvCheckRecord
+from tasks.session import records
 from tasks.session.journal import Journal
 from tasks.session.state import Session, now_iso
 
 PHASE = "release"
+
+
+@dataclass
+class MergeRecord:
+    branch: str
+    into: str
+    # "checked with git merge-base --is-ancestor" or "operator confirmation".
+    how: str
+    at: str
+    by: str = ""
+
+
+@dataclass
+class TagRecord:
+    name: str
+    commit: str
+    created_at: str
+    pushed_at: str = ""
+    remote: str = ""
+
+
+@dataclass
+class ImageRecord:
+    tag: str
+    recorded_at: str
+    how: str = "operator"
+
+
+@dataclass
+class ReleaseRecord:
+    """``session.release``: what the Release phase established."""
+
+    KEY: ClassVar[str] = "release"
+
+    merge: MergeRecord | None = None
+    tag: TagRecord | None = None
+    image: ImageRecord | None = None
+    env_check: EnvCheckRecord | None = None
+
+    @classmethod
+    def of(cls, session: Session) -> ReleaseRecord:
+        return session.section(cls)
+
+    def to_state(self) -> dict[str, Any]:
+        return records.to_state(self)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> ReleaseRecord:
+        return records.from_state(cls, data)
+
+
 PUBLISH_WORKFLOW = Path(".github") / "workflows" / "publish-release.yml"
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -109,12 +162,9 @@ def is_merged(repo: Path, branch: str, into: str) -> bool:
 
 
 def record_merge_checked(session: Session, branch: str, into: str) -> None:
-    session.release["merge"] = {
-        "branch": branch,
-        "into": into,
-        "how": "checked with git merge-base --is-ancestor",
-        "at": now_iso(),
-    }
+    ReleaseRecord.of(session).merge = MergeRecord(
+        branch, into, "checked with git merge-base --is-ancestor", now_iso()
+    )
 
 
 def record_merge_confirmed(session: Session, journal: Journal, branch: str, where: str) -> None:
@@ -124,13 +174,9 @@ def record_merge_confirmed(session: Session, journal: Journal, branch: str, wher
         phase=PHASE,
         step="merge",
     )
-    session.release["merge"] = {
-        "branch": branch,
-        "into": where,
-        "how": "operator confirmation",
-        "at": entry.at,
-        "by": entry.by,
-    }
+    ReleaseRecord.of(session).merge = MergeRecord(
+        branch, where, "operator confirmation", entry.at, entry.by or ""
+    )
 
 
 # -- the tag --------------------------------------------------------------
@@ -193,7 +239,7 @@ def create_tag(
 
 
 def record_tag(session: Session, name: str, commit: str) -> None:
-    session.release["tag"] = {"name": name, "commit": commit, "created_at": now_iso()}
+    ReleaseRecord.of(session).tag = TagRecord(name, commit, now_iso())
 
 
 def push_tag_argv(remote: str, name: str) -> list[str]:
@@ -267,45 +313,42 @@ def publish_inputs(branch_name: str, tag: str) -> dict[str, str]:
 
 def record_image_tag(session: Session, image_tag: str, how: str = "operator") -> None:
     image_tag = validate_image_tag(image_tag)
-    session.release["image"] = {"tag": image_tag, "recorded_at": now_iso(), "how": how}
-
-
-def release_summary(session: Session) -> dict[str, Any]:
-    return dict(session.release)
+    ReleaseRecord.of(session).image = ImageRecord(image_tag, now_iso(), how)
 
 
 def release_missing(session: Session) -> list[str]:
     """What the Release phase still lacks before it can be marked done."""
-    r = session.release
+    r = ReleaseRecord.of(session)
     missing = []
-    if not r.get("merge"):
+    if r.merge is None:
         missing.append("the upgrade branch is not known to be merged into the release branch")
-    if not (r.get("tag") or {}).get("name"):
+    if r.tag is None:
         missing.append("no release tag created")
-    elif not (r.get("tag") or {}).get("pushed_at"):
+    elif not r.tag.pushed_at:
         missing.append("the tag is not pushed")
-    if not (r.get("image") or {}).get("tag"):
+    if r.image is None:
         missing.append("the published image tag is not recorded")
-    env = r.get("env_check") or {}
-    if not env:
+    if r.env_check is None:
         missing.append("the deploy environment variables are not checked")
-    elif not env.get("ok"):
+    elif not r.env_check.ok:
         missing.append("the env file misses or has invalid deploy variables")
     return missing
 
 
 def record_tag_pushed(session: Session, remote: str) -> None:
-    tag = session.release.setdefault("tag", {})
-    tag["pushed_at"] = now_iso()
-    tag["remote"] = remote
+    tag = ReleaseRecord.of(session).tag
+    if tag is None:
+        raise CrvsError("Create the tag before pushing it.", "No tag yet")
+    tag.pushed_at = now_iso()
+    tag.remote = remote
 
 
 def mark_release_done(session: Session) -> None:
-    from tasks.session.phases import PhaseStatus
-
     missing = release_missing(session)
     if missing:
         raise CrvsError("Still missing:\n- " + "\n- ".join(missing), "Release not complete")
-    phase = session.phase(PHASE)
-    phase.status = PhaseStatus.DONE
-    phase.finished_at = now_iso()
+    session.phase(PHASE).finish()
+
+
+def record_env_check(session: Session, check: EnvCheck) -> None:
+    ReleaseRecord.of(session).env_check = check.to_record()

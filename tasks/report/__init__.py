@@ -1,0 +1,1 @@
+"""The change-management record of a session (Markdown and HTML)."""

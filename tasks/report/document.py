@@ -21,10 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tasks.release.gate import BackupRecord, compute_gate
+from tasks.release.publish import ReleaseRecord
 from tasks.session.journal import MASK, operator_identity
 from tasks.session.phases import PHASES
 from tasks.session.state import Session, now_iso, write_atomic
 from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers
 
 _SECRET_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE|DSN)", re.IGNORECASE)
 # Values shorter than this are too common to scrub safely ("yes", "qa", "3").
@@ -99,8 +102,7 @@ def _argv_text(argv: Any) -> str:
 
 
 def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) -> Report:
-    from tasks.release.gate import compute_gate
-
+    answers = Answers.of(session)
     entries = list(journal_entries)
     commands = [e for e in entries if e.get("kind") == "command"]
     confirmations = [e for e in entries if e.get("kind") == "confirmation"]
@@ -113,8 +115,8 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
             ("Installation", session.installation or "(not named)"),
             ("Session", session.session_id),
             ("Demo session", session.demo),
-            ("Current version", session.answers.get("current_version", "")),
-            ("Target version", session.answers.get("target_version", "")),
+            ("Current version", answers.current_version),
+            ("Target version", answers.target_version),
             ("Started", session.created_at),
             ("Last change", session.updated_at),
             ("Report exported", now_iso()),
@@ -151,8 +153,8 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
     sections.append(s)
 
     s = Section("Answers")
-    if session.answers:
-        s.tree(session.answers)
+    if session.section_state("answers"):
+        s.tree(session.section_state("answers"))
     else:
         s.p("No answers recorded.")
     sections.append(s)
@@ -204,8 +206,8 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
     sections.append(s)
 
     s = Section("Release")
-    if session.release:
-        s.tree(session.release)
+    if session.section_state("release"):
+        s.tree(session.section_state("release"))
     else:
         s.p("Nothing recorded.")
     sections.append(s)
@@ -217,36 +219,26 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
         ["Condition", "Holds", "What is missing"],
         [[c.title, c.met, c.missing] for c in gate.conditions],
     )
-    verification = session.backup.get("verification")
-    if isinstance(verification, dict) and verification.get("parts"):
+    backup = BackupRecord.of(session)
+    verification = backup.verification
+    if verification is not None and verification.parts:
         s.p(
-            f"Backup {verification.get('label')} verified on {verification.get('host')} in "
-            f"{verification.get('remote_dir')} at {verification.get('verified_at')} "
-            f"(files must be newer than {verification.get('since')})."
+            f"Backup {verification.label} verified on {verification.host} in "
+            f"{verification.remote_dir} at {verification.verified_at} "
+            f"(files must be newer than {verification.since})."
         )
         s.table(
             ["Part", "Path", "Size (bytes)", "Last changed", "OK", "Problem"],
-            [
-                [
-                    p.get("name"),
-                    p.get("path"),
-                    p.get("size"),
-                    p.get("mtime"),
-                    p.get("ok"),
-                    p.get("problem"),
-                ]
-                for p in verification["parts"]
-                if isinstance(p, dict)
-            ],
+            [[p.name, p.path, p.size, p.mtime, p.ok, p.problem] for p in verification.parts],
         )
-    rest = {k: v for k, v in session.backup.items() if k != "verification"}
+    rest = {k: v for k, v in session.section_state("backup").items() if k != "verification"}
     if rest:
         s.tree(rest)
     sections.append(s)
 
     s = Section("Deploys")
-    if session.deploy:
-        s.tree(session.deploy)
+    if session.section_state("deploy"):
+        s.tree(session.section_state("deploy"))
     else:
         s.p("No deploy recorded.")
     sections.append(s)
@@ -275,8 +267,8 @@ def _plan_section(s: Section, session: Session) -> None:
 
     plan = load_plan(session)
     if plan is None:
-        if session.plan:
-            s.tree(session.plan)
+        if session.section_state("plan"):
+            s.tree(session.section_state("plan"))
         else:
             s.p("No plan recorded.")
         return
@@ -330,7 +322,7 @@ def _health_section(s: Section, session: Session) -> None:
                 for r in snap.results
             ],
         )
-    rest = {k: v for k, v in session.health.items() if k != "snapshots"}
+    rest = {k: v for k, v in session.section_state("health").items() if k != "snapshots"}
     if rest:
         s.tree(rest)
     if not snapshots and not rest:
@@ -456,7 +448,8 @@ def render_html(report: Report) -> str:
 
 def env_values_to_scrub(session: Session) -> list[str]:
     """Every value in the env files named in the session, to remove from the report text."""
-    files = (session.release.get("env_check") or {}).get("files") or []
+    check = ReleaseRecord.of(session).env_check
+    files = check.files if check is not None else []
     values: set[str] = set()
     for name in files:
         try:

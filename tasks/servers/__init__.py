@@ -1,0 +1,1 @@
+"""The servers: SSH, inventories, environments (which servers are QA or production), health."""

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 from tasks.errors import CrvsError
 from tasks.servers.runner import RemoteRun, ssh_runner
 from tasks.session.state import Session, now_iso
+from tasks.upgrade.answers import Answers, EnvironmentId, resolve_answer_path
+
+_ENV_IDS = {e.value for e in EnvironmentId}
 
 if TYPE_CHECKING:
     from tasks.servers.health import HealthSnapshot
@@ -36,25 +39,29 @@ def ssh_options(workspace: Workspace) -> SshOptions:
     return SshOptions()
 
 
-def inventory_path(session: Session, workspace: Workspace, environment: str) -> Path | None:
-    """The environment's Ansible inventory: Prepare's answer, else (demo) the demo cluster's."""
-    answer = session.answers.get(f"inventory_{environment}")
-    if answer:
-        return Path(str(answer)).expanduser()
-    if workspace.demo is not None:
-        path = workspace.demo.cluster_dir / f"{environment}.ini"
-        return path if path.exists() else None
-    return None
+def inventory_path(session: Session, environment: str) -> Path | None:
+    """The environment's Ansible inventory, as answered in Prepare (absolute; a relative
+    answer is relative to the country config checkout, where operators keep inventories)."""
+    answers = Answers.of(session)
+    env = answers.environments.get(EnvironmentId(environment)) if environment in _ENV_IDS else None
+    if env is None or not env.inventory_path.strip():
+        return None
+    return resolve_answer_path(env.inventory_path, answers.config_path)
 
 
-def environment_nodes(session: Session, workspace: Workspace, environment: str) -> list[Node]:
-    """The environment's servers: its inventory, else the nodes typed in Cluster health."""
-    from tasks.servers.inventory import load_inventory, typed_nodes
+def environment_nodes(session: Session, environment: str) -> list[Node]:
+    """The environment's servers: its inventory and the nodes typed in Cluster health
+    (an inventory's node wins over a typed one of the same name)."""
+    from tasks.servers.health import HealthRecord
+    from tasks.servers.inventory import load_inventory
 
-    path = inventory_path(session, workspace, environment)
+    nodes: list[Node] = []
+    path = inventory_path(session, environment)
     if path is not None:
-        return load_inventory(path).nodes()
-    return typed_nodes(session.health, environment)
+        nodes = load_inventory(path).nodes()
+    names = {n.name for n in nodes}
+    typed = HealthRecord.of(session).typed_nodes(environment)
+    return nodes + [n for n in typed if n.name not in names]
 
 
 def manager_node(nodes: Sequence[Node]) -> Node | None:
@@ -67,11 +74,11 @@ def manager_node(nodes: Sequence[Node]) -> Node | None:
     return None
 
 
-def backup_vars(session: Session, workspace: Workspace) -> dict[str, str]:
+def backup_vars(session: Session) -> dict[str, str]:
     """Backup settings from the production inventory's [all:vars], when there is one."""
     from tasks.servers.inventory import load_inventory
 
-    path = inventory_path(session, workspace, "production")
+    path = inventory_path(session, "production")
     if path is None:
         return {}
     try:
@@ -97,7 +104,7 @@ async def check_environment(
     """Cluster health on every node of ``environment``; saved in the session's health section."""
     from tasks.servers.health import HealthSnapshot, check_cluster, save_snapshot
 
-    nodes = environment_nodes(session, workspace, environment)
+    nodes = environment_nodes(session, environment)
     if not nodes:
         raise CrvsError(
             f"No servers are known for {environment}: give its inventory in Prepare or type its "
@@ -115,7 +122,7 @@ async def manager_runner(
     session: Session, workspace: Workspace, environment: str
 ) -> AsyncIterator[RemoteRun]:
     """Commands on the environment's swarm manager."""
-    node = manager_node(environment_nodes(session, workspace, environment))
+    node = manager_node(environment_nodes(session, environment))
     if node is None:
         raise CrvsError(f"No manager node is known for {environment}.", "No manager")
     async with ssh_runner(node.host, node.port, node.user, ssh_options(workspace)) as run:

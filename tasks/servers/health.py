@@ -30,10 +30,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from tasks.servers.inventory import Node, Role
-from tasks.servers.resources import NodeResources, store_node_resources
+from tasks.servers.resources import NodeResources
 from tasks.servers.ssh import (
     CommandResult,
     FailureKind,
@@ -45,8 +45,8 @@ from tasks.servers.ssh import (
 )
 from tasks.session.state import Session, now_iso
 from tasks.text import sanitize
+from tasks.units import GIB, fmt_bytes, fmt_uptime
 
-GiB = 1024**3
 RAW_KEPT = 8 * 1024  # raw output kept per check in the session (the screen has it all)
 
 
@@ -113,9 +113,9 @@ def worst(statuses: Sequence[Health]) -> Health:
 @dataclass(frozen=True)
 class HealthPolicy:
     disk_warn_percent: float = 70.0
-    needed_free_bytes: int = 10 * GiB
+    needed_free_bytes: int = 10 * GIB
     memory_warn_percent: float = 80.0
-    min_memory_bytes: int = 15 * GiB
+    min_memory_bytes: int = 15 * GIB
     load_warn_per_cpu: float | None = 0.8
     data_mount: str = "/data"
 
@@ -158,10 +158,12 @@ def parse_df(text: str, paths: Sequence[str] = ("/", "/data")) -> dict[str, Disk
             raise Unparseable(f"short df line: {ln[:80]!r}")
         # Filesystem names may contain spaces; the last five fields never do.
         fs = " ".join(parts[:-5])
-        total, used, avail, cap, mount = parts[-5:]
-        if not (total.isdigit() and used.isdigit() and avail.isdigit() and cap.endswith("%")):
+        total_s, used_s, avail_s, cap_s, mount_s = parts[-5:]
+        if not (
+            total_s.isdigit() and used_s.isdigit() and avail_s.isdigit() and cap_s.endswith("%")
+        ):
             raise Unparseable(f"unexpected df line: {ln[:80]!r}")
-        rows.append((fs, int(total), int(used), int(avail), mount))
+        rows.append((fs, int(total_s), int(used_s), int(avail_s), mount_s))
     result: dict[str, DiskUsage] = {}
     remaining = list(paths)
     for fs, total, used, avail, mount in rows:
@@ -400,26 +402,6 @@ class NodeHealth:
         )
 
 
-def fmt_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KiB") else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def fmt_duration(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
-
-
 def _raw(result: CommandResult | None) -> str:
     if result is None:
         return ""
@@ -533,7 +515,7 @@ def evaluate_uptime(result: CommandResult | None) -> Check:
         seconds = parse_uptime(result.stdout if result else "")
     except Unparseable:
         return _unknown("uptime", result, "cannot read /proc/uptime")
-    return Check("uptime", Health.PASS, fmt_duration(seconds), "", _raw(result))
+    return Check("uptime", Health.PASS, fmt_uptime(seconds), "", _raw(result))
 
 
 def _docker_problem(result: CommandResult) -> str | None:
@@ -807,25 +789,103 @@ class HealthSnapshot:
         )
 
 
+@dataclass
+class HealthRecord:
+    """``session.health``: what Cluster health shows and last found, per environment."""
+
+    KEY: ClassVar[str] = "health"
+
+    # The environment Cluster health shows ("" until the operator picks one).
+    environment: str = ""
+    # Re-check every N seconds (0: off).
+    auto_refresh_s: int = 0
+    snapshots: dict[str, HealthSnapshot] = field(default_factory=dict)
+    # Free disk and memory per node as last measured: Prepare fills its answers from it.
+    resources: dict[str, list[NodeResources]] = field(default_factory=dict)
+    # Nodes the operator typed in Cluster health (beside or instead of an inventory).
+    nodes: dict[str, list[Node]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, session: Session) -> HealthRecord:
+        return session.section(cls)
+
+    def typed_nodes(self, environment: str) -> list[Node]:
+        return list(self.nodes.get(environment, []))
+
+    def set_typed_nodes(self, environment: str, nodes: list[Node]) -> None:
+        self.nodes[environment] = list(nodes)
+
+    def to_state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.environment:
+            out["environment"] = self.environment
+        if self.auto_refresh_s:
+            out["auto_refresh_s"] = self.auto_refresh_s
+        if self.snapshots:
+            out["snapshots"] = {env: s.to_state() for env, s in self.snapshots.items()}
+        if self.resources:
+            out["resources"] = {
+                env: [r.to_state() for r in rows] for env, rows in self.resources.items()
+            }
+        if self.nodes:
+            out["nodes"] = {env: [n.to_state() for n in rows] for env, rows in self.nodes.items()}
+        return out
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> HealthRecord:
+        def table(key: str) -> dict[str, Any]:
+            value = data.get(key, {})
+            if not isinstance(value, dict):
+                raise ValueError(f"'{key}' must be a table")
+            return value
+
+        record = cls(
+            environment=str(data.get("environment", "")),
+            auto_refresh_s=_whole(data.get("auto_refresh_s")),
+        )
+        for env, snap in table("snapshots").items():
+            if isinstance(snap, dict):
+                record.snapshots[str(env)] = HealthSnapshot.from_state(snap)
+        for env, rows in table("resources").items():
+            record.resources[str(env)] = [
+                NodeResources.from_state(r)
+                for r in (rows if isinstance(rows, list) else [])
+                if isinstance(r, dict) and "node" in r
+            ]
+        for env, rows in table("nodes").items():
+            typed = []
+            for r in rows if isinstance(rows, list) else []:
+                if isinstance(r, dict) and r.get("host"):
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        typed.append(Node.from_state(r))
+            record.nodes[str(env)] = typed
+        return record
+
+
+def _whole(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def save_snapshot(session: Session, snapshot: HealthSnapshot) -> None:
-    """Record a run in ``session.health["snapshots"][env]`` and hand resources to Prepare."""
-    session.health.setdefault("snapshots", {})[snapshot.environment] = snapshot.to_state()
+    """Record a run and hand the nodes' resources to Prepare."""
+    record = HealthRecord.of(session)
+    record.snapshots[snapshot.environment] = snapshot
     resources = [r.resources for r in snapshot.results if r.resources is not None]
     if resources:
-        store_node_resources(session, snapshot.environment, resources)
+        record.resources[snapshot.environment] = resources
 
 
 def load_snapshot(session: Session, environment: str) -> HealthSnapshot | None:
-    data = session.health.get("snapshots", {}).get(environment)
-    return HealthSnapshot.from_state(data) if isinstance(data, dict) else None
+    return HealthRecord.of(session).snapshots.get(environment)
 
 
 def load_snapshots(session: Session) -> list[HealthSnapshot]:
-    return [
-        HealthSnapshot.from_state(v)
-        for v in session.health.get("snapshots", {}).values()
-        if isinstance(v, dict)
-    ]
+    return list(HealthRecord.of(session).snapshots.values())
+
+
+def load_node_resources(session: Session, environment: str) -> list[NodeResources]:
+    """Free disk and memory per node of ``environment``, as last measured."""
+    return list(HealthRecord.of(session).resources.get(environment, []))
 
 
 def snapshot_markdown(snapshot: HealthSnapshot) -> str:

@@ -144,18 +144,18 @@ class Inventory:
     def _ancestors(self, host: str) -> list[tuple[int, str]]:
         """(depth, group) for every group the host is in, directly or through children."""
         parents: dict[str, list[str]] = {}
-        for g in self.groups.values():
-            for c in g.children:
-                parents.setdefault(c, []).append(g.name)
+        for group in self.groups.values():
+            for c in group.children:
+                parents.setdefault(c, []).append(group.name)
         result: dict[str, int] = {}
-        frontier = [(0, g.name) for g in self.groups.values() if host in g.hosts]
+        frontier = [(0, group.name) for group in self.groups.values() if host in group.hosts]
         while frontier:
-            depth, g = frontier.pop()
-            if g in result and result[g] >= depth:
+            depth, name = frontier.pop()
+            if name in result and result[name] >= depth:
                 continue
-            result[g] = depth
-            frontier.extend((depth + 1, p) for p in parents.get(g, []))
-        return [(d, g) for g, d in result.items()]
+            result[name] = depth
+            frontier.extend((depth + 1, p) for p in parents.get(name, []))
+        return [(d, name) for name, d in result.items()]
 
     def vars_for(self, host: str) -> dict[str, Any]:
         """Variables of ``host`` with Ansible's precedence."""
@@ -395,23 +395,7 @@ def load_inventory(path: Path | str) -> Inventory:
     return inventory
 
 
-# -- nodes typed in the app, saved in session.health["nodes"][<environment>] ----------
-
-
-def typed_nodes(health: dict[str, Any], environment: str) -> list[Node]:
-    rows = health.get("nodes", {}).get(environment, [])
-    out = []
-    for r in rows:
-        if isinstance(r, dict) and r.get("host"):
-            try:
-                out.append(Node.from_state(r))
-            except (ValueError, KeyError):
-                continue
-    return out
-
-
-def save_typed_nodes(health: dict[str, Any], environment: str, nodes: list[Node]) -> None:
-    health.setdefault("nodes", {})[environment] = [n.to_state() for n in nodes]
+# -- nodes typed in the app (kept in tasks.servers.health.HealthRecord.nodes) ---------
 
 
 def make_typed_node(host: str, port: str = "", user: str = "", role: str = "node") -> Node:

@@ -1,0 +1,1 @@
+"""The session: its file (state, records), journal, workspace, locations, phases, crashes."""

@@ -39,11 +39,28 @@ class StepStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # It was running when crvs-migrate stopped (crash, killed terminal): its end is unknown.
+    INTERRUPTED = "interrupted"
     SKIPPED = "skipped"
 
     @property
     def label(self) -> str:
         return self.value.replace("_", " ")
+
+    @property
+    def glyph(self) -> str:
+        return _STEP_GLYPHS[self]
+
+
+_STEP_GLYPHS = {
+    StepStatus.NOT_STARTED: "○",
+    StepStatus.RUNNING: "◐",
+    StepStatus.SUCCEEDED: "✓",
+    StepStatus.FAILED: "✗",
+    StepStatus.CANCELLED: "■",
+    StepStatus.INTERRUPTED: "!",
+    StepStatus.SKIPPED: "»",
+}
 
 
 @dataclass(frozen=True)
@@ -155,8 +172,3 @@ VIEWS_BY_ID: dict[str, View] = {v.id: v for v in VIEWS}
 
 def phase(phase_id: str) -> Phase:
     return PHASES_BY_ID[phase_id]
-
-
-def next_phase_id(phase_id: str) -> str | None:
-    i = PHASE_IDS.index(phase_id)
-    return PHASE_IDS[i + 1] if i + 1 < len(PHASE_IDS) else None

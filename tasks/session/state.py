@@ -4,9 +4,16 @@ Writes are atomic (temp file in the same directory, fsync, rename) and 0600.
 A file that does not parse or carries an unknown schema version is reported and
 never overwritten.
 
+Status transitions live here and nowhere else: ``PhaseRecord`` and ``StepRecord``
+change their own status through their methods (start, finish, fail, skip, block,
+reopen, interrupt, ...). A test refuses any other assignment to a status.
+
 Feature sections (``answers``, ``plan``, ``health``, ``release``, ``backup``,
-``deploy``) are plain TOML tables here; each feature owns a dataclass in its own
-module that converts to and from its section, so this module stays small.
+``deploy``) are typed dataclasses owned by their feature's module. Each
+implements ``Section`` (a ``KEY`` naming its table, ``to_state``/``from_state``)
+and is reached as ``session.section(OwnerClass)``; this module never imports
+them, so it stays at the bottom of the layers. ``tasks.sections`` lists every
+owner and loads a session with all of them parsed.
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ import os
 import tempfile
 import tomllib
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import tomli_w
 
@@ -28,16 +35,32 @@ from tasks.session.phases import PHASE_IDS, VIEWS_BY_ID, PhaseStatus, StepStatus
 
 SCHEMA_VERSION = 1
 
-# Feature sections stored as tables. Each is owned by one tasks module.
-SECTIONS = ("answers", "plan", "health", "release", "backup", "deploy")
+# The tables a session file may hold besides its header and phases.
+SECTION_KEYS = ("answers", "plan", "health", "release", "backup", "deploy")
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 @dataclass
 class StepRecord:
+    """One step of a phase: what happened to it, and when."""
+
     status: StepStatus = StepStatus.NOT_STARTED
     started_at: str | None = None
     finished_at: str | None = None
@@ -46,22 +69,114 @@ class StepRecord:
     # Short human note: why skipped, what failed, where the log is.
     note: str = ""
     log_file: str | None = None
+    # Recorded as done by the operator (by hand, or outside crvs-migrate): who.
+    by: str | None = None
+
+    # -- transitions (the only places a step's status changes) --------------
+
+    def start(self, log_file: str | None = None, at: str | None = None) -> None:
+        self.status = StepStatus.RUNNING
+        self.started_at = at or now_iso()
+        self.finished_at = self.exit_code = self.duration_s = self.by = None
+        self.note = ""
+        self.log_file = log_file
+
+    def _end(
+        self,
+        status: StepStatus,
+        note: str,
+        exit_code: int | None,
+        duration_s: float | None,
+        at: str | None,
+    ) -> None:
+        self.status = status
+        self.note = note
+        self.finished_at = at or now_iso()
+        if exit_code is not None:
+            self.exit_code = exit_code
+        if duration_s is not None:
+            self.duration_s = round(duration_s, 3)
+
+    def succeed(
+        self,
+        *,
+        exit_code: int | None = None,
+        duration_s: float | None = None,
+        at: str | None = None,
+        note: str = "",
+    ) -> None:
+        self._end(StepStatus.SUCCEEDED, note, exit_code, duration_s, at)
+
+    def fail(
+        self,
+        note: str,
+        *,
+        exit_code: int | None = None,
+        duration_s: float | None = None,
+        at: str | None = None,
+    ) -> None:
+        self._end(StepStatus.FAILED, note, exit_code, duration_s, at)
+
+    def cancel(
+        self,
+        note: str = "cancelled by the operator",
+        *,
+        exit_code: int | None = None,
+        duration_s: float | None = None,
+        at: str | None = None,
+    ) -> None:
+        self._end(StepStatus.CANCELLED, note, exit_code, duration_s, at)
+
+    def interrupt(self, note: str, *, at: str | None = None) -> None:
+        """It was running when crvs-migrate stopped: it did not finish here."""
+        self._end(StepStatus.INTERRUPTED, note, None, None, at)
+
+    def done_by_hand(self, note: str, by: str, *, at: str | None = None) -> None:
+        """The operator did it (by hand, or outside the app) and says so: journalled by the caller."""
+        self._end(StepStatus.SUCCEEDED, note, None, None, at)
+        self.by = by
+
+    def skip(self, reason: str) -> None:
+        self.status = StepStatus.SKIPPED
+        self.note = reason
+
+    def reset(self) -> None:
+        """Back to not started (the plan no longer skips it)."""
+        self.status = StepStatus.NOT_STARTED
+        self.note = ""
+
+    # -- state ----------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
+    def from_dict(cls, data: Any) -> StepRecord:
+        if not isinstance(data, dict):
+            raise ValueError("a step must be a table")
         return cls(
             status=StepStatus(data.get("status", StepStatus.NOT_STARTED)),
-            started_at=data.get("started_at"),
-            finished_at=data.get("finished_at"),
-            exit_code=data.get("exit_code"),
-            duration_s=data.get("duration_s"),
+            started_at=_str_or_none(data.get("started_at")),
+            finished_at=_str_or_none(data.get("finished_at")),
+            exit_code=_int_or_none(data.get("exit_code")),
+            duration_s=_number_or_none(data.get("duration_s")),
             note=str(data.get("note", "")),
-            log_file=data.get("log_file"),
+            log_file=_str_or_none(data.get("log_file")),
+            by=_str_or_none(data.get("by")),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status.value}
+        for name in ("started_at", "finished_at", "exit_code", "duration_s", "log_file", "by"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass
 class PhaseRecord:
+    """One phase of the upgrade: its status, why, and its steps."""
+
     status: PhaseStatus = PhaseStatus.NOT_STARTED
     # Why a phase is skipped or blocked, shown when the operator selects it.
     reason: str = ""
@@ -69,21 +184,89 @@ class PhaseRecord:
     finished_at: str | None = None
     steps: dict[str, StepRecord] = field(default_factory=dict)
 
+    def step(self, step_id: str) -> StepRecord:
+        return self.steps.setdefault(step_id, StepRecord())
+
+    # -- transitions (the only places a phase's status changes) --------------
+
+    def start(self, at: str | None = None) -> None:
+        """Work began (a step ran, an answer was given): not started, skipped or blocked
+        become in progress; done and in progress stay as they are."""
+        if self.status in (PhaseStatus.NOT_STARTED, PhaseStatus.BLOCKED, PhaseStatus.SKIPPED):
+            self.status = PhaseStatus.IN_PROGRESS
+            self.reason = ""
+            self.started_at = self.started_at or at or now_iso()
+
+    def finish(self, at: str | None = None) -> None:
+        if self.status is not PhaseStatus.DONE:
+            self.status = PhaseStatus.DONE
+            self.reason = ""
+            now = at or now_iso()
+            self.started_at = self.started_at or now
+            self.finished_at = now
+
+    def reopen(self) -> None:
+        """Done no longer holds (a step failed again, evidence changed): back to in progress."""
+        if self.status is PhaseStatus.DONE:
+            self.status = PhaseStatus.IN_PROGRESS
+            self.finished_at = None
+
+    def skip(self, reason: str, at: str | None = None) -> None:
+        self.status = PhaseStatus.SKIPPED
+        self.reason = reason
+        if at is not None:
+            self.finished_at = at
+
+    def block(self, reason: str) -> None:
+        self.status = PhaseStatus.BLOCKED
+        self.reason = reason
+
+    def clear(self) -> None:
+        """Back to not started (the plan no longer skips or blocks it)."""
+        self.status = PhaseStatus.NOT_STARTED
+        self.reason = ""
+
+    # -- state ----------------------------------------------------------------
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PhaseRecord:
+    def from_dict(cls, data: Any) -> PhaseRecord:
+        if not isinstance(data, dict):
+            raise ValueError("a phase must be a table")
         steps = data.get("steps", {})
         if not isinstance(steps, dict):
             raise ValueError("'steps' must be a table")
         return cls(
             status=PhaseStatus(data.get("status", PhaseStatus.NOT_STARTED)),
             reason=str(data.get("reason", "")),
-            started_at=data.get("started_at"),
-            finished_at=data.get("finished_at"),
+            started_at=_str_or_none(data.get("started_at")),
+            finished_at=_str_or_none(data.get("finished_at")),
             steps={str(k): StepRecord.from_dict(v) for k, v in steps.items()},
         )
 
-    def step(self, step_id: str) -> StepRecord:
-        return self.steps.setdefault(step_id, StepRecord())
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status.value}
+        if self.reason:
+            out["reason"] = self.reason
+        for name in ("started_at", "finished_at"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out["steps"] = {k: s.to_dict() for k, s in self.steps.items()}
+        return out
+
+
+class Section(Protocol):
+    """A typed section of the session file, owned by one feature module."""
+
+    KEY: ClassVar[str]
+
+    def to_state(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Self: ...
+
+
+S = TypeVar("S", bound=Section)
 
 
 @dataclass
@@ -100,21 +283,53 @@ class Session:
     phases: dict[str, PhaseRecord] = field(
         default_factory=lambda: {pid: PhaseRecord() for pid in PHASE_IDS}
     )
-    answers: dict[str, Any] = field(default_factory=dict)
-    plan: dict[str, Any] = field(default_factory=dict)
-    health: dict[str, Any] = field(default_factory=dict)
-    release: dict[str, Any] = field(default_factory=dict)
-    backup: dict[str, Any] = field(default_factory=dict)
-    deploy: dict[str, Any] = field(default_factory=dict)
+    # Section tables as read from the file, until their owner parses them.
+    raw_sections: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _sections: dict[str, Section] = field(default_factory=dict, repr=False, compare=False)
 
     def phase(self, phase_id: str) -> PhaseRecord:
         return self.phases.setdefault(phase_id, PhaseRecord())
 
+    def section(self, kind: type[S]) -> S:
+        """The typed section ``kind`` (parsed from the file on first use, kept after)."""
+        found = self._sections.get(kind.KEY)
+        if found is None:
+            found = kind.from_state(self.raw_sections.get(kind.KEY, {}))
+            self._sections[kind.KEY] = found
+        if not isinstance(found, kind):
+            raise TypeError(
+                f"section {kind.KEY!r} is a {type(found).__name__}, not {kind.__name__}"
+            )
+        return found
+
+    def replace_section(self, value: Section) -> None:
+        """Put a new value in place of a section (for owners whose records are immutable)."""
+        self._sections[value.KEY] = value
+
+    def section_state(self, key: str) -> dict[str, Any]:
+        """A section as it will be written (for the report and the status command)."""
+        parsed = self._sections.get(key)
+        return parsed.to_state() if parsed is not None else dict(self.raw_sections.get(key, {}))
+
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(asdict(self))
+        out: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "session_id": self.session_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "installation": self.installation,
+            "demo": self.demo,
+            "current_view": self.current_view,
+            "phases": {pid: rec.to_dict() for pid, rec in self.phases.items()},
+        }
+        for key in SECTION_KEYS:
+            out[key] = self.section_state(key)
+        return _drop_none(out)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Session:
+    def from_dict(cls, data: dict[str, Any], sections: Iterable[type[Section]] = ()) -> Session:
+        """Parse ``data``; every section class in ``sections`` parses its table now, so a
+        damaged section is refused at load rather than when a screen first reads it."""
         phases_in = data.get("phases", {})
         if not isinstance(phases_in, dict):
             raise ValueError("'phases' must be a table")
@@ -123,19 +338,20 @@ class Session:
             raise ValueError(f"unknown phase(s): {', '.join(sorted(unknown))}")
         phases = {pid: PhaseRecord() for pid in PHASE_IDS}
         for pid, pdata in phases_in.items():
-            if not isinstance(pdata, dict):
-                raise ValueError(f"phase '{pid}' must be a table")
-            phases[pid] = PhaseRecord.from_dict(pdata)
+            try:
+                phases[pid] = PhaseRecord.from_dict(pdata)
+            except ValueError as exc:
+                raise ValueError(f"phase '{pid}': {exc}") from exc
         current = str(data.get("current_view", "prepare"))
         if current not in PHASE_IDS and current not in VIEWS_BY_ID:
             raise ValueError(f"unknown current view '{current}'")
-        sections: dict[str, dict[str, Any]] = {}
-        for name in SECTIONS:
+        raw: dict[str, dict[str, Any]] = {}
+        for name in SECTION_KEYS:
             value = data.get(name, {})
             if not isinstance(value, dict):
                 raise ValueError(f"'{name}' must be a table")
-            sections[name] = value
-        return cls(
+            raw[name] = value
+        session = cls(
             schema_version=int(data["schema_version"]),
             session_id=str(data.get("session_id") or uuid.uuid4().hex[:12]),
             created_at=str(data.get("created_at", now_iso())),
@@ -144,8 +360,14 @@ class Session:
             demo=bool(data.get("demo", False)),
             current_view=current,
             phases=phases,
-            **sections,
+            raw_sections=raw,
         )
+        for kind in sections:
+            try:
+                session.section(kind)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise ValueError(f"section '{kind.KEY}': {exc}") from exc
+        return session
 
 
 def _drop_none(value: Any) -> Any:
@@ -159,34 +381,21 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-# Checks that feature modules register to refuse states that could not have
-# been reached honestly (for example a production gate marked open without
-# its evidence). Each takes the parsed session and returns a problem or None.
-StateValidator = Callable[[Session], "str | None"]
-_validators: list[StateValidator] = []
+# A check refuses a state that could not have been reached honestly (for example a
+# production gate marked open without its evidence): it returns a problem or None.
+StateCheck = Callable[[Session], "str | None"]
 
 
-def register_validator(check: StateValidator) -> StateValidator:
-    _validators.append(check)
-    return check
-
-
-# Modules whose validators must run whoever loads a session (imported lazily:
-# they import this module).
-VALIDATOR_MODULES = ("tasks.release.gate",)
-
-
-def _import_validators() -> None:
-    import importlib
-
-    for name in VALIDATOR_MODULES:
-        importlib.import_module(name)
-
-
-def load_session(path: Path) -> Session | None:
+def load_session(
+    path: Path,
+    sections: Iterable[type[Section]] = (),
+    checks: Iterable[StateCheck] = (),
+) -> Session | None:
     """Read the session at ``path``; ``None`` if there is no file yet.
 
-    Raises ``StateFileCorrupt`` or ``StateFileUnsupported``; the file is left as it is.
+    ``sections`` are parsed at once and ``checks`` run (``tasks.sections.open_session``
+    passes every owner and check). Raises ``StateFileCorrupt`` or
+    ``StateFileUnsupported``; the file is left as it is.
     """
     path = Path(path)
     try:
@@ -210,14 +419,12 @@ def load_session(path: Path) -> Session | None:
             f"has schema version {version}; this crvs-migrate reads version {SCHEMA_VERSION}",
         )
     try:
-        session = Session.from_dict(data)
-    except (ValueError, KeyError, TypeError) as exc:
+        session = Session.from_dict(data, sections)
+        problems = [p for check in checks if (p := check(session))]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateFileCorrupt(path, f"has an invalid structure ({exc})") from exc
-    _import_validators()
-    for check in _validators:
-        problem = check(session)
-        if problem:
-            raise StateFileCorrupt(path, problem)
+    if problems:
+        raise StateFileCorrupt(path, problems[0])
     return session
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tasks.session import locations
 from tasks.session.journal import Journal
-from tasks.session.state import Session, load_session, save_session
+from tasks.session.state import Session, save_session
 
 if TYPE_CHECKING:
     from tasks.demo.sandbox import DemoSandbox
@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class Workspace:
-    """A state file and everything kept beside it (journal, step logs, reports)."""
+    """A state file and everything kept beside it (journal, step logs, reports).
+
+    Read a session with ``tasks.sections.open_session(workspace.state_path)``.
+    """
 
     state_path: Path
     demo: DemoSandbox | None = None
@@ -33,10 +36,6 @@ class Workspace:
     @property
     def reports_dir(self) -> Path:
         return locations.reports_dir(self.state_path)
-
-    def load(self) -> Session | None:
-        """The saved session, ``None`` if there is none; raises ``StateFileError``."""
-        return load_session(self.state_path)
 
     def save(self, session: Session) -> None:
         save_session(self.state_path, session)

@@ -1,0 +1,1 @@
+"""What the upgrade is: the release catalogue, versions, the answers, detection, the plan."""

@@ -15,9 +15,10 @@ import re
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tasks.names import remote_name_problem
+from tasks.session.state import Session
 from tasks.upgrade.catalogue import LATEST
 from tasks.upgrade.detect import file_problem, git_checkout_problem
 from tasks.upgrade.versions import PathKind, parse_version, upgrade_path
@@ -171,7 +172,12 @@ def _bool_or_none(value: Any) -> bool | None:
 
 @dataclass
 class Answers:
-    """Every preparation question. ``None`` / ``""`` means not answered yet."""
+    """Every preparation question. ``None`` / ``""`` means not answered yet.
+
+    The ``answers`` section of the session (``Answers.of(session)``).
+    """
+
+    KEY: ClassVar[str] = "answers"
 
     # 1. Current version (detected from the country config, editable).
     current_version: str = ""
@@ -256,6 +262,10 @@ class Answers:
                 if env is not None and isinstance(value, dict):
                     answers.environments[env] = EnvironmentAnswers.from_state(value)
         return answers
+
+    @classmethod
+    def of(cls, session: Session) -> Answers:
+        return session.section(cls)
 
     # -- convenience -----------------------------------------------------
 
@@ -428,13 +438,22 @@ def form_fields(answers: Answers) -> list[str]:
     return names
 
 
-def environment_label(env: EnvironmentId) -> str:
-    return ENVIRONMENT_LABELS[env]
+def resolve_answer_path(text: str, config_path: str = "") -> Path:
+    """A path as answered in Prepare, made absolute: ``~`` expanded, and a relative path
+    taken relative to the country config checkout (where inventories and env files live)."""
+    path = Path(text.strip()).expanduser()
+    if not path.is_absolute():
+        base = Path(config_path.strip()).expanduser() if config_path.strip() else Path.cwd()
+        path = base / path
+    return path.absolute()
 
 
-def short_path(path: str) -> str:
-    """A path as the operator typed it, with the home directory as ~ (for display)."""
-    try:
-        return "~/" + str(Path(path).expanduser().relative_to(Path.home()))
-    except ValueError:
-        return path
+INVENTORY_HOME = Path("infrastructure") / "server-setup"
+
+
+def suggested_inventory(config_path: str, env: EnvironmentId) -> str:
+    """``infrastructure/server-setup/<env>.ini`` in the country config, when it is there."""
+    if not config_path.strip():
+        return ""
+    path = resolve_answer_path(str(INVENTORY_HOME / f"{env.value}.ini"), config_path)
+    return str(path) if path.is_file() else ""

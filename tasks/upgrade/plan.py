@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from tasks.session.phases import PHASE_IDS, PHASES_BY_ID, PhaseStatus, StepStatus
 from tasks.session.state import Session
@@ -312,7 +312,7 @@ def _version_path(answers: Answers) -> UpgradePath | None:
 
 
 def _unanswered(a: Answers) -> int:
-    questions = [
+    questions: list[object] = [
         a.current_version or None,
         a.target_version or None,
         a.core_customised,
@@ -741,19 +741,85 @@ def diff_plans(old: Plan | None, new: Plan) -> list[PlanChange]:
 # -- the plan in the session -------------------------------------------------------
 
 
-def load_plan(session: Session, key: str = "current") -> Plan | None:
-    data = session.plan.get(key)
-    if not isinstance(data, dict):
-        return None
-    try:
-        return Plan.from_state(data)
-    except (KeyError, TypeError, ValueError, StopIteration):
-        return None
+@dataclass
+class PlanRecord:
+    """``session.plan``: the plan the sidebar shows, the one before it, what was accepted,
+    and what ``apply_plan`` set (so it can undo exactly that)."""
+
+    KEY: ClassVar[str] = "plan"
+
+    current: Plan | None = None
+    previous: Plan | None = None
+    # The digest of the plan the operator accepted ("" until then).
+    accepted: str = ""
+    # phase id -> (status value, reason) the plan set on that phase.
+    applied_phases: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # "<phase>/<step>" -> the reason the plan skipped that step with.
+    applied_steps: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, session: Session) -> PlanRecord:
+        return session.section(cls)
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.current is not None and self.accepted == self.current.digest
+
+    def to_state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.current is not None:
+            out["current"] = self.current.to_state()
+        if self.previous is not None:
+            out["previous"] = self.previous.to_state()
+        if self.accepted:
+            out["accepted"] = self.accepted
+        if self.applied_phases or self.applied_steps:
+            out["applied"] = {
+                "phases": {
+                    pid: {"status": status, "reason": reason}
+                    for pid, (status, reason) in self.applied_phases.items()
+                },
+                "steps": dict(self.applied_steps),
+            }
+        return out
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> PlanRecord:
+        def plan(key: str) -> Plan | None:
+            value = data.get(key)
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise ValueError(f"'{key}' must be a table")
+            return Plan.from_state(value)
+
+        applied = data.get("applied", {})
+        if not isinstance(applied, dict):
+            raise ValueError("'applied' must be a table")
+        phases = applied.get("phases", {})
+        steps = applied.get("steps", {})
+        if not isinstance(phases, dict) or not isinstance(steps, dict):
+            raise ValueError("'applied' phases and steps must be tables")
+        return cls(
+            current=plan("current"),
+            previous=plan("previous"),
+            accepted=str(data.get("accepted", "")),
+            applied_phases={
+                str(pid): (str(v.get("status", "")), str(v.get("reason", "")))
+                for pid, v in phases.items()
+                if isinstance(v, dict)
+            },
+            applied_steps={str(k): str(v) for k, v in steps.items()},
+        )
+
+
+def load_plan(session: Session) -> Plan | None:
+    return PlanRecord.of(session).current
 
 
 def current_plan(session: Session) -> Plan:
     """The saved plan, or (before one was made) the plan for the answers so far."""
-    return load_plan(session) or build_plan(Answers.from_state(session.answers))
+    return load_plan(session) or build_plan(Answers.of(session))
 
 
 def plan_step_applies(session: Session, phase_id: str, step_id: str) -> bool:
@@ -768,8 +834,8 @@ def plan_step_applies(session: Session, phase_id: str, step_id: str) -> bool:
 
 
 def plan_changes(session: Session) -> list[PlanChange]:
-    current = load_plan(session)
-    return diff_plans(load_plan(session, "previous"), current) if current else []
+    record = PlanRecord.of(session)
+    return diff_plans(record.previous, record.current) if record.current else []
 
 
 def update_plan(session: Session) -> tuple[Plan, bool]:
@@ -778,37 +844,33 @@ def update_plan(session: Session) -> tuple[Plan, bool]:
     Returns the plan and whether it changed. An accepted plan that changes must
     be accepted again (the Plan phase goes back to in progress).
     """
-    new = build_plan(Answers.from_state(session.answers))
-    old = load_plan(session)
+    new = build_plan(Answers.of(session))
+    record = PlanRecord.of(session)
+    old = record.current
     changed = old is None or old.to_state() != new.to_state()
     if changed:
         if old is not None:
-            session.plan["previous"] = old.to_state()
-        session.plan["current"] = new.to_state()
-        record = session.phase("plan")
-        if record.status is PhaseStatus.DONE and session.plan.get("accepted") != new.digest:
-            record.status = PhaseStatus.IN_PROGRESS
-            record.finished_at = None
+            record.previous = old
+        record.current = new
+        if record.accepted != new.digest:
+            session.phase("plan").reopen()
     apply_plan(session, new)
     return new, changed
 
 
-def accept_plan(session: Session, now: str) -> None:
+def accept_plan(session: Session, now: str) -> Plan:
     plan = current_plan(session)
-    session.plan["accepted"] = plan.digest
-    record = session.phase("plan")
-    record.status = PhaseStatus.DONE
-    record.reason = ""
-    record.started_at = record.started_at or now
-    record.finished_at = now
-    step = record.step("review_plan")
-    step.status = StepStatus.SUCCEEDED
-    step.finished_at = now
+    record = PlanRecord.of(session)
+    record.current = plan
+    record.accepted = plan.digest
+    phase = session.phase("plan")
+    phase.finish(now)
+    phase.step("review_plan").succeed(at=now)
+    return plan
 
 
 def plan_accepted(session: Session) -> bool:
-    plan = load_plan(session)
-    return plan is not None and session.plan.get("accepted") == plan.digest
+    return PlanRecord.of(session).is_accepted
 
 
 _TO_PHASE_STATUS = {
@@ -824,35 +886,30 @@ def apply_plan(session: Session, plan: Plan) -> None:
     done or in progress (never downgraded) or someone else set its status. A
     phase that applies again loses a status the plan had set. Steps likewise:
     not-applicable steps are marked skipped with the reason. What was applied is
-    remembered in ``session.plan["applied"]`` so it can be undone precisely.
+    remembered in ``PlanRecord.applied_*`` so it can be undone precisely.
     """
-    applied = session.plan.setdefault("applied", {})
-    applied_phases: dict[str, Any] = applied.setdefault("phases", {})
-    applied_steps: dict[str, Any] = applied.setdefault("steps", {})
+    record = PlanRecord.of(session)
     for phase in plan.phases:
-        record = session.phase(phase.id)
-        mine = applied_phases.get(phase.id)
-        set_by_plan = (
-            isinstance(mine, dict)
-            and record.status.value == mine.get("status")
-            and record.reason == mine.get("reason")
-        )
+        phase_rec = session.phase(phase.id)
+        mine = record.applied_phases.get(phase.id)
+        set_by_plan = mine is not None and (phase_rec.status.value, phase_rec.reason) == mine
         wanted = _TO_PHASE_STATUS.get(phase.status)
         if wanted is not None:
-            if record.status is PhaseStatus.NOT_STARTED or set_by_plan:
-                record.status = wanted
-                record.reason = phase.reason
-                applied_phases[phase.id] = {"status": wanted.value, "reason": phase.reason}
+            if phase_rec.status is PhaseStatus.NOT_STARTED or set_by_plan:
+                if wanted is PhaseStatus.SKIPPED:
+                    phase_rec.skip(phase.reason)
+                else:
+                    phase_rec.block(phase.reason)
+                record.applied_phases[phase.id] = (wanted.value, phase.reason)
         elif set_by_plan:
-            record.status = PhaseStatus.NOT_STARTED
-            record.reason = ""
-            applied_phases.pop(phase.id, None)
+            phase_rec.clear()
+            record.applied_phases.pop(phase.id, None)
         else:
-            applied_phases.pop(phase.id, None)
+            record.applied_phases.pop(phase.id, None)
         for step in phase.steps:
             key = f"{phase.id}/{step.id}"
-            existing = record.steps.get(step.id)
-            note = applied_steps.get(key)
+            existing = phase_rec.steps.get(step.id)
+            note = record.applied_steps.get(key)
             step_by_plan = (
                 existing is not None
                 and existing.status is StepStatus.SKIPPED
@@ -860,12 +917,9 @@ def apply_plan(session: Session, plan: Plan) -> None:
             )
             if not step.applies:
                 if existing is None or existing.status is StepStatus.NOT_STARTED or step_by_plan:
-                    rec = record.step(step.id)
-                    rec.status = StepStatus.SKIPPED
-                    rec.note = step.reason
-                    applied_steps[key] = step.reason
+                    phase_rec.step(step.id).skip(step.reason)
+                    record.applied_steps[key] = step.reason
             else:
                 if step_by_plan and existing is not None:
-                    existing.status = StepStatus.NOT_STARTED
-                    existing.note = ""
-                applied_steps.pop(key, None)
+                    existing.reset()
+                record.applied_steps.pop(key, None)

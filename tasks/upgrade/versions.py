@@ -18,9 +18,6 @@ from tasks.upgrade.catalogue import LATEST, RELEASES, Release
 # "1.3.2", "v1.3.2", and "1.2" (an operator may only know the minor version).
 _VERSION = re.compile(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
 
-# The minor line these notes (and this tool) cover.
-SUPPORTED_MINOR = (1, 3)
-
 
 class Version(NamedTuple):
     major: int
@@ -53,10 +50,6 @@ def is_version(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def release_version(release: Release) -> Version:
-    return Version(*release.key)
 
 
 def known_versions() -> tuple[str, ...]:

@@ -1,0 +1,1 @@
+"""Benchmarks, run by ./dev.sh bench: figures printed beside a baseline measured in the same run."""

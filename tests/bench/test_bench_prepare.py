@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import EnvironmentId
 from tasks.upgrade.plan import build_plan, diff_plans
+from tests.support.app import make_app
 from tests.support.plan import full_answers
-from tui.app import CrvsMigrateApp
 
 
 def test_bench_build_plan() -> None:
@@ -40,10 +39,10 @@ def test_bench_build_plan() -> None:
 
 async def test_bench_prepare_keystrokes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
     answers = full_answers()
     answers.environments.pop(EnvironmentId.STAGING)
-    app.session.answers = answers.to_state()  # the long form: every sub-field shown
+    # The long form: every sub-field shown.
+    app = make_app(tmp_path / "state.toml", answers=answers)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.screen.query_one("#env-production-servers").focus()

@@ -20,7 +20,7 @@ path = Path(sys.argv[1])
 s = load_session(path) or Session()
 start = int(s.installation.split()[-1]) if s.installation else 0
 # A payload large enough that a torn write would be visible.
-s.answers = {"notes": "x" * 200_000}
+s.raw_sections["answers"] = {"notes": "x" * 200_000}
 n = start
 while True:
     n += 1
@@ -56,6 +56,6 @@ def test_state_survives_kill_9_during_saves(tmp_path):
         generation = int(session.installation.split()[-1])
         # Old or new: at least what was confirmed saved, at most one save further.
         assert confirmed <= generation <= confirmed + 1
-        assert session.answers["notes"] == "x" * 200_000
+        assert session.raw_sections["answers"]["notes"] == "x" * 200_000
         last_seen = generation
     assert last_seen >= 12

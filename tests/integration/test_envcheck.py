@@ -12,9 +12,9 @@ from tasks.release.env_check import (
     EnvFileError,
     check_env_files,
     parse_deploy_sh,
-    record_env_check,
     required_env,
 )
+from tasks.release.publish import record_env_check
 from tasks.session.state import Session, dumps_session
 from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0, deploy_required_env
 

@@ -22,6 +22,7 @@ from tasks.local.checkout import (
 from tasks.local.process import Command, ProcessRun
 from tasks.local.upgrade_steps import blockers, config_steps, core_steps, merge_blocker
 from tasks.session.state import Session
+from tasks.upgrade.answers import Answers
 from tasks.upgrade.catalogue import LATEST
 from tests.support.sandbox import git
 
@@ -110,11 +111,11 @@ async def test_branch_names_checked_by_git(tmp_path: Path) -> None:
 def test_target_version_from_answers_or_latest() -> None:
     session = Session()
     assert target_version(session) == LATEST.version
-    session.answers["target_version"] = "v1.3.3"
+    Answers.of(session).target_version = "v1.3.3"
     assert target_version(session) == "1.3.3"
     assert upgrade_branch("1.3.3") == "upgrade-countryconfig-v1.3.3"
     for bad in ("1.4.0", "1.3.3; rm -rf /", "1.3.99"):
-        session.answers["target_version"] = bad
+        Answers.of(session).target_version = bad
         with pytest.raises(InvalidName):
             target_version(session)
 

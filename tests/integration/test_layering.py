@@ -129,3 +129,49 @@ def test_import_linter_contracts_hold():
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+def _python_files(*packages: str) -> list[Path]:
+    return [p for package in packages for p in (ROOT / package).rglob("*.py")]
+
+
+def test_only_the_records_change_a_status():
+    """Phase and step statuses change through PhaseRecord/StepRecord methods, nowhere else."""
+    owner = ROOT / "tasks" / "session" / "state.py"
+    offenders = []
+    for path in _python_files("tasks", "screens", "tui"):
+        if path == owner:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                # ``x.status = ...`` and ``x.status, y = ...`` (not ``d[x.status] = ...``).
+                items = target.elts if isinstance(target, ast.Tuple) else [target]
+                for item in items:
+                    if isinstance(item, ast.Attribute) and item.attr in ("status", "reason"):
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_sections_are_read_through_their_owners():
+    """Raw section tables are the loader's business: everyone else uses the typed records."""
+    allowed = {ROOT / "tasks" / "session" / "state.py"}
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in _python_files("tasks", "screens", "tui")
+        if path not in allowed and "raw_sections" in path.read_text()
+    ]
+    assert offenders == []
+
+
+def test_every_phase_and_view_has_its_screen():
+    from screens.base import PhaseScreen
+    from screens.registry import screen_class
+    from tasks.session.phases import PHASE_IDS, VIEWS
+
+    for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
+        assert issubclass(screen_class(view_id), PhaseScreen), view_id

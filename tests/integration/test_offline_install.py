@@ -102,7 +102,6 @@ def test_wheelhouse_installs_offline_and_runs(tmp_path: Path) -> None:
         )
         assert health.returncode == 0, health.stderr
         assert "--inventory" in health.stdout
-    # else: the health subcommand (issue 5) has not landed on this branch; --help is checked above.
 
     size_mb = archive.stat().st_size / 1e6
     print(

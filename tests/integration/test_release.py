@@ -9,6 +9,7 @@ import pytest
 
 from tasks.errors import CrvsError, InvalidName
 from tasks.release.publish import (
+    ReleaseRecord,
     TagExists,
     create_tag,
     is_merged,
@@ -103,7 +104,8 @@ def test_publish_workflow_approvers_pitfall(tmp_path: Path) -> None:
 def test_image_tag_recorded_and_validated() -> None:
     session = Session()
     record_image_tag(session, "v1.3.5")
-    assert session.release["image"]["tag"] == "v1.3.5"
+    image = ReleaseRecord.of(session).image
+    assert image is not None and image.tag == "v1.3.5"
     with pytest.raises(InvalidName):
         record_image_tag(session, "v1.3.5; rm -rf /")
-    assert json.dumps(session.release)
+    assert json.dumps(session.section_state("release"))

@@ -14,6 +14,7 @@ from tasks.servers.runner import ssh_runner
 from tasks.servers.ssh import FailureKind, SshFailure, trust_host_key
 from tasks.session.state import Session, now_iso
 from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers, EnvironmentId
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -26,10 +27,23 @@ async def demo(tmp_path_factory: pytest.TempPathFactory):
         yield Workspace(sandbox.state_path, demo=sandbox), cluster
 
 
+def _answered(workspace: Workspace) -> Session:
+    """A demo session whose Prepare answers name the demo cluster's inventories (as typed)."""
+    assert workspace.demo is not None
+    session = Session(demo=True)
+    answers = Answers.of(session)
+    answers.deployed = True
+    for env in (EnvironmentId.QA, EnvironmentId.PRODUCTION):
+        answers.environment(env).inventory_path = str(
+            workspace.demo.cluster_dir / f"{env.value}.ini"
+        )
+    return session
+
+
 async def test_demo_backup_server_nightly_backup_is_too_old_a_fresh_one_verifies(demo) -> None:
     workspace, cluster = demo
-    session = Session(demo=True)
-    target = backup_vars(session, workspace)
+    session = _answered(workspace)
+    target = backup_vars(session)
     assert target["remote_dir"] == BACKUP_REMOTE_DIR and target["ssh_host"] == "demo-backup"
     options = ssh_options(workspace)
     since = now_iso()
@@ -50,7 +64,7 @@ async def test_demo_backup_server_nightly_backup_is_too_old_a_fresh_one_verifies
 
 async def test_demo_qa_manager_stack_is_up(demo) -> None:
     workspace, _cluster = demo
-    async with manager_runner(Session(demo=True), workspace, "qa") as run:
+    async with manager_runner(_answered(workspace), workspace, "qa") as run:
         probe = await wait_for_stack(run, timeout_s=5, interval_s=0.1)
     assert probe.up, probe.summary()
     assert probe.migration == "finished"

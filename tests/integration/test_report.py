@@ -6,13 +6,16 @@ import re
 import shlex
 from pathlib import Path
 
-from tasks.release.env_check import check_env_files, record_env_check
+from tasks.release.env_check import check_env_files
 from tasks.release.gate import acknowledge_drafts, open_gate
+from tasks.release.publish import record_env_check
 from tasks.report.document import export_report
 from tasks.servers.health import Health, HealthSnapshot, NodeHealth, save_snapshot
 from tasks.servers.inventory import Node, Role
 from tasks.session.state import Session
 from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers
+from tasks.upgrade.plan import update_plan
 
 SECRET = "Tr0ub4dor&3-horse"
 SMTP_SECRET = "smtp|pa<ss>word"
@@ -21,8 +24,11 @@ SMTP_SECRET = "smtp|pa<ss>word"
 def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "state" / "session.toml")
     session = Session(installation="Farajaland production")
-    session.answers.update(current_version="1.3.0", target_version="1.3.5", smtp_password=SECRET)
-    session.plan.update(steps=[{"id": "ansible", "applies": True, "reason": "crosses 1.3.1"}])
+    answers = Answers.of(session)
+    answers.current_version, answers.target_version = "1.3.0", "1.3.5"
+    # A secret typed where it does not belong (an answer) must not reach the report either.
+    answers.integrations_list = f"DHIS2 (password {SECRET})"
+    update_plan(session)
     env = tmp_path / "prod.env"
     env.write_text(
         f"SUPER_USER_PASSWORD={SECRET}\nSMTP_PASSWORD='{SMTP_SECRET}'\nSMTP_HOST=smtp.example.org\n"
@@ -74,7 +80,7 @@ def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
         assert "smtp|pa&lt;ss&gt;word" not in text and "smtp\\|pa<ss>word" not in text
         assert "Staff were told to submit their drafts" in text
         assert "LOCKED" in text
-        assert "crosses 1.3.1" in text
+        assert "Crossing 1.3.1" in text
         assert "manager1" in text and "root@203.0.113.10" in text
     assert "disk /data 91% used <script>" not in page
     assert "disk /data 91% used &lt;script&gt;" in page
@@ -97,11 +103,10 @@ def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
 
 
 def test_report_shows_the_plan_with_reasons(tmp_path: Path) -> None:
-    from tasks.upgrade.plan import update_plan
-
     ws = Workspace(tmp_path / "session.toml")
     session = Session()
-    session.answers.update(current_version="1.3.0", target_version="1.3.5")
+    answers = Answers.of(session)
+    answers.current_version, answers.target_version = "1.3.0", "1.3.5"
     plan, _ = update_plan(session)
     out = export_report(ws, session)
     md = out.markdown.read_text()

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: sshd, tmux, git, sandbox, pilot, the app factory."""

@@ -1,4 +1,4 @@
-"""Release-phase SSH servers (backup server, swarm manager) on issue 5's sshd fixtures.
+"""Release-phase SSH servers (backup server, swarm manager) on the shared sshd fixtures.
 
 ``release_server(sshd_factory, ssh_client_key, address, extra)`` starts one more sshd
 through the shared ``sshd_factory`` (tests/conftest.py) and gives the ``SshOptions``

@@ -1,0 +1,1 @@
+"""The app driven with Textual's Pilot (keys, clicks) and snapshot tests."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import OptionList
 
 from screens.help import HelpScreen
@@ -10,22 +9,20 @@ from screens.state_error import StateErrorScreen
 from tasks.errors import StateFileError
 from tasks.session.phases import PHASE_IDS, PhaseStatus
 from tasks.session.state import Session, load_session, save_session
-from tasks.session.workspace import Workspace
+from tests.support.app import make_app as support_make_app
 from tui.app import CrvsMigrateApp
 
 
 def make_app(tmp_path, name="s.toml") -> CrvsMigrateApp:
-    ws = Workspace(tmp_path / name)
-    return CrvsMigrateApp(ws, session=ws.load())
+    return support_make_app(tmp_path / name, load=True)
 
 
 def app_for_unusable_file(path, content: bytes) -> CrvsMigrateApp:
     """The app as the CLI starts it when the session file cannot be used."""
     path.write_bytes(content)
-    ws = Workspace(path)
-    with pytest.raises(StateFileError) as info:
-        ws.load()
-    return CrvsMigrateApp(ws, state_error=info.value)
+    app = support_make_app(path, load=True)
+    assert isinstance(app.state_error, StateFileError)
+    return app
 
 
 async def test_number_keys_and_j_k_enter_move_between_phases(tmp_path):
@@ -82,7 +79,7 @@ async def test_session_resumes_where_the_operator_was(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("6")
-        app.session.phase("prepare").status = PhaseStatus.DONE
+        app.session.phase("prepare").finish()
         app.save_session()
     second = make_app(tmp_path)
     async with second.run_test(size=(80, 24)) as pilot:
@@ -96,10 +93,8 @@ async def test_session_resumes_where_the_operator_was(tmp_path):
 
 async def test_skipped_and_blocked_phases_say_why(tmp_path):
     s = Session()
-    s.phase("deploy_qa").status = PhaseStatus.SKIPPED
-    s.phase("deploy_qa").reason = "OpenCRVS is not deployed to servers yet."
-    s.phase("deploy_production").status = PhaseStatus.BLOCKED
-    s.phase("deploy_production").reason = "No backup server is provisioned."
+    s.phase("deploy_qa").skip("OpenCRVS is not deployed to servers yet.")
+    s.phase("deploy_production").block("No backup server is provisioned.")
     save_session(tmp_path / "s.toml", s)
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -1,6 +1,6 @@
 """80x24 terminals, 16 colours and NO_COLOR: snapshots of the main screen, and the narrow sidebar.
 
-The lead's tests/test_snapshots_shell.py covers the default theme at 80x24 and 120x40.
+tests/tui/test_snapshots_shell.py covers the default theme at 80x24 and 120x40.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.text import Text
 from screens.widgets.sidebar import PhaseSidebar
 from tasks.session.phases import PHASES, PhaseStatus
 from tasks.session.state import Session
-from tasks.session.workspace import Workspace
+from tests.support.app import make_app
 from tui.app import CrvsMigrateApp
 from tui.themes import auto_theme
 
@@ -22,21 +22,17 @@ from tui.themes import auto_theme
 def _session() -> Session:
     """Every status at once, so the snapshots show each glyph."""
     session = Session()
-    for pid, status, reason in (
-        ("prepare", PhaseStatus.DONE, ""),
-        ("plan", PhaseStatus.DONE, ""),
-        ("update_core", PhaseStatus.IN_PROGRESS, ""),
-        ("verify_local", PhaseStatus.SKIPPED, "not deployed"),
-        ("deploy_production", PhaseStatus.BLOCKED, "no backup server"),
-    ):
-        record = session.phase(pid)
-        record.status, record.reason = status, reason
+    session.phase("prepare").finish()
+    session.phase("plan").finish()
+    session.phase("update_core").start()
+    session.phase("verify_local").skip("not deployed")
+    session.phase("deploy_production").block("no backup server")
     session.current_view = "prepare"
     return session
 
 
 def _app(tmp_path: Path, theme: str | None = None) -> CrvsMigrateApp:
-    return CrvsMigrateApp(Workspace(tmp_path / "state.toml"), session=_session(), theme=theme)
+    return make_app(tmp_path / "state.toml", session=_session(), theme=theme)
 
 
 def test_main_screen_80x24_ansi_theme(snap_compare, tmp_path: Path) -> None:
@@ -100,7 +96,7 @@ async def test_16_colour_terminal_gets_the_ansi_theme(tmp_path: Path, monkeypatc
     monkeypatch.setenv("TERM", "linux")
     monkeypatch.delenv("COLORTERM", raising=False)
     environ = {"TERM": "linux"}
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"), environ=environ)
+    app = make_app(tmp_path / "state.toml", environ=environ)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.console.color_system == "standard"
@@ -108,7 +104,7 @@ async def test_16_colour_terminal_gets_the_ansi_theme(tmp_path: Path, monkeypatc
 
 
 async def test_theme_option_wins(tmp_path: Path) -> None:
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"), theme="ansi-light", environ={})
+    app = make_app(tmp_path / "state.toml", theme="ansi-light", environ={})
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.theme == "ansi-light"

@@ -9,12 +9,18 @@ import pytest
 from textual.widgets import Log
 
 from tasks.demo.sandbox import DemoSandbox, build_demo_sandbox
-from tasks.servers.health import Health, evaluate_node, load_snapshot
+from tasks.sections import open_session
+from tasks.servers.health import (
+    Health,
+    HealthRecord,
+    evaluate_node,
+    load_node_resources,
+    load_snapshot,
+)
 from tasks.servers.inventory import Node, Role
-from tasks.servers.resources import load_node_resources
 from tasks.servers.ssh import CommandResult
-from tasks.session.state import load_session
-from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers, EnvironmentId
+from tests.support.app import demo_inventories, make_app
 from tui.app import CrvsMigrateApp
 
 
@@ -28,7 +34,7 @@ def app(sandbox_template: Path, tmp_path: Path) -> CrvsMigrateApp:
     root = tmp_path / "sandbox"
     shutil.copytree(sandbox_template, root, symlinks=True)
     sandbox = DemoSandbox(root)
-    return CrvsMigrateApp(Workspace(sandbox.state_path, demo=sandbox))
+    return make_app(sandbox.state_path, demo=sandbox, answers=demo_inventories(sandbox))
 
 
 async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:
@@ -63,11 +69,13 @@ async def test_demo_cluster_health_and_details(app: CrvsMigrateApp) -> None:
         assert results["manager1"].check("swarm").summary.startswith("3/3 nodes")
         assert results["backup"].status is Health.UNTRUSTED
         # saved for the report and for Prepare
-        snapshot = load_snapshot(app.session, "demo")
+        snapshot = load_snapshot(app.session, "production")
         assert snapshot is not None and len(snapshot.results) == 4
-        assert {r.node for r in load_node_resources(app.session, "demo")} >= {"worker2"}
-        saved = load_session(app.workspace.state_path)
-        assert saved.health["snapshots"]["demo"]["nodes"][0]["node"]["name"] == "manager1"
+        assert {r.node for r in load_node_resources(app.session, "production")} >= {"worker2"}
+        saved = open_session(app.workspace.state_path)
+        assert saved is not None
+        saved_snapshot = HealthRecord.of(saved).snapshots["production"]
+        assert saved_snapshot.results[0].node.name == "manager1"
         # Enter on worker1 opens its raw outputs
         table(app).focus()
         table(app).move_cursor(row=1)
@@ -123,7 +131,7 @@ async def test_typed_node_and_environment_switch(app: CrvsMigrateApp) -> None:
         screen.query_one("#add-port").value = "1"
         await pilot.click("#add-node")
         await wait_for(pilot, lambda: "127.0.0.1" in table(app).node_by_name)
-        assert app.session.health["nodes"]["qa"][0]["host"] == "127.0.0.1"
+        assert HealthRecord.of(app.session).typed_nodes("qa")[0].host == "127.0.0.1"
         table(app).focus()
         await pilot.press("r")
         await wait_for(pilot, lambda: settled(app, ("qa1", "127.0.0.1")))
@@ -131,7 +139,7 @@ async def test_typed_node_and_environment_switch(app: CrvsMigrateApp) -> None:
         # the auto-refresh interval is saved
         screen.query_one("#health-refresh").value = "30"
         await pilot.pause()
-        assert app.session.health["auto_refresh_s"] == 30
+        assert HealthRecord.of(app.session).auto_refresh_s == 30
 
 
 async def test_hostile_text_is_shown_literally(app: CrvsMigrateApp) -> None:
@@ -160,7 +168,7 @@ async def test_inventory_from_prepare_answers_and_bad_file(
 ) -> None:
     bad = tmp_path / "qa.ini"
     bad.write_text("[docker-workers]\nworker1 ansible_host='10.0.0.1\n")
-    app.session.answers["environments"] = {"qa": {"inventory_path": str(bad)}}
+    Answers.of(app.session).environment(EnvironmentId.QA).inventory_path = str(bad)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("h")
         await wait_for(pilot, lambda: app.screen.id != "_default" and settled(app))

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from tasks.servers.resources import GB, NodeResources, store_node_resources
+from tasks.servers.health import HealthRecord
+from tasks.servers.resources import NodeResources
 from tasks.session.phases import PhaseStatus
-from tasks.session.workspace import Workspace
+from tasks.units import GIB
 from tasks.upgrade.answers import Answers, CitizenRegistration, EnvironmentId
 from tasks.upgrade.plan import load_plan
+from tests.support.app import make_app
 from tests.support.plan import detection_done, make_checkout
-from tui.app import CrvsMigrateApp
 
 SIZE = (80, 24)
 
@@ -45,7 +46,7 @@ def error_text(app, field_id: str) -> str:
 
 async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
     config, core = checkouts(tmp_path)
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
+    app = make_app(tmp_path / "state.toml")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.screen.__class__.__name__ == "PrepareScreen"
@@ -104,7 +105,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.screen.__class__.__name__ == "PlanScreen"
         assert app.session.phase("prepare").status is PhaseStatus.DONE
-        answers = Answers.from_state(app.session.answers)
+        answers = Answers.of(app.session)
         assert answers.complete
         assert answers.core_customised and answers.core_upstream_remote == "upstream"
         assert answers.real_citizens is CitizenRegistration.PRODUCTION
@@ -128,7 +129,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
 
 
 async def test_invalid_inputs_show_their_reason_and_do_not_advance(tmp_path: Path) -> None:
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
+    app = make_app(tmp_path / "state.toml")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("tab")
@@ -180,7 +181,7 @@ async def test_invalid_inputs_show_their_reason_and_do_not_advance(tmp_path: Pat
 async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
     config, core = checkouts(tmp_path)
     state = tmp_path / "state.toml"
-    app = CrvsMigrateApp(Workspace(state))
+    app = make_app(state)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("tab")
@@ -195,9 +196,8 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
         await pilot.press("enter")  # deployed: yes
         await pilot.pause()
 
-    loaded = Workspace(state).load()
-    assert loaded is not None
-    app = CrvsMigrateApp(Workspace(state), session=loaded)
+    app = make_app(state, load=True)
+    assert app.state_error is None
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -210,12 +210,12 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
         assert not screen.query_one("#core-fork").display
         assert app.session.phase("prepare").status is PhaseStatus.IN_PROGRESS
         # Restoring is not answering: nothing changed in the saved answers.
-        assert Answers.from_state(app.session.answers).integrations_list == "DHIS2, MOSIP"
+        assert Answers.of(app.session).integrations_list == "DHIS2, MOSIP"
 
 
 async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path: Path) -> None:
     config, _ = checkouts(tmp_path, ["1.3.0", "1.3.1", "1.3.2", "1.3.3"])
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
+    app = make_app(tmp_path / "state.toml")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("tab")
@@ -232,25 +232,21 @@ async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path:
         await pilot.pause()
         note = str(app.screen.query_one("#current_version-detected", Static).content)
         assert "edited; detected was 1.3.3" in note
-        assert app.session.answers["current_version"] == "1.3.2"
+        assert Answers.of(app.session).current_version == "1.3.2"
 
 
 async def test_fill_from_last_health_check_and_go_to_cluster_health(tmp_path: Path) -> None:
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
-    store_node_resources(
-        app.session,
-        "production",
-        [
-            NodeResources(
-                "manager1",
-                "2026-01-01T00:00:00+00:00",
-                ram_total_bytes=16 * GB,
-                ram_available_bytes=6 * GB,
-                disk_total_bytes=320 * GB,
-                disk_free_bytes=120 * GB,
-            )
-        ],
-    )
+    app = make_app(tmp_path / "state.toml")
+    HealthRecord.of(app.session).resources["production"] = [
+        NodeResources(
+            "manager1",
+            "2026-01-01T00:00:00+00:00",
+            ram_total_bytes=16 * GIB,
+            ram_available_bytes=6 * GIB,
+            disk_total_bytes=320 * GIB,
+            disk_free_bytes=120 * GIB,
+        )
+    ]
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         app.screen.query_one("#deployed").focus()
@@ -258,8 +254,8 @@ async def test_fill_from_last_health_check_and_go_to_cluster_health(tmp_path: Pa
         await pilot.press("f3")
         await pilot.pause()
         assert app.screen.query_one("#env-production-servers", Input).value == "manager1=120/6"
-        servers = app.session.answers["environments"]["production"]["servers"]
-        assert servers == [{"node": "manager1", "free_disk_gb": 120, "free_ram_gb": 6}]
+        servers = Answers.of(app.session).environments[EnvironmentId.PRODUCTION].servers
+        assert [(s.node, s.free_disk_gb, s.free_ram_gb) for s in servers] == [("manager1", 120, 6)]
         await pilot.press("f2")
         await pilot.pause()
         assert app.session.current_view == "health"
@@ -269,8 +265,8 @@ async def test_changed_answers_update_the_sidebar_when_leaving_prepare(tmp_path:
     from tasks.upgrade.plan import update_plan
     from tests.support.plan import full_answers
 
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml"))
-    app.session.answers = full_answers(deployed=False, environments={}).to_state()
+    app = make_app(tmp_path / "state.toml")
+    app.session.replace_section(full_answers(deployed=False, environments={}))
     update_plan(app.session)
     assert app.session.phase("release").status is PhaseStatus.SKIPPED
     async with app.run_test(size=SIZE) as pilot:
@@ -289,7 +285,7 @@ async def test_demo_mode_prefills_the_checkouts(tmp_path: Path) -> None:
     from tasks.demo.sandbox import build_demo_sandbox
 
     demo = build_demo_sandbox(tmp_path / "demo")
-    app = CrvsMigrateApp(Workspace(tmp_path / "state.toml", demo=demo))
+    app = make_app(tmp_path / "state.toml", demo=demo)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await detection_done(app)

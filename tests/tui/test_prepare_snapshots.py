@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tasks.session.phases import PhaseStatus
 from tasks.session.state import Session
-from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers
 from tasks.upgrade.plan import update_plan
+from tests.support.app import make_app
 from tests.support.plan import detection_done, full_answers, make_checkout
 from tui.app import CrvsMigrateApp
 
@@ -34,10 +33,10 @@ def app_with(workdir: Path, answers: Answers | None, view: str = "prepare") -> C
     session = Session(session_id="snapshot", created_at="2026-01-01T00:00:00+00:00")
     session.current_view = view
     if answers is not None:
-        session.answers = answers.to_state()
-        session.phase("prepare").status = PhaseStatus.DONE
+        session.replace_section(answers)
+        session.phase("prepare").finish()
         update_plan(session)
-    return CrvsMigrateApp(Workspace(workdir / "state.toml"), session=session)
+    return make_app(workdir / "state.toml", session=session)
 
 
 def complete_answers(**changes: object) -> Answers:

@@ -9,9 +9,11 @@ from pathlib import Path
 from textual.widgets import Button, Checkbox, Input
 
 from tasks.demo.sandbox import deploy_sh
-from tasks.session.state import Session
-from tasks.session.workspace import Workspace
+from tasks.release.deploy import DeployRecord
+from tasks.release.env_check import EnvCheckRecord
+from tasks.release.publish import ReleaseRecord
 from tasks.upgrade.catalogue import deploy_required_env
+from tests.support.app import make_app
 from tests.support.gitutil import fork_with_upgrade_branch, git
 from tests.support.pilot import press_when_shown, static_text, text_when_shown
 from tui.app import CrvsMigrateApp
@@ -20,10 +22,12 @@ SECRET = "pa55-Never-Shown"
 
 
 def _app(tmp_path: Path, view: str, config: Path) -> CrvsMigrateApp:
-    ws = Workspace(tmp_path / "state" / "session.toml")
-    session = Session(installation="Farajaland", current_view=view)
-    session.answers.update(target_version="1.3.5", config_path=str(config))
-    return CrvsMigrateApp(ws, session=session)
+    return make_app(
+        tmp_path / "state" / "session.toml",
+        view=view,
+        installation="Farajaland",
+        answers={"target_version": "1.3.5", "config_path": str(config)},
+    )
 
 
 async def _until(pilot, predicate, timeout: float = 20.0) -> None:
@@ -48,7 +52,8 @@ async def test_release_screen_end_to_end(tmp_path: Path) -> None:
         git(repo, "checkout", "-q", "master")
         git(repo, "merge", "-q", "--no-ff", "-m", "Merge PR", "upgrade-countryconfig-v1.3.5")
         await press_when_shown(pilot, app, "#merge-check")
-        assert app.session.release["merge"]["how"].startswith("checked")
+        merge = ReleaseRecord.of(app.session).merge
+        assert merge is not None and merge.how.startswith("checked")
 
         assert app.screen.query_one("#tag-name", Input).value == "v1.3.5"
         assert "git push origin refs/tags/v1.3.5" in static_text(app, "#tag-result")
@@ -86,7 +91,9 @@ async def test_deploy_qa_clear_data_needs_the_typed_host_and_runs_deploy_sh(tmp_
     env_file = tmp_path / "qa.env"
     env_file.write_text("".join(f"{n}={SECRET}\n" for n in deploy_required_env("1.3.5")))
     app = _app(tmp_path, "deploy_qa", cfg)
-    app.session.release["env_check"] = {"files": [str(env_file)], "ok": True}
+    ReleaseRecord.of(app.session).env_check = EnvCheckRecord(
+        checked_at="2026-01-01T00:00:00+00:00", ok=True, files=[str(env_file)]
+    )
     async with app.run_test(size=(110, 60)) as pilot:
         await pilot.pause()
         s = app.screen
@@ -117,9 +124,9 @@ async def test_deploy_qa_clear_data_needs_the_typed_host_and_runs_deploy_sh(tmp_
 
         await press_when_shown(pilot, app, "#deploy-run")
         await press_when_shown(pilot, app, "#confirm")
-        await _until(pilot, lambda: "qa" in app.session.deploy)
-        rec = app.session.deploy["qa"]
-        assert rec["exit_code"] == 0 and "--clear_data=no" in rec["argv"]
+        await _until(pilot, lambda: DeployRecord.of(app.session).qa is not None)
+        rec = DeployRecord.of(app.session).qa
+        assert rec is not None and rec.exit_code == 0 and "--clear_data=no" in rec.argv
         pane_lines = app.screen.query_one("#deploy-pane").lines
         assert any("Deploying VERSION v1.3.5 to qa.farajaland.org" in ln for ln in pane_lines)
     commands = [e for e in app.workspace.journal.entries() if e["kind"] == "command"]
@@ -159,4 +166,5 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
         await press_when_shown(pilot, app, "#local-confirm")
         assert app.session.phase("verify_local").status.value == "done"
     kinds = [(e["kind"], e.get("step")) for e in app.workspace.journal.entries()]
-    assert ("command", "start") in kinds and ("confirmation", "local") in kinds
+    # The plan's step ids: the run and the confirmation are the step "start_locally".
+    assert ("command", "start_locally") in kinds and ("confirmation", "start_locally") in kinds

@@ -8,10 +8,13 @@ from pathlib import Path
 from textual.widgets import Button, Input, RadioButton
 
 from tasks.release.backup import verify_backup
-from tasks.release.gate import compute_gate, record_qa_health, record_verification
-from tasks.session.state import Session, load_session
-from tasks.session.workspace import Workspace
+from tasks.release.deploy import DeployRecord
+from tasks.release.gate import BackupRecord, compute_gate, record_verification
+from tasks.sections import open_session
+from tasks.upgrade.answers import Answers, EnvironmentId
+from tests.support.app import make_app
 from tests.support.backupdir import make_backup_dir
+from tests.support.evidence import qa_health
 from tests.support.localrun import local_run
 from tests.support.pilot import press_when_shown, static_text, text_when_shown
 from tui.app import CrvsMigrateApp
@@ -20,10 +23,12 @@ LABEL = "before-v1.3.5"
 
 
 def _app(tmp_path: Path, view: str) -> CrvsMigrateApp:
-    ws = Workspace(tmp_path / "state" / "session.toml")
-    session = Session(installation="Farajaland", current_view=view)
-    session.answers["target_version"] = "1.3.5"
-    return CrvsMigrateApp(ws, session=session)
+    return make_app(
+        tmp_path / "state" / "session.toml",
+        view=view,
+        installation="Farajaland",
+        answers={"target_version": "1.3.5"},
+    )
 
 
 async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) -> None:
@@ -36,8 +41,8 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
         assert app.screen.query_one("#backup-taken", Button).disabled  # gate not opened yet
 
         await press_when_shown(pilot, app, "#gate-open")
-        assert app.session.backup["gate_opened_at"]
-        since = app.session.backup["gate_opened_at"]
+        since = BackupRecord.of(app.session).gate_opened_at
+        assert since
 
         # An uppercase label is refused in the command itself.
         app.screen.query_one("#backup-label", Input).value = "Before-Upgrade"
@@ -58,7 +63,8 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
 
         await press_when_shown(pilot, app, "#backup-taken")
         await press_when_shown(pilot, app, "#confirm")  # the confirmation modal
-        assert app.session.backup["taken"]["label"] == LABEL
+        taken = BackupRecord.of(app.session).taken
+        assert taken is not None and taken.label == LABEL
         assert not compute_gate(app.session).open
 
         # Stored off-server: the evidence a verification leaves (the SSH path is in test_backup_ssh).
@@ -69,7 +75,7 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
         )
         await press_when_shown(pilot, app, "#restore-done")
         await press_when_shown(pilot, app, "#confirm")
-        record_qa_health(app.session, True, "3 node(s), overall ok")
+        qa_health(app.session)
         await press_when_shown(pilot, app, "#records-ok")
         await press_when_shown(pilot, app, "#drafts-ack")
         panel = static_text(app, "#gate-panel")
@@ -78,13 +84,14 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
 
         # Acknowledging without a strategy is refused.
         await press_when_shown(pilot, app, "#risk-ack")
-        assert "risk" not in app.session.backup
+        assert BackupRecord.of(app.session).risk is None
         await pilot.press("escape")
         await pilot.pause()
         app.screen.query_one("#strategy").query(RadioButton).last().value = True
         await pilot.pause()
         await press_when_shown(pilot, app, "#risk-ack")
-        assert app.session.backup["risk"]["strategy"] == "new_servers"
+        risk = BackupRecord.of(app.session).risk
+        assert risk is not None and risk.strategy == "new_servers"
         assert "OPEN" in static_text(app, "#gate-panel")
         assert not app.screen.query_one("#to-production", Button).disabled
         await press_when_shown(pilot, app, "#to-production")
@@ -92,7 +99,7 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
         assert not app.screen.query_one("#deploy-run", Button).disabled
 
     # Saved, and the saved state loads (its evidence holds).
-    loaded = load_session(app.workspace.state_path)
+    loaded = open_session(app.workspace.state_path)
     assert loaded is not None and compute_gate(loaded).open
     whats = [e["step"] for e in app.workspace.journal.entries() if e["kind"] == "confirmation"]
     assert whats == ["backup", "restore", "restore_records", "drafts", "risk"]
@@ -113,7 +120,7 @@ async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path:
         app.screen.query_one("#deploy-run", Button).press()
         await pilot.pause()
         assert "Production is locked" in await text_when_shown(pilot, app, "#error-title")
-    assert "production" not in app.session.deploy
+    assert DeployRecord.of(app.session).production is None
 
 
 async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
@@ -139,10 +146,13 @@ async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_pa
     from tasks.demo.sandbox import build_demo_sandbox
 
     sandbox = build_demo_sandbox(tmp_path / "demo")
-    ws = Workspace(sandbox.state_path, demo=sandbox)
-    session = Session(demo=True, current_view="backup_production")
-    session.answers["target_version"] = "1.3.5"
-    app = CrvsMigrateApp(ws, session=session)
+    # As answered in Prepare: the production inventory where the fork keeps it.
+    answers = Answers(target_version="1.3.5", deployed=True)
+    answers.environment(EnvironmentId.PRODUCTION).inventory_path = str(
+        sandbox.config_path / "infrastructure" / "server-setup" / "production.ini"
+    )
+    app = make_app(sandbox.state_path, demo=sandbox, view="backup_production", answers=answers)
+    ws = app.workspace
     async with app.run_test(size=(100, 50)) as pilot:
         await pilot.pause()
         async with asyncio.timeout(60):
@@ -164,10 +174,10 @@ async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_pa
                 await pilot.pause(0.1)
         app.screen.query_one("#trust-yes", Button).press()
         async with asyncio.timeout(30):
-            while "verification" not in app.session.backup:
+            while BackupRecord.of(app.session).verification is None:
                 await pilot.pause(0.1)
-        ver = app.session.backup["verification"]
-        assert ver["ok"], ver
+        ver = BackupRecord.of(app.session).verification
+        assert ver is not None and ver.ok, ver
         panel = static_text(app, "#gate-panel")
         assert "✓ 1. Emergency backup taken" in panel and "✓ 2. Stored off" in panel
     steps = [e.get("step") for e in ws.journal.entries() if e["kind"] == "confirmation"]

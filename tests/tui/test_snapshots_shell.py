@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.session.phases import PhaseStatus
 from tasks.session.state import Session, save_session
-from tasks.session.workspace import Workspace
+from tests.support.app import make_app
 from tui.app import CrvsMigrateApp
 
 
 def app_with_progress(tmp_path) -> CrvsMigrateApp:
     """A session part way through: every phase status appears once."""
     s = Session(session_id="snapshot", created_at="2026-01-01T00:00:00+00:00")
-    s.phase("prepare").status = PhaseStatus.DONE
-    s.phase("plan").status = PhaseStatus.DONE
-    s.phase("update_core").status = PhaseStatus.IN_PROGRESS
-    s.phase("verify_local").status = PhaseStatus.SKIPPED
-    s.phase("verify_local").reason = "Not running OpenCRVS locally."
-    s.phase("deploy_production").status = PhaseStatus.BLOCKED
-    s.phase("deploy_production").reason = "The production backup gate is not open."
+    s.phase("prepare").finish()
+    s.phase("plan").finish()
+    s.phase("update_core").start()
+    s.phase("verify_local").skip("Not running OpenCRVS locally.")
+    s.phase("deploy_production").block("The production backup gate is not open.")
     s.current_view = "deploy_production"
     path = tmp_path / "s.toml"
     save_session(path, s)
-    ws = Workspace(path)
-    return CrvsMigrateApp(ws, session=ws.load())
+    return make_app(path, load=True)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

@@ -10,9 +10,9 @@ import pytest
 
 from screens.modals.confirm import ChoiceModal, ConfirmModal, TextPromptModal
 from tasks.demo.sandbox import CONFLICTING_FILE
+from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus, StepStatus
-from tasks.session.state import Session
-from tasks.session.workspace import Workspace
+from tests.support.app import make_app as support_make_app
 from tests.support.sandbox import git, group_gone, group_members
 from tui.app import CrvsMigrateApp
 
@@ -20,9 +20,8 @@ needs_yarn = pytest.mark.skipif(shutil.which("yarn") is None, reason="guard only
 
 
 def make_app(sb, view: str, **answers) -> CrvsMigrateApp:
-    session = Session(demo=True, current_view=view)
-    session.answers.update(answers)
-    return CrvsMigrateApp(Workspace(sb.state_path, demo=sb), session)
+    """The demo sandbox's app on ``view`` (its checkouts answered, as a new demo session is)."""
+    return support_make_app(sb.state_path, demo=sb, view=view, answers=answers)
 
 
 async def until(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
@@ -85,7 +84,7 @@ async def test_update_core_happy_path(sandbox) -> None:
     assert git(sandbox.core_path, "rev-parse", "HEAD") == origin
     commands = [e for e in app.workspace.journal.entries() if e["kind"] == "command"]
     assert [e["step"] for e in commands] == ["fetch", "checkout_master", "pull", "yarn"]
-    saved = Workspace(sandbox.state_path).load()
+    saved = open_session(sandbox.state_path)
     assert saved is not None and saved.phase("update_core").status is PhaseStatus.DONE
     rec = saved.phase("update_core").step("pull")
     assert rec.exit_code == 0 and rec.log_file and Path(rec.log_file).exists()
@@ -209,7 +208,7 @@ async def test_quit_while_running_cancels_the_group(sandbox) -> None:
         await answer_modal(pilot, app, ConfirmModal, confirm=True)
         await until(pilot, lambda: not app.is_running, what="exit")
     assert group_gone(pgid)
-    saved = Workspace(sandbox.state_path).load()
+    saved = open_session(sandbox.state_path)
     assert saved.phase("update_core").step("checkout_master").status is StepStatus.CANCELLED
 
 
@@ -347,7 +346,7 @@ async def test_farajaland_remote_detected_in_merge_step(sandbox) -> None:
 
 
 async def test_no_path_yet_points_to_prepare(tmp_path: Path) -> None:
-    app = CrvsMigrateApp(Workspace(tmp_path / "s.toml"), Session(current_view="merge_config"))
+    app = support_make_app(tmp_path / "s.toml", view="merge_config")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         text = str(app.screen.query_one("#step-checks-text").render())

@@ -1,0 +1,1 @@
+"""Pure rules, no processes, no network (fast)."""

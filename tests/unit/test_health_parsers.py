@@ -3,7 +3,6 @@
 import pytest
 
 from tasks.servers.health import (
-    GiB,
     Health,
     HealthPolicy,
     HealthSnapshot,
@@ -21,6 +20,7 @@ from tasks.servers.health import (
 )
 from tasks.servers.inventory import Node, Role
 from tasks.servers.ssh import CommandResult
+from tasks.units import GIB
 
 DF = """Filesystem            1-blocks         Used    Available Capacity Mounted on
 /dev/sda1          84278861824  34234560512  50027524096      41% /
@@ -127,7 +127,7 @@ def test_disk_warn_at_70_and_fail_below_needed() -> None:
     r = evaluate_node(WORKER, outputs(mem=HEALTHY_MEM))
     assert r.check("disk").status is Health.WARN
     assert "/data is 71% used" in r.reason
-    tight = HealthPolicy(needed_free_bytes=200 * GiB)
+    tight = HealthPolicy(needed_free_bytes=200 * GIB)
     r = evaluate_node(WORKER, outputs(mem=HEALTHY_MEM), tight)
     assert r.status is Health.FAIL and "upgrade needs" in r.reason
     assert r.resources.disk_free_bytes == 123653529600  # /data, for Prepare

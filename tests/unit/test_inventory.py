@@ -9,8 +9,6 @@ from tasks.servers.inventory import (
     load_inventory,
     make_typed_node,
     parse_inventory,
-    save_typed_nodes,
-    typed_nodes,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "inventory"
@@ -125,11 +123,14 @@ def test_cycle_and_empty_and_missing(tmp_path: Path) -> None:
 
 
 def test_typed_nodes_round_trip() -> None:
-    health: dict = {}
+    from tasks.servers.health import HealthRecord
+
+    record = HealthRecord()
     node = make_typed_node("10.1.2.3", "2022", "ops", "manager")
-    save_typed_nodes(health, "qa", [node])
-    assert typed_nodes(health, "qa") == [node]
-    assert typed_nodes(health, "production") == []
+    record.set_typed_nodes("qa", [node])
+    again = HealthRecord.from_state(record.to_state())
+    assert again.typed_nodes("qa") == [node]
+    assert again.typed_nodes("production") == []
     with pytest.raises(CrvsError):
         make_typed_node("bad host;rm", "", "", "node")
     with pytest.raises(CrvsError):

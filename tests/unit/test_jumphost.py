@@ -8,7 +8,7 @@ import pytest
 
 from tasks.session.jumphost import TMUX_COMMAND, inside_multiplexer, jump_host_advice, over_ssh
 from tasks.session.phases import PHASE_IDS
-from tasks.session.workspace import Workspace
+from tests.support.app import make_app
 from tui.app import CrvsMigrateApp
 
 SSH = {"SSH_CONNECTION": "203.0.113.5 50022 198.51.100.7 22", "TERM": "xterm-256color"}
@@ -40,7 +40,7 @@ def test_advice_only_over_ssh_outside_a_multiplexer(env: dict[str, str], advised
 
 
 def _app(tmp_path: Path, environ: dict[str, str] | None) -> CrvsMigrateApp:
-    return CrvsMigrateApp(Workspace(tmp_path / "state.toml"), environ=environ)
+    return make_app(tmp_path / "state.toml", environ=environ)
 
 
 def _messages(app: CrvsMigrateApp) -> list[str]:

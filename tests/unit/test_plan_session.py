@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus, StepStatus
-from tasks.session.state import Session, load_session, save_session
+from tasks.session.state import Session, save_session
 from tasks.upgrade.answers import CitizenRegistration, EnvironmentId
 from tasks.upgrade.detect import combine, detect_current_version, git_checkout_problem
 from tasks.upgrade.plan import (
+    PlanRecord,
     accept_plan,
     apply_plan,
     build_plan,
@@ -25,7 +27,7 @@ from tests.support.plan import full_answers, make_checkout
 
 def session_with(answers) -> Session:
     session = Session()
-    session.answers = answers.to_state()
+    session.replace_section(answers)
     return session
 
 
@@ -35,7 +37,7 @@ def test_plan_is_saved_and_survives_a_reload(tmp_path: Path) -> None:
     assert changed
     path = tmp_path / "s.toml"
     save_session(path, session)
-    loaded = load_session(path)
+    loaded = open_session(path)
     assert loaded is not None
     assert loaded.phase("deploy_production").status is PhaseStatus.BLOCKED
     assert "backup server" in loaded.phase("deploy_production").reason
@@ -55,9 +57,9 @@ def test_plan_drives_skipped_and_blocked_phases_and_steps() -> None:
 
 def test_apply_never_downgrades_done_or_in_progress() -> None:
     session = session_with(full_answers())
-    session.phase("deploy_qa").status = PhaseStatus.DONE
-    session.phase("deploy_production").status = PhaseStatus.IN_PROGRESS
-    session.answers = full_answers(deployed=False, environments={}).to_state()
+    session.phase("deploy_qa").finish()
+    session.phase("deploy_production").start()
+    session.replace_section(full_answers(deployed=False, environments={}))
     update_plan(session)
     assert session.phase("deploy_qa").status is PhaseStatus.DONE
     assert session.phase("deploy_production").status is PhaseStatus.IN_PROGRESS
@@ -69,8 +71,8 @@ def test_a_phase_that_applies_again_is_released_but_not_someone_elses_block() ->
     update_plan(session)
     assert session.phase("backup_production").status is PhaseStatus.BLOCKED
     # Another feature blocks deploy_production for its own reason.
-    session.phase("deploy_production").reason = "Backup gate not open"
-    session.answers = full_answers(backup_server=True).to_state()
+    session.phase("deploy_production").block("Backup gate not open")
+    session.replace_section(full_answers(backup_server=True))
     update_plan(session)
     assert session.phase("backup_production").status is PhaseStatus.NOT_STARTED
     assert session.phase("backup_production").reason == ""
@@ -82,7 +84,7 @@ def test_steps_skipped_by_the_plan_come_back_when_they_apply() -> None:
     session = session_with(full_answers(integrations=False))
     update_plan(session)
     assert session.phase("deploy_qa").steps["test_integrations"].status is StepStatus.SKIPPED
-    session.answers = full_answers(integrations=True, integrations_list="DHIS2").to_state()
+    session.replace_section(full_answers(integrations=True, integrations_list="DHIS2"))
     update_plan(session)
     assert session.phase("deploy_qa").steps["test_integrations"].status is StepStatus.NOT_STARTED
     assert plan_step_applies(session, "deploy_qa", "test_integrations")
@@ -92,7 +94,7 @@ def test_what_changed_since_the_last_plan() -> None:
     session = session_with(full_answers())
     update_plan(session)
     assert plan_changes(session) == []
-    session.answers = full_answers(backup_server=False, integrations=True).to_state()
+    session.replace_section(full_answers(backup_server=False, integrations=True))
     update_plan(session)
     texts = [f"{c.sign} {c.text}" for c in plan_changes(session)]
     assert any(t.startswith("+ Blocker: No backup server") for t in texts)
@@ -108,7 +110,7 @@ def test_accepting_and_a_changed_plan_needs_accepting_again() -> None:
     assert session.phase("plan").status is PhaseStatus.DONE and plan_accepted(session)
     update_plan(session)
     assert session.phase("plan").status is PhaseStatus.DONE
-    session.answers = full_answers(real_citizens=CitizenRegistration.NO).to_state()
+    session.replace_section(full_answers(real_citizens=CitizenRegistration.NO))
     update_plan(session)
     assert session.phase("plan").status is PhaseStatus.IN_PROGRESS
     assert not plan_accepted(session)
@@ -116,7 +118,7 @@ def test_accepting_and_a_changed_plan_needs_accepting_again() -> None:
 
 def test_plan_step_applies_without_a_saved_plan_uses_the_answers() -> None:
     session = session_with(full_answers(current_version="1.3.0"))
-    assert session.plan == {}
+    assert PlanRecord.of(session).current is None
     assert plan_step_applies(session, "deploy_production", "data_migration")
     assert not plan_step_applies(session, "deploy_production", "no_such_step")
     with pytest.raises(KeyError):

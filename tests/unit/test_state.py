@@ -32,7 +32,12 @@ def test_round_trip_keeps_everything(tmp_path):
     step.duration_s = 1.25
     s.phase("deploy_qa").status = PhaseStatus.SKIPPED
     s.phase("deploy_qa").reason = "not deployed to servers"
-    s.answers = {"target_version": "1.3.5", "cluster_size": 3, "environments": ["qa", "production"]}
+    # A section no owner parses here is kept as it was read.
+    s.raw_sections["answers"] = {
+        "target_version": "1.3.5",
+        "cluster_size": 3,
+        "environments": ["qa", "production"],
+    }
     save_session(path, s)
 
     loaded = load_session(path)
@@ -43,7 +48,7 @@ def test_round_trip_keeps_everything(tmp_path):
     assert loaded.phase("update_core").steps["git_fetch"].status is StepStatus.SUCCEEDED
     assert loaded.phase("update_core").steps["git_fetch"].duration_s == 1.25
     assert loaded.phase("deploy_qa").reason == "not deployed to servers"
-    assert loaded.answers == s.answers
+    assert loaded.raw_sections["answers"] == s.raw_sections["answers"]
     assert list(loaded.phases) == list(PHASE_IDS)
 
 
@@ -104,14 +109,13 @@ def test_new_session_path_never_names_the_damaged_file(tmp_path):
     assert new_session_path(damaged) != fresh
 
 
-def test_demo_cluster_resources_stand_in_for_production_in_demo_sessions():
-    from tasks.servers.resources import NodeResources, load_node_resources, store_node_resources
+def test_resources_are_kept_per_environment_and_a_demo_has_no_special_one():
+    from tasks.servers.health import HealthRecord, load_node_resources
+    from tasks.servers.resources import NodeResources
 
     node = NodeResources("manager1", "2026-01-01T00:00:00+00:00", ram_total_bytes=16 * 1024**3)
-    demo = Session(demo=True)
-    store_node_resources(demo, "demo", [node])
-    assert load_node_resources(demo, "production") == [node]
-    assert load_node_resources(demo, "qa") == []
-    real = Session(demo=False)
-    store_node_resources(real, "demo", [node])
-    assert load_node_resources(real, "production") == []
+    for demo in (True, False):
+        session = Session(demo=demo)
+        HealthRecord.of(session).resources["production"] = [node]
+        assert load_node_resources(session, "production") == [node]
+        assert load_node_resources(session, "qa") == []

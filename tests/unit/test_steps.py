@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from tasks.local.steps import Step, make_run, needs_run, recover_interrupted, run_step
+from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus, StepStatus
 from tasks.session.state import Session
 from tasks.session.workspace import Workspace
@@ -30,7 +31,7 @@ async def test_run_step_records_outcome_log_and_phase(tmp_path: Path) -> None:
     assert Path(rec.log_file).parent == workspace.logs_dir
     assert session.phase("update_core").status is PhaseStatus.IN_PROGRESS
     # Resume: a succeeded step is not run again unless asked.
-    reloaded = workspace.load()
+    reloaded = open_session(workspace.state_path)
     assert reloaded is not None
     assert not needs_run(reloaded, "update_core", step)
     assert needs_run(reloaded, "update_core", step, force=True)
@@ -47,6 +48,9 @@ async def test_failed_step_and_interrupted_step(tmp_path: Path) -> None:
     assert needs_run(session, "merge_config", step)
 
     # The app stopped while a step ran: on the next start it is not "running" any more.
-    session.phase("merge_config").step("merge").status = StepStatus.RUNNING
+    session.phase("merge_config").step("merge").start()
     assert recover_interrupted(session, "merge_config") == ["merge"]
-    assert session.phase("merge_config").step("merge").status is StepStatus.CANCELLED
+    # It did not finish here: "interrupted", with a note saying so (not "cancelled").
+    interrupted = session.phase("merge_config").step("merge")
+    assert interrupted.status is StepStatus.INTERRUPTED
+    assert "stopped while this step was running" in interrupted.note

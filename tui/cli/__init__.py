@@ -93,6 +93,7 @@ def run_app(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     from tasks.errors import StateFileError
+    from tasks.sections import open_session
     from tasks.session.workspace import Workspace
 
     demo = None
@@ -110,7 +111,7 @@ def run_app(args: argparse.Namespace) -> int:
     session = None
     state_error = None
     try:
-        session = workspace.load()
+        session = open_session(workspace.state_path)
     except StateFileError as exc:
         state_error = exc
 

@@ -119,9 +119,10 @@ def _parse_node(spec: str):  # -> Node
 
 def run_health(args: argparse.Namespace) -> int:
     from tasks.errors import CrvsError
-    from tasks.servers.health import GiB, HealthPolicy, check_cluster, exit_code
+    from tasks.servers.health import HealthPolicy, check_cluster, exit_code
     from tasks.servers.inventory import Role, load_inventory
     from tasks.servers.ssh import SshOptions
+    from tasks.units import GIB
 
     try:
         nodes = []
@@ -150,7 +151,7 @@ def run_health(args: argparse.Namespace) -> int:
         command_timeout=args.command_timeout,
         **kwargs,
     )
-    policy = HealthPolicy(needed_free_bytes=int(args.needed_free_gb * GiB))
+    policy = HealthPolicy(needed_free_bytes=int(args.needed_free_gb * GIB))
     results = asyncio.run(check_cluster(nodes, options, policy, deadline_s=args.timeout))
     if args.json:
         print(

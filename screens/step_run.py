@@ -1,0 +1,69 @@
+"""A step's command run in an output pane: the one way every screen runs a command.
+
+It builds the ``ProcessRun`` (log file, journal, the pane's batched ``write_lines``),
+registers it with the app's running steps (quitting asks first), keeps the step's
+record in the session up to date (``tasks.local.steps.run_step``) and shows how it
+ended in the pane, cancelled and failed runs included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from screens.frame import Frame
+from screens.widgets.output_pane import OutputPane
+from tasks.errors import CrvsError
+from tasks.local.process import ProcessResult, ProcessRun, log_path_for
+from tasks.local.steps import Step, run_step
+
+
+async def run_in_pane(
+    frame: Frame,
+    pane: OutputPane,
+    phase_id: str,
+    step: Step,
+    *,
+    key: str | None = None,
+    record_step: bool = True,
+    env: dict[str, str] | None = None,
+    on_start: Callable[[ProcessRun], None] | None = None,
+) -> ProcessResult:
+    """Run ``step`` with its output streaming into ``pane``.
+
+    ``key`` names the log file and the journal entry (default: the step id);
+    ``record_step=False`` runs a helper command (a stash) without a step record.
+    ``on_start`` gets the run as soon as it exists (so the screen can cancel it).
+    """
+    key = key or step.id
+    run = ProcessRun(
+        step.command,
+        log_file=log_path_for(frame.workspace.logs_dir, phase_id, key),
+        journal=frame.workspace.journal,
+        phase=phase_id,
+        step=key,
+        on_lines=pane.write_lines,
+        env=env,
+    )
+    if on_start is not None:
+        on_start(run)
+    frame.running_steps.add(phase_id, key, run)
+    pane.start(step.argv, step.cwd)
+    try:
+        if record_step:
+            result = await run_step(
+                step, run, phase_id=phase_id, session=frame.session, save=frame.save_session
+            )
+        else:
+            result = await run.run()
+    except asyncio.CancelledError:
+        if run.result is not None:
+            pane.finish(run.result.exit_code, run.result.duration_s, cancelled=True)
+        raise
+    except CrvsError:
+        pane.finish(None, run.elapsed())
+        raise
+    finally:
+        frame.running_steps.remove(phase_id, key)
+    pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)
+    return result
