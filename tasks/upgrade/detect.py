@@ -3,8 +3,9 @@
 
 The current version comes from two places that normally agree: the country
 config's ``package.json`` ``version`` and the nearest ``v1.3.x`` tag
-(``git describe --tags --match 'v1.3.*' --abbrev=0``). git runs with an argv
-list, no prompt and no terminal.
+(``git describe --tags --match 'v1.3.*' --abbrev=0``, pre-release tags excluded).
+A country's own tags such as ``v1.3.0-ruritania.2`` count as the release they
+are based on. git runs with an argv list, no prompt and no terminal.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from tasks.session.state import now_iso
 from tasks.text import strip_control
-from tasks.upgrade.versions import is_version, parse_version
+from tasks.upgrade.versions import is_release_tag, is_version, parse_tag, parse_version
 
 if TYPE_CHECKING:
     from tasks.session.journal import Journal
@@ -90,12 +91,24 @@ def read_package_version(checkout: Path) -> str | None:
     return value if isinstance(value, str) and is_version(value) else None
 
 
+# Upstream pre-releases are not the release they lead to (v1.3.0-rc.1 is not 1.3.0).
+PRERELEASE_PATTERNS = ("v1.3.*-rc*", "v1.3.*-alpha*", "v1.3.*-beta*", "v1.3.*-pre*", "v1.3.*-dev*")
+
+
+def describe_argv(checkout: Path) -> list[str]:
+    """The nearest ``v1.3.*`` tag, a country's ``v1.3.0-<name>.N`` included."""
+    argv = ["git", "-C", str(checkout), "describe", "--tags", "--match", "v1.3.*"]
+    for pattern in PRERELEASE_PATTERNS:
+        argv += ["--exclude", pattern]
+    return [*argv, "--abbrev=0"]
+
+
 async def nearest_tag(checkout: Path, journal: Journal | None = None) -> str | None:
-    """The nearest ``v1.3.*`` tag reachable from HEAD, or ``None``.
+    """The nearest ``v1.3.*`` release tag reachable from HEAD, or ``None``.
 
     Recorded in ``journal`` (when given) like every command crvs-migrate runs.
     """
-    argv = ["git", "-C", str(checkout), "describe", "--tags", "--match", "v1.3.*", "--abbrev=0"]
+    argv = describe_argv(checkout)
     started, t0 = now_iso(), time.monotonic()
     exit_code: int | None = None
     try:
@@ -115,7 +128,7 @@ async def nearest_tag(checkout: Path, journal: Journal | None = None) -> str | N
     if exit_code != 0:
         return None
     tag = strip_control(out.strip())
-    return tag if is_version(tag) else None
+    return tag if is_release_tag(tag) else None
 
 
 async def _run(argv: list[str]) -> tuple[int | None, str]:
@@ -143,7 +156,7 @@ async def _run(argv: list[str]) -> tuple[int | None, str]:
 def combine(package_version: str | None, tag: str | None) -> DetectedVersion:
     """Pure: the detected version from the two sources (package.json wins a disagreement:
     it is what the running build was made from; a tag can lag behind a merge)."""
-    tag_version = str(parse_version(tag)) if tag else None
+    tag_version = str(parse_tag(tag).version) if tag else None
     pkg_version = str(parse_version(package_version)) if package_version else None
     if pkg_version and tag_version:
         if pkg_version == tag_version:

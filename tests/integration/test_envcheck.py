@@ -65,8 +65,8 @@ def test_builtin_fallback_per_version(tmp_path: Path) -> None:
     assert CSP_WILDCARD in req.names
     assert CSP_WILDCARD not in required_env(None, "1.3.0").names
     # 1.3.4 optional MOSIP variables are gone again in 1.3.5
-    assert "MOSIP_API_KEY" in required_env(None, "1.3.4").optional
-    assert "MOSIP_API_KEY" not in required_env(None, "1.3.5").optional
+    assert "NATIONAL_ID_OIDP_CLIENT_ID" in required_env(None, "1.3.4").optional
+    assert "NATIONAL_ID_OIDP_CLIENT_ID" not in required_env(None, "1.3.5").optional
 
 
 def test_complete_env_passes_and_result_holds_no_value(tmp_path: Path) -> None:
