@@ -1,7 +1,12 @@
 """The plan: which phases and steps apply to this installation, which do not, and why.
 
 Like ``terraform plan``: built from the answers (``tasks.upgrade.answers.Answers``) and
-the table of releases (``tasks.upgrade.catalogue.RELEASES``), pure and deterministic.
+the release catalogue (``tasks.upgrade.catalogue``, data in ``assets/releases.toml``), pure
+and deterministic. Every step says why it applies or not. The notes' "checkout master" and
+"merge countryconfig/master" meant the 1.3 release in 2023; upstream master is far past 1.3
+today, so the steps of phases 3 and 4 take the release tag (or upstream's release branch
+where the catalogue prefers it) and say so. Hotfixes need nothing run by hand, yet core's
+migration service still runs the automatic data migrations on deploy: the plan names them.
 It is saved in ``session.plan`` and drives the sidebar: ``apply_plan`` marks
 phases skipped or blocked with the plan's reason (never touching a phase that is
 done or in progress).
