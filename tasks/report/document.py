@@ -455,7 +455,7 @@ def env_values_to_scrub(session: Session) -> list[str]:
         try:
             from tasks.release.env_check import read_env_files
 
-            env = read_env_files([Path(name)])
+            env = read_env_files([Path(name)], strict=False)
         except Exception:  # noqa: BLE001 - a moved file just means nothing to scrub from it
             continue
         values.update(v for v in env.values() if len(v) >= _MIN_SCRUB)

@@ -269,7 +269,8 @@ class Section(Protocol):
 S = TypeVar("S", bound=Section)
 
 
-@dataclass
+# Slots: a stray ``session.answers = ...`` (the old dict sections) fails loudly.
+@dataclass(slots=True)
 class Session:
     schema_version: int = SCHEMA_VERSION
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])

@@ -1,11 +1,42 @@
-"""The table of OpenCRVS 1.3.x releases: the one place that knows what each release needs.
+"""The OpenCRVS 1.3.x releases crvs-migrate knows: the one place that says what each release needs.
 
-Adding 1.3.6 is one entry here. Facts from ../shared/reference/opencrvs-facts.md.
+The facts are data, in ``assets/releases.toml`` (each one citing the CHANGELOG section, file
+or tag diff it was read from). This module reads that file once, checks every field (schema,
+versions in order, dates, variable names, phases, known keys) and refuses a mistake with a
+``CatalogueError`` that names the entry and the field. Adding 1.3.6 is one ``[[release]]``
+entry in the data file; nothing here changes.
+
+``RELEASES``, ``RELEASES_BY_VERSION``, ``LATEST`` and the ``deploy_*`` helpers are the loaded
+catalogue; ``load_catalogue(path)`` reads another file (tests, a newer catalogue).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import CrvsError
+from tasks.session.phases import PHASE_IDS
+
+SCHEMA = 1
+DATA_FILE = "releases.toml"
+
+_VERSION = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_MIGRATION_NAME = re.compile(r"^\d{14}-[a-z0-9][a-z0-9-]{0,99}$")
+_SERVICE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+# A tag or branch name as upstream spells them (checked again by git where it is used).
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+
+
+class CatalogueError(CrvsError):
+    title = "The release catalogue is invalid"
 
 
 @dataclass(frozen=True)
@@ -16,9 +47,44 @@ class ManualStep:
     # The phase it belongs to (an id from tasks.session.phases).
     phase: str
     title: str
+    # Why it is part of the upgrade, in the operator's words.
+    why: str = ""
+    # Recommended, not required: it never keeps its phase from being done.
+    recommended: bool = False
+    source: str = ""
 
     def __str__(self) -> str:
         return self.title
+
+
+@dataclass(frozen=True)
+class Migration:
+    """An automatic data migration that core's migration service runs when the release is deployed."""
+
+    # The database it migrates (a folder of core's packages/migration/src/migrations).
+    service: str
+    # The migration's file name without .ts, as core's migration log prints it.
+    name: str
+    what: str
+    # What it walks through: its cost grows with the number of these.
+    scope: str
+    source: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.service} {self.name}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the plan warns about when an upgrade crosses (or ends at) the release."""
+
+    code: str
+    message: str
+    phases: tuple[str, ...] = ()
+    # Only when the upgrade stops at this release (the next one undoes the reason).
+    only_as_target: bool = False
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -27,122 +93,437 @@ class Release:
     date: str
     summary: str
     # Upgrading *to* this release from an earlier one needs:
+    # re-running the Ansible playbooks on servers already set up.
     ansible_run: bool = False
-    data_migration: bool = False
+    # What the playbooks change (also when re-running them is not required).
+    playbook_change: str = ""
+    migrations: tuple[Migration, ...] = ()
     new_required_env: tuple[str, ...] = ()
     optional_env: tuple[str, ...] = ()
     removed_env: tuple[str, ...] = ()
     manual_steps: tuple[ManualStep, ...] = field(default_factory=tuple)
+    notices: tuple[Notice, ...] = ()
+    dependency_changes: tuple[str, ...] = ()
     # The notes call 1.3.1 "incompatible": crossing it is not a plain hotfix.
     incompatible: bool = False
+    # What to merge (country config) or check out (core), in order of preference;
+    # empty means the default: the tag v<version>, then the branch release-v<version>.
+    upstream_refs: tuple[str, ...] = ()
+    upstream_refs_why: str = ""
+    # (fact key, citation) pairs: where each fact above was read.
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[int, int, int]:
         major, minor, patch = (int(x) for x in self.version.split("."))
         return (major, minor, patch)
 
+    @property
+    def data_migration(self) -> bool:
+        """Does deploying it run automatic data migrations?"""
+        return bool(self.migrations)
 
-RELEASES: tuple[Release, ...] = (
-    Release(
-        "1.3.0",
-        "2023-10-03",
-        "Big refactor of the country config; from 1.2 it needs new servers, a restore and hours of data migrations.",
-    ),
-    Release(
-        "1.3.1",
-        "2023-11-13",
-        "Incompatible hotfix: new required CONTENT_SECURITY_POLICY_WILDCARD, Ansible playbook change (installs jq), "
-        "MinIO/Metabase pinned to node.labels.data1, and a data migration.",
-        ansible_run=True,
-        data_migration=True,
-        new_required_env=("CONTENT_SECURITY_POLICY_WILDCARD",),
-        incompatible=True,
-    ),
-    Release("1.3.2", "2024-01-19", "No breaking change."),
-    Release(
-        "1.3.3",
-        "2024-02-23",
-        "Certificate templates must use the {{location <x>Id 'name'}} helper; Metabase security upgrade.",
-        manual_steps=(
+    @property
+    def tag(self) -> str:
+        return f"v{self.version}"
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """Upstream refs that hold this release, best first."""
+        return self.upstream_refs or (self.tag, f"release-v{self.version}")
+
+    def source(self, fact: str) -> str:
+        return dict(self.sources).get(fact, "")
+
+
+@dataclass(frozen=True)
+class DeployBase:
+    """``infrastructure/deploy.sh`` as shipped with the first release of the catalogue."""
+
+    arguments: tuple[str, ...]
+    required_env: tuple[str, ...]
+    optional_env: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    releases: tuple[Release, ...]
+    deploy: DeployBase
+    path: str = ""
+
+    @property
+    def by_version(self) -> dict[str, Release]:
+        return {r.version: r for r in self.releases}
+
+    @property
+    def latest(self) -> Release:
+        return self.releases[-1]
+
+    def up_to(self, version: str) -> list[Release]:
+        if version not in self.by_version:
+            raise KeyError(version)
+        key = self.by_version[version].key
+        return [r for r in self.releases if r.key <= key]
+
+    def deploy_required_env(self, version: str) -> tuple[str, ...]:
+        """Variables the deploy of ``version`` exits on when missing (upstream's deploy.sh)."""
+        names = list(self.deploy.required_env)
+        for release in self.up_to(version):
+            names += [n for n in release.new_required_env if n not in names]
+            names = [n for n in names if n not in release.removed_env]
+        return tuple(names)
+
+    def deploy_optional_env(self, version: str) -> tuple[str, ...]:
+        """Optional deploy variables of ``version`` (added and removed release by release)."""
+        names = list(self.deploy.optional_env)
+        for release in self.up_to(version):
+            names += [n for n in release.optional_env if n not in names]
+            names = [n for n in names if n not in release.removed_env]
+        return tuple(names)
+
+    def removed_env_up_to(self, version: str) -> tuple[str, ...]:
+        """Variables some release up to ``version`` stopped reading (and none read again)."""
+        live = set(self.deploy_required_env(version)) | set(self.deploy_optional_env(version))
+        names: list[str] = []
+        for release in self.up_to(version):
+            names += [n for n in release.removed_env if n not in names and n not in live]
+        return tuple(names)
+
+
+# -- loading and checking ------------------------------------------------------------
+
+
+class _Checker:
+    """Reads one table of the data file, naming ``where`` in every error."""
+
+    def __init__(self, data: Any, where: str, file: str) -> None:
+        self.file = file
+        self.where = where
+        if not isinstance(data, dict):
+            self.fail(None, f"must be a table, not {_kind(data)}")
+        self.data: dict[str, Any] = data
+
+    def fail(self, key: str | None, problem: str) -> None:
+        field_part = f", field '{key}'" if key else ""
+        raise CatalogueError(f"{self.file}: {self.where}{field_part}: {problem}.")
+
+    def known(self, keys: set[str]) -> None:
+        unknown = sorted(set(self.data) - keys)
+        if unknown:
+            self.fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(keys))})")
+
+    def text(
+        self, key: str, *, required: bool = False, pattern: re.Pattern[str] | None = None
+    ) -> str:
+        if key not in self.data:
+            if required:
+                self.fail(key, "is missing")
+            return ""
+        value = self.data[key]
+        if not isinstance(value, str):
+            self.fail(key, f"must be a string, not {_kind(value)}")
+        value = value.strip()
+        if required and not value:
+            self.fail(key, "is empty")
+        if pattern is not None and not pattern.match(value):
+            self.fail(key, f"{value!r} is not of the expected form")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def names(self, key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list):
+            self.fail(key, f"must be a list, not {_kind(value)}")
+        out: list[str] = []
+        for item in value:
+            if not isinstance(item, str) or not pattern.match(item):
+                self.fail(key, f"{item!r} is not {what}")
+            if item in out:
+                self.fail(key, f"{item} is listed twice")
+            out.append(item)
+        return tuple(out)
+
+    def tables(self, key: str) -> list[Any]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list):
+            self.fail(key, f"must be a list of tables ([[...]]), not {_kind(value)}")
+        return value
+
+
+def _kind(value: Any) -> str:
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+_RELEASE_KEYS = {
+    "version",
+    "date",
+    "summary",
+    "incompatible",
+    "upstream_refs",
+    "upstream_refs_why",
+    "new_required_env",
+    "optional_env",
+    "removed_env",
+    "dependency_changes",
+    "ansible",
+    "migration",
+    "manual_step",
+    "notice",
+    "sources",
+}
+# Facts that must cite a source when present (migrations, steps and notices carry their own).
+_CITED = (
+    "incompatible",
+    "upstream_refs",
+    "new_required_env",
+    "optional_env",
+    "removed_env",
+    "dependency_changes",
+    "ansible",
+)
+_SOURCE_KEYS = {"date", "summary", *_CITED}
+
+
+def _date(check: _Checker, key: str) -> str:
+    value = check.data.get(key)
+    if value is None:
+        check.fail(key, "is missing")
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        check.fail(key, f"must be a date such as 2024-05-02, not {_kind(value)}")
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            check.fail(key, f"{value!r} is not a date such as 2024-05-02")
+    assert isinstance(value, dt.date)
+    if not dt.date(2015, 1, 1) <= value <= dt.date(2100, 1, 1):
+        check.fail(key, f"{value} is not a plausible release date")
+    return value.isoformat()
+
+
+def _version_key(version: str) -> tuple[int, int, int]:
+    major, minor, patch = (int(x) for x in version.split("."))
+    return (major, minor, patch)
+
+
+def _release(data: Any, index: int, file: str, previous: list[Release]) -> Release:
+    label = f"release #{index + 1}"
+    if isinstance(data, dict) and isinstance(data.get("version"), str):
+        label = f"release {data['version'].strip()} (entry {index + 1})"
+    check = _Checker(data, label, file)
+    check.known(_RELEASE_KEYS)
+    version = check.text("version", required=True, pattern=_VERSION)
+    date = _date(check, "date")
+    if previous:
+        last = previous[-1]
+        if _version_key(version) <= last.key:
+            check.fail("version", f"{version} must come after {last.version} (entries in order)")
+        if date < last.date:
+            check.fail("date", f"{date} is before {last.version}'s date {last.date}")
+    summary = check.text("summary", required=True)
+
+    ansible_run, playbook_change = False, ""
+    if "ansible" in check.data:
+        sub = _Checker(check.data["ansible"], f"{label}, [release.ansible]", file)
+        sub.known({"required", "what"})
+        if "required" not in sub.data:
+            sub.fail("required", "is missing (true: re-run the playbooks on existing servers)")
+        ansible_run = sub.flag("required")
+        playbook_change = sub.text("what", required=True)
+
+    migrations = []
+    for i, item in enumerate(check.tables("migration")):
+        sub = _Checker(item, f"{label}, migration #{i + 1}", file)
+        sub.known({"service", "name", "what", "scope", "source"})
+        migrations.append(
+            Migration(
+                sub.text("service", required=True, pattern=_SERVICE),
+                sub.text("name", required=True, pattern=_MIGRATION_NAME),
+                sub.text("what", required=True),
+                sub.text("scope", required=True),
+                sub.text("source", required=True),
+            )
+        )
+
+    steps = []
+    for i, item in enumerate(check.tables("manual_step")):
+        sub = _Checker(item, f"{label}, manual step #{i + 1}", file)
+        sub.known({"id", "phase", "title", "why", "recommended", "source"})
+        phase = sub.text("phase", required=True)
+        if phase not in PHASE_IDS:
+            sub.fail("phase", f"{phase!r} is not a phase (phases: {', '.join(PHASE_IDS)})")
+        steps.append(
             ManualStep(
-                "certificate_templates",
-                "merge_config",
-                "Update certificate templates to use the {{location <x>Id 'name'}} helper for place names",
-            ),
-        ),
-    ),
-    Release(
-        "1.3.4",
-        "2024-04-17",
-        "No breaking change; optional MOSIP / national-ID environment variables added.",
-        optional_env=("MOSIP_API_KEY", "NATIONAL_ID_OIDP_BASE_URL", "NATIONAL_ID_OIDP_CLIENT_ID"),
-    ),
-    Release(
-        "1.3.5",
-        "2024-05-02",
-        "One fix; the 1.3.4 MOSIP environment variables removed again.",
-        removed_env=("MOSIP_API_KEY", "NATIONAL_ID_OIDP_BASE_URL", "NATIONAL_ID_OIDP_CLIENT_ID"),
-    ),
-)
+                sub.text("id", required=True, pattern=_ID),
+                phase,
+                sub.text("title", required=True),
+                sub.text("why", required=True),
+                sub.flag("recommended"),
+                sub.text("source", required=True),
+            )
+        )
 
-RELEASES_BY_VERSION: dict[str, Release] = {r.version: r for r in RELEASES}
-LATEST: Release = RELEASES[-1]
+    notices = []
+    for i, item in enumerate(check.tables("notice")):
+        sub = _Checker(item, f"{label}, notice #{i + 1}", file)
+        sub.known({"code", "message", "phases", "only_as_target", "source"})
+        phases = sub.names("phases", _ID, "a phase id")
+        for phase in phases:
+            if phase not in PHASE_IDS:
+                sub.fail("phases", f"{phase!r} is not a phase (phases: {', '.join(PHASE_IDS)})")
+        notices.append(
+            Notice(
+                sub.text("code", required=True, pattern=_ID),
+                sub.text("message", required=True),
+                phases,
+                sub.flag("only_as_target"),
+                sub.text("source", required=True),
+            )
+        )
+
+    sources: dict[str, str] = {}
+    if "sources" in check.data:
+        sub = _Checker(check.data["sources"], f"{label}, [release.sources]", file)
+        sub.known(_SOURCE_KEYS)
+        sources = {key: sub.text(key, required=True) for key in sub.data}
+    if "date" not in sources:
+        check.fail("sources", "has no 'date': say where the release date was read")
+    for fact in _CITED:
+        present = check.data.get(fact) not in (None, False, [], "")
+        if present and fact not in sources:
+            check.fail(fact, "has no source: add it to [release.sources]")
+
+    return Release(
+        version=version,
+        date=date,
+        summary=summary,
+        ansible_run=ansible_run,
+        playbook_change=playbook_change,
+        migrations=tuple(migrations),
+        new_required_env=check.names("new_required_env", _ENV_NAME, "an environment variable name"),
+        optional_env=check.names("optional_env", _ENV_NAME, "an environment variable name"),
+        removed_env=check.names("removed_env", _ENV_NAME, "an environment variable name"),
+        manual_steps=tuple(steps),
+        notices=tuple(notices),
+        dependency_changes=check.names("dependency_changes", re.compile(r"^\S.*$"), "a text"),
+        incompatible=check.flag("incompatible"),
+        upstream_refs=check.names("upstream_refs", _REF, "a tag or branch name"),
+        upstream_refs_why=check.text("upstream_refs_why"),
+        sources=tuple(sorted(sources.items())),
+    )
 
 
-# What `infrastructure/deploy.sh` exits on when missing, as shipped with 1.3.0.
-# Later releases add theirs through ``Release.new_required_env`` above.
-DEPLOY_REQUIRED_ENV_1_3_0: tuple[str, ...] = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "ALERT_EMAIL",
-    "KIBANA_USERNAME",
-    "KIBANA_PASSWORD",
-    "ELASTICSEARCH_SUPERUSER_PASSWORD",
-    "MINIO_ROOT_USER",
-    "MINIO_ROOT_PASSWORD",
-    "MONGODB_ADMIN_USER",
-    "MONGODB_ADMIN_PASSWORD",
-    "SUPER_USER_PASSWORD",
-    "DOCKERHUB_ACCOUNT",
-    "DOCKERHUB_REPO",
-)
-DEPLOY_OPTIONAL_ENV_1_3_0: tuple[str, ...] = (
-    "EMAIL_API_KEY",
-    "SENTRY_DSN",
-    "INFOBIP_GATEWAY_ENDPOINT",
-    "INFOBIP_API_KEY",
-    "INFOBIP_SENDER_ID",
-    "SENDER_EMAIL_ADDRESS",
-    "PAPERTRAIL",
-    "SSH_USER",
-    "SSH_HOST",
-    "LOG_LOCATION",
-)
+def _deploy_base(data: Any, file: str) -> DeployBase:
+    check = _Checker(data, "[deploy]", file)
+    check.known({"source", "arguments", "required_env", "optional_env"})
+    arguments = check.names("arguments", _ENV_NAME, "a variable name")
+    required = check.names("required_env", _ENV_NAME, "an environment variable name")
+    optional = check.names("optional_env", _ENV_NAME, "an environment variable name")
+    if not required:
+        check.fail("required_env", "is empty")
+    for name in optional:
+        if name in required:
+            check.fail("optional_env", f"{name} is also in required_env")
+    for name in (*required, *optional):
+        if name in arguments:
+            check.fail("arguments", f"{name} is also an environment variable")
+    return DeployBase(arguments, required, optional, check.text("source", required=True))
 
 
-def _releases_up_to(version: str) -> list[Release]:
-    key = tuple(int(x) for x in version.split("."))
-    if version not in RELEASES_BY_VERSION:
-        raise KeyError(version)
-    return [r for r in RELEASES if r.key <= key]
+def parse_catalogue(text: str, file: str = DATA_FILE) -> Catalogue:
+    """Check and read the catalogue in ``text``; raises ``CatalogueError`` naming entry and field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{file}: is not valid TOML ({exc}).") from None
+    top = _Checker(data, "the file", file)
+    top.known({"schema", "deploy", "release"})
+    if data.get("schema") != SCHEMA:
+        top.fail("schema", f"must be {SCHEMA} (this crvs-migrate reads schema {SCHEMA})")
+    if "deploy" not in data:
+        top.fail("deploy", "is missing")
+    deploy = _deploy_base(data["deploy"], file)
+    releases: list[Release] = []
+    for i, entry in enumerate(top.tables("release")):
+        releases.append(_release(entry, i, file, releases))
+    if not releases:
+        top.fail("release", "has no entry")
+    _check_env_history(deploy, releases, file)
+    return Catalogue(tuple(releases), deploy, file)
+
+
+def _check_env_history(deploy: DeployBase, releases: list[Release], file: str) -> None:
+    """Each removal removes something there; each addition adds something new."""
+    live = set(deploy.required_env) | set(deploy.optional_env)
+    steps: set[str] = set()
+    for index, release in enumerate(releases):
+        where = f"release {release.version} (entry {index + 1})"
+        check = _Checker({}, where, file)
+        for key in ("new_required_env", "optional_env"):
+            for name in getattr(release, key):
+                if name in live:
+                    check.fail(key, f"{name} is already read by the deploy of an earlier release")
+                if name in deploy.arguments:
+                    check.fail(key, f"{name} is a deploy.sh argument, not an environment variable")
+        live |= set(release.new_required_env) | set(release.optional_env)
+        for name in release.removed_env:
+            if name not in live:
+                check.fail("removed_env", f"{name} is not read by the deploy of an earlier release")
+        live -= set(release.removed_env)
+        for step in release.manual_steps:
+            if step.id in steps:
+                check.fail("manual_step", f"step id {step.id} is used by an earlier release")
+            steps.add(step.id)
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """Read and check the catalogue: ``path``, or the one shipped in ``assets/``."""
+    if path is None:
+        source = resources.files("assets").joinpath(DATA_FILE)
+        name = f"assets/{DATA_FILE}"
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CatalogueError(f"{name}: cannot be read ({exc.strerror}).") from None
+        return parse_catalogue(text, name)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError(f"{path}: cannot be read ({exc.__class__.__name__}).") from None
+    return parse_catalogue(text, str(path))
+
+
+CATALOGUE: Catalogue = load_catalogue()
+
+RELEASES: tuple[Release, ...] = CATALOGUE.releases
+RELEASES_BY_VERSION: dict[str, Release] = CATALOGUE.by_version
+LATEST: Release = CATALOGUE.latest
+
+# What ``infrastructure/deploy.sh`` exits on when missing, as shipped with the first release.
+DEPLOY_REQUIRED_ENV_1_3_0: tuple[str, ...] = CATALOGUE.deploy.required_env
+DEPLOY_OPTIONAL_ENV_1_3_0: tuple[str, ...] = CATALOGUE.deploy.optional_env
+DEPLOY_ARGUMENTS: tuple[str, ...] = CATALOGUE.deploy.arguments
 
 
 def deploy_required_env(version: str) -> tuple[str, ...]:
     """The built-in list of variables the deploy of ``version`` exits on when missing."""
-    names = list(DEPLOY_REQUIRED_ENV_1_3_0)
-    for release in _releases_up_to(version):
-        for name in release.new_required_env:
-            if name not in names:
-                names.append(name)
-    return tuple(names)
+    return CATALOGUE.deploy_required_env(version)
 
 
 def deploy_optional_env(version: str) -> tuple[str, ...]:
     """Optional deploy variables of ``version`` (added and removed release by release)."""
-    names = list(DEPLOY_OPTIONAL_ENV_1_3_0)
-    for release in _releases_up_to(version):
-        names += [n for n in release.optional_env if n not in names]
-        names = [n for n in names if n not in release.removed_env]
-    return tuple(names)
+    return CATALOGUE.deploy_optional_env(version)

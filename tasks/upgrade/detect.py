@@ -3,8 +3,9 @@
 
 The current version comes from two places that normally agree: the country
 config's ``package.json`` ``version`` and the nearest ``v1.3.x`` tag
-(``git describe --tags --match 'v1.3.*' --abbrev=0``). git runs with an argv
-list, no prompt and no terminal.
+(``git describe --tags --match 'v1.3.*' --abbrev=0``, pre-release tags excluded).
+A country's own tags such as ``v1.3.0-ruritania.2`` count as the release they
+are based on. git runs with an argv list, no prompt and no terminal.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from tasks.session.state import now_iso
 from tasks.text import strip_control
-from tasks.upgrade.versions import is_version, parse_version
+from tasks.upgrade.catalogue import Release
+from tasks.upgrade.versions import is_release_tag, is_version, parse_tag, parse_version
 
 if TYPE_CHECKING:
     from tasks.session.journal import Journal
@@ -90,12 +93,24 @@ def read_package_version(checkout: Path) -> str | None:
     return value if isinstance(value, str) and is_version(value) else None
 
 
+# Upstream pre-releases are not the release they lead to (v1.3.0-rc.1 is not 1.3.0).
+PRERELEASE_PATTERNS = ("v1.3.*-rc*", "v1.3.*-alpha*", "v1.3.*-beta*", "v1.3.*-pre*", "v1.3.*-dev*")
+
+
+def describe_argv(checkout: Path) -> list[str]:
+    """The nearest ``v1.3.*`` tag, a country's ``v1.3.0-<name>.N`` included."""
+    argv = ["git", "-C", str(checkout), "describe", "--tags", "--match", "v1.3.*"]
+    for pattern in PRERELEASE_PATTERNS:
+        argv += ["--exclude", pattern]
+    return [*argv, "--abbrev=0"]
+
+
 async def nearest_tag(checkout: Path, journal: Journal | None = None) -> str | None:
-    """The nearest ``v1.3.*`` tag reachable from HEAD, or ``None``.
+    """The nearest ``v1.3.*`` release tag reachable from HEAD, or ``None``.
 
     Recorded in ``journal`` (when given) like every command crvs-migrate runs.
     """
-    argv = ["git", "-C", str(checkout), "describe", "--tags", "--match", "v1.3.*", "--abbrev=0"]
+    argv = describe_argv(checkout)
     started, t0 = now_iso(), time.monotonic()
     exit_code: int | None = None
     try:
@@ -115,7 +130,7 @@ async def nearest_tag(checkout: Path, journal: Journal | None = None) -> str | N
     if exit_code != 0:
         return None
     tag = strip_control(out.strip())
-    return tag if is_version(tag) else None
+    return tag if is_release_tag(tag) else None
 
 
 async def _run(argv: list[str]) -> tuple[int | None, str]:
@@ -143,7 +158,7 @@ async def _run(argv: list[str]) -> tuple[int | None, str]:
 def combine(package_version: str | None, tag: str | None) -> DetectedVersion:
     """Pure: the detected version from the two sources (package.json wins a disagreement:
     it is what the running build was made from; a tag can lag behind a merge)."""
-    tag_version = str(parse_version(tag)) if tag else None
+    tag_version = str(parse_tag(tag).version) if tag else None
     pkg_version = str(parse_version(package_version)) if package_version else None
     if pkg_version and tag_version:
         if pkg_version == tag_version:
@@ -173,3 +188,65 @@ async def detect_current_version(
     if problem := git_checkout_problem(checkout):
         return DetectedVersion(None, None, "", problem)
     return combine(read_package_version(checkout), await nearest_tag(checkout, journal))
+
+
+# -- reading refs and files from git (synchronous: each call takes milliseconds) -------------
+
+# Remotes that hold upstream's releases, best first (the notes say countryconfig; the v1.3
+# fork guide says farajaland; many forks call it upstream).
+UPSTREAM_REMOTE_NAMES = ("countryconfig", "farajaland", "upstream")
+
+
+def git_read(checkout: Path, *args: str, timeout: float = GIT_TIMEOUT_S) -> tuple[int | None, str]:
+    """Run a read-only git command in ``checkout``: (exit code or None, stdout)."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(checkout), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None, ""
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def _commit(checkout: Path, ref: str) -> str | None:
+    code, out = git_read(checkout, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return out.strip() or None if code == 0 else None
+
+
+def find_release_ref(checkout: Path, release: Release) -> str | None:
+    """Where upstream's ``release`` is in this checkout (after ``git fetch --all``), or ``None``.
+
+    Tries the catalogue's refs in order (``v1.3.5``, ``release-v1.3.5``, ...): a tag, then the
+    branch on an upstream remote, then on any other remote but origin, then a local branch.
+    Returns the full ref name, e.g. ``refs/tags/v1.3.5`` or
+    ``refs/remotes/countryconfig/release-v1.3.4``.
+    """
+    code, out = git_read(checkout, "remote")
+    remotes = out.split() if code == 0 else []
+    ordered = [r for r in UPSTREAM_REMOTE_NAMES if r in remotes]
+    ordered += [r for r in remotes if r not in ordered and r != "origin"]
+    for name in release.refs:
+        candidates = [f"refs/tags/{name}"] if name.startswith("v") else []
+        candidates += [f"refs/remotes/{remote}/{name}" for remote in ordered]
+        candidates += [f"refs/heads/{name}", f"refs/tags/{name}"]
+        for ref in dict.fromkeys(candidates):
+            if _commit(checkout, ref):
+                return ref
+    return None
+
+
+def show_file(checkout: Path, rev: str, path: str) -> str | None:
+    """The text of ``path`` at ``rev`` (``git show rev:path``), or ``None`` if it is not there."""
+    code, out = git_read(checkout, "show", f"{rev}:{path}")
+    return out if code == 0 else None
+
+
+def merge_base(checkout: Path, a: str, b: str) -> str | None:
+    code, out = git_read(checkout, "merge-base", a, b)
+    return out.strip() or None if code == 0 else None

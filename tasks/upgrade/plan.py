@@ -1,7 +1,12 @@
 """The plan: which phases and steps apply to this installation, which do not, and why.
 
 Like ``terraform plan``: built from the answers (``tasks.upgrade.answers.Answers``) and
-the table of releases (``tasks.upgrade.catalogue.RELEASES``), pure and deterministic.
+the release catalogue (``tasks.upgrade.catalogue``, data in ``assets/releases.toml``), pure
+and deterministic. Every step says why it applies or not. The notes' "checkout master" and
+"merge countryconfig/master" meant the 1.3 release in 2023; upstream master is far past 1.3
+today, so the steps of phases 3 and 4 take the release tag (or upstream's release branch
+where the catalogue prefers it) and say so. Hotfixes need nothing run by hand, yet core's
+migration service still runs the automatic data migrations on deploy: the plan names them.
 It is saved in ``session.plan`` and drives the sidebar: ``apply_plan`` marks
 phases skipped or blocked with the plan's reason (never touching a phase that is
 done or in progress).
@@ -27,7 +32,7 @@ from tasks.upgrade.answers import (
     CitizenRegistration,
     EnvironmentId,
 )
-from tasks.upgrade.catalogue import RELEASES, Release
+from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Migration, Release
 from tasks.upgrade.versions import PathKind, UpgradePath, parse_version, upgrade_path
 
 # Phases that only make sense on servers.
@@ -55,6 +60,8 @@ class PlanStep:
     reason: str = ""
     # Done by hand by the operator (crvs-migrate cannot do it for them).
     manual: bool = False
+    # Recommended, not required: it never keeps its phase from being done.
+    recommended: bool = False
 
     def to_state(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "title": self.title, "applies": self.applies}
@@ -62,6 +69,8 @@ class PlanStep:
             out["reason"] = self.reason
         if self.manual:
             out["manual"] = True
+        if self.recommended:
+            out["recommended"] = True
         return out
 
     @classmethod
@@ -72,6 +81,7 @@ class PlanStep:
             applies=bool(data.get("applies", True)),
             reason=str(data.get("reason", "")),
             manual=bool(data.get("manual", False)),
+            recommended=bool(data.get("recommended", False)),
         )
 
 
@@ -215,8 +225,9 @@ class _Builder:
         applies: bool = True,
         reason: str = "",
         manual: bool = False,
+        recommended: bool = False,
     ) -> None:
-        self.steps[phase_id].append(PlanStep(step_id, title, applies, reason, manual))
+        self.steps[phase_id].append(PlanStep(step_id, title, applies, reason, manual, recommended))
 
     def skip(self, phase_ids: tuple[str, ...], reason: str) -> None:
         for pid in phase_ids:
@@ -253,16 +264,20 @@ def _names(releases: tuple[Release, ...] | list[Release]) -> str:
     return ", ".join(r.version for r in releases)
 
 
-def build_plan(answers: Answers) -> Plan:
-    """The plan for these answers. Pure: the same answers always give the same plan."""
+def build_plan(answers: Answers, catalogue: Catalogue | None = None) -> Plan:
+    """The plan for these answers. Pure: the same answers always give the same plan.
+
+    ``catalogue`` is the release catalogue to plan with (default: the one shipped).
+    """
+    catalogue = catalogue or CATALOGUE
     b = _Builder()
-    path = _version_path(answers)
+    path = _version_path(answers, catalogue)
     current = answers.current_version.strip()
     target = answers.target_version.strip()
     if path is not None:
         current, target = str(path.current), str(path.target)
 
-    _base_steps(b, answers, path)
+    _base_steps(b, answers, path, catalogue)
 
     if path is None:
         reason = "Answer the current and target versions in Prepare first"
@@ -302,10 +317,12 @@ def build_plan(answers: Answers) -> Plan:
     )
 
 
-def _version_path(answers: Answers) -> UpgradePath | None:
+def _version_path(answers: Answers, catalogue: Catalogue) -> UpgradePath | None:
     try:
         return upgrade_path(
-            parse_version(answers.current_version), parse_version(answers.target_version)
+            parse_version(answers.current_version),
+            parse_version(answers.target_version),
+            catalogue,
         )
     except ValueError:
         return None
@@ -327,50 +344,85 @@ def _unanswered(a: Answers) -> int:
     return sum(q is None for q in questions)
 
 
-def _base_steps(b: _Builder, a: Answers, path: UpgradePath | None) -> None:
+# The notes' "checkout master" and "merge countryconfig/master", and why the release is used.
+MASTER_THEN_AND_NOW = (
+    "in 2023 master was the 1.3 release; today upstream master is far past 1.3: "
+    "country config 1.9.x, core 2.x"
+)
+
+
+def migrations_of(releases: tuple[Release, ...] | list[Release]) -> list[Migration]:
+    """The automatic data migrations deploying across ``releases`` runs, in order."""
+    return [m for r in releases for m in r.migrations]
+
+
+def migrations_text(releases: tuple[Release, ...] | list[Release]) -> str:
+    """``hearth 20240201123539-join-given-name (1.3.3, every Patient record), ...``."""
+    return ", ".join(f"{m.label} ({r.version}, {m.scope})" for r in releases for m in r.migrations)
+
+
+def _target_release(path: UpgradePath | None, catalogue: Catalogue) -> Release | None:
+    return catalogue.by_version.get(str(path.target)) if path else None
+
+
+def _base_steps(b: _Builder, a: Answers, path: UpgradePath | None, catalogue: Catalogue) -> None:
     crossed: tuple[Release, ...] = path.crossed if path else ()
-    target = str(path.target) if path else (a.target_version or "the target")
-    current = str(path.current) if path else (a.current_version or "your version")
+    target = str(path.target) if path else (a.target_version.strip() or "the target")
+    current = str(path.current) if path else (a.current_version.strip() or "your version")
+    release = _target_release(path, catalogue)
+    tag = f"v{target}"
 
-    b.add("prepare", "answer_questions", "Answer the preparation questions")
-    b.add("plan", "review_plan", "Review and accept this plan")
+    b.add(
+        "prepare",
+        "answer_questions",
+        "Answer the preparation questions",
+        reason="Step 1 of the notes: the answers decide which steps below apply",
+    )
+    b.add(
+        "plan",
+        "review_plan",
+        "Review and accept this plan",
+        reason="Nothing is run on your repositories or servers before you accept it",
+    )
 
-    b.add("update_core", "fetch", "git fetch")
-    b.add("update_core", "checkout_master", "git checkout master")
-    b.add("update_core", "pull", "git pull")
-    if a.core_customised is False:
-        b.add(
-            "update_core",
-            "merge_core_fork",
-            "Merge the release into your core fork too",
-            applies=False,
-            reason="No customisations to opencrvs-core",
-        )
-    else:
-        b.add(
-            "update_core",
-            "merge_core_fork",
-            "Merge the release into your core fork too",
-            reason="You customised opencrvs-core"
-            if a.core_customised
-            else "Not answered yet: assumed you customised opencrvs-core",
-        )
-    b.add("update_core", "yarn_install", "yarn --force")
+    _core_steps(b, a, tag)
+    _config_steps(b, a, target, tag, release, catalogue, path)
 
-    b.add("merge_config", "fetch_all", "git fetch --all")
-    b.add("merge_config", "upgrade_branch", f"Create the branch upgrade-countryconfig-v{target}")
-    b.add("merge_config", "merge_upstream", "Merge upstream master into the upgrade branch")
-    b.add("merge_config", "yarn_install", "yarn --force")
-    b.add("merge_config", "resolve_conflicts", "Resolve merge conflicts", manual=True)
-    _manual_release_steps(b, path)
+    b.add(
+        "verify_local",
+        "start_locally",
+        "Start OpenCRVS locally",
+        reason="Step 2.8 of the notes: the upgrade is finished locally once it starts",
+    )
+    b.add(
+        "verify_local",
+        "local_migrations",
+        "Automatic data migrations run on the local data",
+        reason=_migration_reason(crossed, "when OpenCRVS starts on your local data")
+        if migrations_of(crossed)
+        else f"No automatic data migration between {current} and {target}; "
+        "core's migration service still checks on start",
+    )
 
-    b.add("verify_local", "start_locally", "Start OpenCRVS locally")
-    b.add("verify_local", "local_migrations", "Migrations run automatically on the local data")
-
-    b.add("release", "merge_pr", "Merge the upgrade pull request")
-    b.add("release", "tag_release", f"Tag the release v{target}")
-    b.add("release", "publish_image", "Build and publish the release image")
-    _env_steps(b, path)
+    b.add(
+        "release",
+        "merge_pr",
+        "Merge the upgrade pull request",
+        reason="Step 2.9 of the notes: the merged branch is what gets released",
+    )
+    b.add(
+        "release",
+        "tag_release",
+        f"Tag the release of your country config ({target})",
+        reason="Step 2.10: the tag names the image you build and deploy",
+    )
+    b.add(
+        "release",
+        "publish_image",
+        "Build and publish the release image",
+        reason="Step 2.10: the GitHub action publish-release.yml, or build-and-push.sh",
+    )
+    _env_steps(b, path, catalogue)
 
     for env_phase, where in (("deploy_qa", "QA"), ("deploy_production", "production")):
         if env_phase == "deploy_production":
@@ -378,83 +430,250 @@ def _base_steps(b: _Builder, a: Answers, path: UpgradePath | None) -> None:
                 env_phase,
                 "inform_staff",
                 "Tell staff to submit their drafts (browser drafts are lost)",
+                reason="Step 3: drafts live only in each browser's cache, which the update clears",
                 manual=True,
             )
-        _server_change_step(
-            b,
-            env_phase,
-            "ansible_playbook",
-            f"Run the Ansible playbook on the {where} servers",
-            crossed,
-            current,
-            lambda r: r.ansible_run,
-            "changes the Ansible playbook",
-        )
+        _ansible_step(b, env_phase, where, crossed, current)
         b.add(
             env_phase,
             "deploy",
             f"Deploy v{target} to {where}"
             + (" with --clear_data=no" if where == "production" else ""),
+            reason="Step 2.12 of the notes: deploy with the new version tags"
+            if where == "QA"
+            else "Step 3.1: production is always deployed with --clear_data=no",
         )
-        _server_change_step(
-            b,
+        _migration_step(b, env_phase, where, crossed, current)
+        b.add(
             env_phase,
-            "data_migration",
-            f"Wait for the data migration to finish on {where}",
-            crossed,
-            current,
-            lambda r: r.data_migration,
-            "has a data migration",
+            "check_services",
+            f"Check every service came up on {where}",
+            reason="deploy.sh does not check it: the stack can take about 10 minutes",
         )
-        b.add(env_phase, "check_services", f"Check every service came up on {where}")
         if env_phase == "deploy_qa":
-            if a.integrations is False:
-                b.add(
-                    "deploy_qa",
-                    "test_integrations",
-                    "Test your integrations on QA",
-                    applies=False,
-                    reason="No integrations through the API or system clients",
-                )
-            else:
-                which = a.integrations_list.strip()
-                b.add(
-                    "deploy_qa",
-                    "test_integrations",
-                    "Test your integrations on QA",
-                    reason=(f"You integrated: {which}" if which else "You have integrations")
-                    if a.integrations
-                    else "Not answered yet: assumed you have integrations",
-                    manual=True,
-                )
+            _integrations_step(b, a)
 
-    b.add("backup_production", "emergency_backup", "Emergency backup of production")
-    b.add("backup_production", "copy_off_server", "Store the backup off the production server")
-    b.add("backup_production", "restore_on_qa", "Restore the backup on QA and check it")
+    b.add(
+        "backup_production",
+        "emergency_backup",
+        "Emergency backup of production",
+        reason="Step 3: back up before anything touches production",
+    )
+    b.add(
+        "backup_production",
+        "copy_off_server",
+        "Store the backup off the production server",
+        reason="Step 3: the backup must be stored externally before proceeding",
+    )
+    b.add(
+        "backup_production",
+        "restore_on_qa",
+        "Restore the backup on QA and check it",
+        reason="Step 3: a backup counts once it restored successfully on QA",
+    )
 
 
-def _server_change_step(
-    b: _Builder,
-    phase_id: str,
-    step_id: str,
-    title: str,
-    crossed: tuple[Release, ...],
-    current: str,
-    needs: Any,
-    what: str,
-) -> None:
-    needing = [r for r in crossed if needs(r)]
-    if needing:
-        detail = " (the incompatible hotfix)" if any(r.incompatible for r in needing) else ""
-        b.add(phase_id, step_id, title, reason=f"Crossing {_names(needing)}{detail}, which {what}")
+def _core_steps(b: _Builder, a: Answers, tag: str) -> None:
+    """Step 2.1 of the notes: "git fetch, git checkout master, git pull, yarn --force"."""
+    b.add(
+        "update_core",
+        "fetch",
+        f"git fetch: bring core's release tag {tag}",
+        reason=f"Step 2.1 of the notes; {tag} is a tag of opencrvs-core",
+    )
+    customised = a.core_customised is not False
+    assumed = (
+        " (not answered yet: assumed customised, the cautious answer)"
+        if (a.core_customised is None)
+        else ""
+    )
+    if customised:
+        b.add(
+            "update_core",
+            "checkout_master",
+            f"Check out {tag}",
+            applies=False,
+            reason=f"Your core is customised{assumed}: {tag} is merged into your branch "
+            "instead (next step)",
+        )
     else:
         b.add(
-            phase_id,
-            step_id,
-            title,
-            applies=False,
-            reason=f"Not needed: a hotfix upgrade from {current} crosses no release that {what}",
+            "update_core",
+            "checkout_master",
+            f"Check out {tag}",
+            reason=f"The notes say `git checkout master`: {MASTER_THEN_AND_NOW}, so "
+            f"crvs-migrate moves your un-customised core to the tag {tag}",
         )
+    b.add(
+        "update_core",
+        "pull",
+        "git pull",
+        applies=False,
+        reason=f"The notes pull master; a release tag does not move, so git fetch already "
+        f"brought all of {tag}",
+    )
+    if customised:
+        b.add(
+            "update_core",
+            "merge_core_fork",
+            f"Merge {tag} into your core branch",
+            reason=f"You customised opencrvs-core{assumed}: the notes ask you to merge the release "
+            f"into your core too. It is {tag}, never master: {MASTER_THEN_AND_NOW}",
+        )
+    else:
+        b.add(
+            "update_core",
+            "merge_core_fork",
+            f"Merge {tag} into your core branch",
+            applies=False,
+            reason=f"No customisations to opencrvs-core: the tag {tag} is checked out instead",
+        )
+    b.add(
+        "update_core",
+        "yarn_install",
+        "yarn --force",
+        reason=f"Step 2.1: installs the dependency upgrades of {tag}",
+    )
+
+
+def _config_steps(
+    b: _Builder,
+    a: Answers,
+    target: str,
+    tag: str,
+    release: Release | None,
+    catalogue: Catalogue,
+    path: UpgradePath | None,
+) -> None:
+    """Steps 2.3-2.7: fetch --all, the upgrade branch, the merge, yarn, conflicts."""
+    ref = release.refs[0] if release else tag
+    also = [r for r in release.refs[1:]] if release else []
+    b.add(
+        "merge_config",
+        "fetch_all",
+        f"git fetch --all: bring upstream's {ref}",
+        reason="Step 2.5 of the notes: your fork has upstream as a remote",
+    )
+    b.add(
+        "merge_config",
+        "upgrade_branch",
+        f"Create the branch upgrade-countryconfig-v{target}",
+        reason="Step 2.6: the merge goes into its own branch, for a pull request",
+    )
+    why = (
+        f"The notes say `git merge countryconfig/master`: {MASTER_THEN_AND_NOW}, so "
+        f"crvs-migrate merges the release itself"
+    )
+    if release and release.upstream_refs_why and release.upstream_refs[:1] != (tag,):
+        why += f": {ref}, because {release.upstream_refs_why}"
+    elif also:
+        why += f" ({' or '.join([ref, *also])}, whichever upstream has)"
+    b.add(
+        "merge_config",
+        "merge_upstream",
+        f"Merge {ref} into the upgrade branch",
+        reason=f"{why}; afterwards package.json must say {target}",
+    )
+    b.add(
+        "merge_config",
+        "yarn_install",
+        "yarn --force",
+        reason="Step 2.6: installs the dependencies of the merged country config",
+    )
+    b.add(
+        "merge_config",
+        "resolve_conflicts",
+        "Resolve merge conflicts",
+        reason="Step 2.7: conflicts are yours to resolve (git merge --abort is the way back)",
+        manual=True,
+    )
+    _manual_release_steps(b, path, catalogue)
+
+
+def _integrations_step(b: _Builder, a: Answers) -> None:
+    if a.integrations is False:
+        b.add(
+            "deploy_qa",
+            "test_integrations",
+            "Test your integrations on QA",
+            applies=False,
+            reason="No integrations through the API or system clients",
+        )
+        return
+    which = a.integrations_list.strip()
+    b.add(
+        "deploy_qa",
+        "test_integrations",
+        "Test your integrations on QA",
+        reason=(f"You integrated: {which}" if which else "You have integrations")
+        if a.integrations
+        else "Not answered yet: assumed you have integrations",
+        manual=True,
+    )
+
+
+def _ansible_step(
+    b: _Builder, phase_id: str, where: str, crossed: tuple[Release, ...], current: str
+) -> None:
+    title = f"Run the Ansible playbook on the {where} servers"
+    needing = [r for r in crossed if r.ansible_run]
+    if needing:
+        detail = " (the incompatible hotfix)" if any(r.incompatible for r in needing) else ""
+        what = "; ".join(f"{r.version}: {r.playbook_change}" for r in needing)
+        b.add(
+            phase_id,
+            "ansible_playbook",
+            title,
+            reason=f"Crossing {_names(needing)}{detail}, whose playbooks change: {what}",
+            manual=True,
+        )
+        return
+    optional = [r for r in crossed if r.playbook_change]
+    reason = (
+        f"Not needed: the notes say Ansible changes are not required on a hotfix after "
+        f"1.3.1, and a hotfix upgrade from {current} crosses no release that needs them"
+    )
+    if optional:
+        reason += ". " + "; ".join(
+            f"{r.version} changes the playbooks: {r.playbook_change}" for r in optional
+        )
+    b.add(phase_id, "ansible_playbook", title, applies=False, reason=reason, manual=True)
+
+
+def _migration_reason(crossed: tuple[Release, ...], where: str) -> str:
+    hotfix_rule = (
+        ""
+        if any(r.incompatible for r in crossed)
+        else " (the notes: data migrations are not required on a hotfix)"
+    )
+    return (
+        f"Nothing to run by hand{hotfix_rule}, but core's migration service runs these "
+        f"automatically {where}: {migrations_text(crossed)}. Their time grows with the "
+        "number of records"
+    )
+
+
+def _migration_step(
+    b: _Builder, phase_id: str, where: str, crossed: tuple[Release, ...], current: str
+) -> None:
+    title = f"Wait for the automatic data migrations to finish on {where}"
+    if migrations_of(crossed):
+        b.add(
+            phase_id,
+            "data_migration",
+            title,
+            reason=_migration_reason(crossed, f"when the release is deployed on {where}"),
+        )
+        return
+    span = f" ({_names(crossed)})" if crossed else ""
+    b.add(
+        phase_id,
+        "data_migration",
+        title,
+        applies=False,
+        reason=f"Not needed: a hotfix upgrade from {current} crosses no release{span} that adds "
+        "a data migration",
+    )
 
 
 def _not_crossed(release: Release, path: UpgradePath | None) -> str:
@@ -466,39 +685,52 @@ def _not_crossed(release: Release, path: UpgradePath | None) -> str:
     return f"Comes with {release.version}, after your target {path.target}"
 
 
-def _manual_release_steps(b: _Builder, path: UpgradePath | None) -> None:
-    """Manual steps from the releases table, each in its own phase; listed even when not crossed."""
+def _manual_release_steps(b: _Builder, path: UpgradePath | None, catalogue: Catalogue) -> None:
+    """Manual steps from the catalogue, each in its own phase; listed even when not crossed."""
     crossed_versions = {r.version for r in (path.crossed if path else ())}
-    for release in RELEASES:
+    for release in catalogue.releases:
         for manual in release.manual_steps:
+            title = manual.title + (" (recommended)" if manual.recommended else "")
             if release.version in crossed_versions:
+                kind = (
+                    f"Recommended by {release.version}, not required"
+                    if manual.recommended
+                    else f"Required by {release.version}"
+                )
                 b.add(
                     manual.phase,
                     manual.id,
-                    manual.title,
-                    reason=f"Crossing {release.version}",
+                    title,
+                    reason=f"{kind}: {manual.why}",
                     manual=True,
+                    recommended=manual.recommended,
                 )
             else:
                 b.add(
                     manual.phase,
                     manual.id,
-                    manual.title,
+                    title,
                     applies=False,
                     reason=_not_crossed(release, path),
                     manual=True,
+                    recommended=manual.recommended,
                 )
 
 
-def _env_steps(b: _Builder, path: UpgradePath | None) -> None:
+def _env_steps(b: _Builder, path: UpgradePath | None, catalogue: Catalogue) -> None:
     crossed: tuple[Release, ...] = path.crossed if path else ()
     crossed_versions = {r.version for r in crossed}
-    for release in RELEASES:
+    for release in catalogue.releases:
         for var in release.new_required_env:
             step_id = f"env_{var.lower()}"
             title = f"Set the new required environment variable {var}"
             if release.version in crossed_versions:
-                b.add("release", step_id, title, reason=f"Required from {release.version}")
+                b.add(
+                    "release",
+                    step_id,
+                    title,
+                    reason=f"Required from {release.version}: deploy.sh stops without it",
+                )
             else:
                 b.add("release", step_id, title, applies=False, reason=_not_crossed(release, path))
     # Optional variables: mentioned only if they still exist at the target.
@@ -519,7 +751,9 @@ def _env_steps(b: _Builder, path: UpgradePath | None) -> None:
             "release",
             "optional_env",
             f"Review the optional environment variables: {', '.join(sorted(added))}",
-            reason=f"Added in {', '.join(versions)} (optional)",
+            reason=f"Optional from {', '.join(versions)} (deploy.sh only prints 'Info: Missing "
+            "optional'): set them only if you use what they configure. The env check reads "
+            "the deploy.sh you merge",
             manual=True,
         )
     else:
@@ -616,6 +850,8 @@ def _backup_gate(b: _Builder, a: Answers) -> bool:
 
 
 def _warnings(b: _Builder, a: Answers, path: UpgradePath | None) -> None:
+    if path is not None and path.proceeds:
+        _notices(b, path)
     if not a.deployed:
         return
     prod = a.environments.get(EnvironmentId.PRODUCTION)
@@ -654,21 +890,36 @@ def _warnings(b: _Builder, a: Answers, path: UpgradePath | None) -> None:
                 ("backup_production",),
             )
         )
-    if (
-        path is not None
-        and path.proceeds
-        and any(r.data_migration for r in path.crossed)
-        and a.real_citizens is CitizenRegistration.PRODUCTION
-    ):
+    migrations = migrations_of(path.crossed) if path is not None and path.proceeds else []
+    if migrations and a.real_citizens is CitizenRegistration.PRODUCTION:
+        names = ", ".join(m.label for m in migrations)
         b.warnings.append(
             Finding(
                 "long_migration",
-                "With live registrations the data migration can take hours and slow OpenCRVS "
-                "down. Consider pausing registrations and upgrading a restored copy on new "
-                "servers, then switching DNS.",
+                f"With live registrations the automatic data migrations ({names}) run on "
+                "every record they touch and can take hours, slowing OpenCRVS down. Consider "
+                "pausing registrations and upgrading a restored copy on new servers, then "
+                "switching DNS.",
                 ("deploy_production",),
             )
         )
+
+
+def _notices(b: _Builder, path: UpgradePath) -> None:
+    """The catalogue's notices of the releases crossed, for phases that still apply."""
+    for release in path.crossed:
+        for notice in release.notices:
+            if notice.only_as_target and release.key != tuple(path.target):
+                continue
+            live = [
+                p
+                for p in notice.phases
+                if b.phase_status.get(p, (Applicability.APPLIES, ""))[0]
+                is not Applicability.SKIPPED
+            ]
+            if notice.phases and not live:
+                continue
+            b.warnings.append(Finding(notice.code, notice.message, notice.phases))
 
 
 def _env_phase(env_id: EnvironmentId) -> str:

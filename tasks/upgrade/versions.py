@@ -3,7 +3,8 @@
 The rules come from Step 1 of the migration notes: minor versions cannot be
 skipped, 1.2 to 1.3 is a different (much bigger) upgrade with its own notes, a
 downgrade is refused, and the same version means there is nothing to do. What a
-1.3.x hotfix upgrade needs is read from ``tasks.upgrade.catalogue.RELEASES``.
+1.3.x hotfix upgrade needs is read from the release catalogue (``tasks.upgrade.catalogue``).
+Git tags are read here too: upstream's ``v1.3.2`` and a country's own ``v1.3.2-ruritania.2``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from tasks.upgrade.catalogue import LATEST, RELEASES, Release
+from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Release
 
 # "1.3.2", "v1.3.2", and "1.2" (an operator may only know the minor version).
 _VERSION = re.compile(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
+# A git tag: upstream's v1.3.2, or a country's own v1.3.2-ruritania.2 (the release it is based on,
+# then a suffix naming the country's build).
+_TAG = re.compile(r"^v?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:-([A-Za-z0-9][A-Za-z0-9._-]{0,99}))?$")
+# Suffixes of upstream pre-releases: v1.3.0-rc.1 is not yet 1.3.0.
+_PRERELEASE = re.compile(r"^(?:rc|alpha|beta|pre|dev)(?:[.\d-]|$)", re.IGNORECASE)
 
 
 class Version(NamedTuple):
@@ -44,6 +50,39 @@ def parse_version(text: str) -> Version:
     return Version(int(major), int(minor), int(patch or 0))
 
 
+@dataclass(frozen=True)
+class TagVersion:
+    """What a git tag says: the release it is, or is based on, and a country's suffix."""
+
+    tag: str
+    version: Version
+    # "ruritania.2" for v1.3.0-ruritania.2; "" for upstream's own tag.
+    suffix: str = ""
+
+
+def parse_tag(text: str) -> TagVersion:
+    """``"v1.3.0-ruritania.2"`` -> 1.3.0 with suffix ``ruritania.2``; raises ``ValueError``.
+
+    Pre-release tags (``v1.3.0-rc.1``, ``-beta``) are refused: they are not the release.
+    """
+    value = text.strip()
+    match = _TAG.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a release tag such as v1.3.0 or v1.3.0-<country>.1")
+    major, minor, patch, suffix = match.groups()
+    if suffix and _PRERELEASE.match(suffix):
+        raise ValueError(f"'{value}' is a pre-release tag, not a release")
+    return TagVersion(value, Version(int(major), int(minor), int(patch)), suffix or "")
+
+
+def is_release_tag(text: str) -> bool:
+    try:
+        parse_tag(text)
+    except ValueError:
+        return False
+    return True
+
+
 def is_version(text: str) -> bool:
     try:
         parse_version(text)
@@ -52,12 +91,12 @@ def is_version(text: str) -> bool:
     return True
 
 
-def known_versions() -> tuple[str, ...]:
-    return tuple(r.version for r in RELEASES)
+def known_versions(catalogue: Catalogue | None = None) -> tuple[str, ...]:
+    return tuple(r.version for r in (catalogue or CATALOGUE).releases)
 
 
-def release_for(version: Version) -> Release | None:
-    for release in RELEASES:
+def release_for(version: Version, catalogue: Catalogue | None = None) -> Release | None:
+    for release in (catalogue or CATALOGUE).releases:
         if release.key == tuple(version):
             return release
     return None
@@ -93,13 +132,19 @@ class UpgradePath:
         return self.kind.proceeds
 
 
-def releases_between(current: Version, target: Version) -> tuple[Release, ...]:
+def releases_between(
+    current: Version, target: Version, catalogue: Catalogue | None = None
+) -> tuple[Release, ...]:
     """The known releases after ``current`` up to and including ``target``, in order."""
-    return tuple(r for r in RELEASES if tuple(current) < r.key <= tuple(target))
+    releases = (catalogue or CATALOGUE).releases
+    return tuple(r for r in releases if tuple(current) < r.key <= tuple(target))
 
 
-def upgrade_path(current: Version, target: Version) -> UpgradePath:
-    """Classify an upgrade from ``current`` to ``target`` (pure; data from ``RELEASES``)."""
+def upgrade_path(
+    current: Version, target: Version, catalogue: Catalogue | None = None
+) -> UpgradePath:
+    """Classify an upgrade from ``current`` to ``target`` (pure; data from the catalogue)."""
+    catalogue = catalogue or CATALOGUE
     if target == current:
         return UpgradePath(
             current,
@@ -115,13 +160,13 @@ def upgrade_path(current: Version, target: Version) -> UpgradePath:
             f"{target} is older than your current {current}. OpenCRVS cannot be downgraded: "
             "data migrations only run forwards. Choose a newer target.",
         )
-    if release_for(target) is None:
+    if release_for(target, catalogue) is None:
         return UpgradePath(
             current,
             target,
             PathKind.UNKNOWN_TARGET,
-            f"{target} is not a known release. Known releases: {', '.join(known_versions())} "
-            f"(latest {LATEST.version}).",
+            f"{target} is not a known release. Known releases: "
+            f"{', '.join(known_versions(catalogue))} (latest {catalogue.latest.version}).",
         )
     if current.major != target.major or target.minor - current.minor >= 2:
         next_minor = f"{current.major}.{current.minor + 1}"
@@ -134,7 +179,7 @@ def upgrade_path(current: Version, target: Version) -> UpgradePath:
             f"{target.major}.{target.minor}.",
         )
     if current.minor_line != target.minor_line:
-        # One minor step, into 1.3 (the only line in RELEASES): the 1.2 -> 1.3 upgrade.
+        # One minor step, into 1.3 (the only line in the catalogue): the 1.2 -> 1.3 upgrade.
         return UpgradePath(
             current,
             target,
@@ -145,7 +190,7 @@ def upgrade_path(current: Version, target: Version) -> UpgradePath:
             f"v{target.major}.{target.minor} migration notes instead, then come back for the "
             f"1.3.x hotfixes.",
         )
-    crossed = releases_between(current, target)
+    crossed = releases_between(current, target, catalogue)
     names = ", ".join(r.version for r in crossed)
     return UpgradePath(
         current,

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.upgrade.answers import CitizenRegistration, EnvironmentId
+from tasks.upgrade.catalogue import RELEASES
 from tasks.upgrade.plan import Applicability, build_plan
 from tasks.upgrade.versions import parse_version
 from tests.support.plan import env, full_answers
@@ -80,3 +81,29 @@ def test_deterministic(answers) -> None:
     from tasks.upgrade.plan import Plan
 
     assert Plan.from_state(first.to_state()) == first
+
+
+@settings(max_examples=200, deadline=None)
+@given(answer_sets())
+def test_migration_steps_follow_the_catalogue(answers) -> None:
+    plan = build_plan(answers)
+    if not plan.proceeds:
+        return
+    crossed = [r for r in RELEASES if r.version in plan.crossed]
+    names = [m.label for r in crossed for m in r.migrations]
+    for pid in ("deploy_qa", "deploy_production"):
+        step = plan.step(pid, "data_migration")
+        assert step is not None and step.applies is bool(names)
+        assert all(name in step.reason for name in names)
+    # A recommended step never blocks: its phase's status does not depend on it.
+    step = plan.step("merge_config", "certificate_templates")
+    assert step is not None and step.recommended
+
+
+@settings(max_examples=200, deadline=None)
+@given(answer_sets())
+def test_no_step_checks_out_or_merges_master(answers) -> None:
+    plan = build_plan(answers)
+    for pid in ("update_core", "merge_config"):
+        for step in plan.phase(pid).steps:
+            assert "master" not in step.title

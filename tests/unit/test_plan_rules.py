@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from tasks.upgrade import catalogue as releases
 from tasks.upgrade.answers import CitizenRegistration, EnvironmentId
-from tasks.upgrade.catalogue import Release
 from tasks.upgrade.plan import Applicability, build_plan
-from tasks.upgrade.versions import PathKind, Version, parse_version, upgrade_path
+from tasks.upgrade.versions import PathKind, Version, parse_tag, parse_version, upgrade_path
 from tests.support.plan import env, full_answers
 
 UPGRADE_PHASES = (
@@ -41,6 +42,28 @@ def test_parse_version(text: str, expected: Version) -> None:
 def test_parse_version_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_version(text)
+
+
+@pytest.mark.parametrize(
+    ("tag", "version", "suffix"),
+    [
+        ("v1.3.0", Version(1, 3, 0), ""),
+        ("v1.3.0-ruritania.2", Version(1, 3, 0), "ruritania.2"),
+        ("v1.3.5-farajaland-prod", Version(1, 3, 5), "farajaland-prod"),
+        ("1.3.2-gb_1", Version(1, 3, 2), "gb_1"),
+    ],
+)
+def test_country_tags_count_as_their_release(tag: str, version: Version, suffix: str) -> None:
+    found = parse_tag(tag)
+    assert (found.version, found.suffix, found.tag) == (version, suffix, tag)
+
+
+@pytest.mark.parametrize(
+    "tag", ["v1.3.0-rc.1", "v1.3.1-beta", "v1.3.0-RC2", "v1.3", "v1.3.0-", "v1.3.0-x y", "latest"]
+)
+def test_pre_release_and_malformed_tags_are_not_releases(tag: str) -> None:
+    with pytest.raises(ValueError):
+        parse_tag(tag)
 
 
 @pytest.mark.parametrize(
@@ -93,14 +116,79 @@ def test_same_version_nothing_to_do() -> None:
 
 
 @pytest.mark.parametrize("current", ["1.3.1", "1.3.2", "1.3.4"])
-def test_hotfix_from_1_3_1_or_later_skips_ansible_and_migration(current: str) -> None:
+def test_hotfix_from_1_3_1_or_later_needs_no_ansible_run(current: str) -> None:
     plan = build_plan(full_answers(current_version=current))
     for pid in ("deploy_qa", "deploy_production"):
-        for sid in ("ansible_playbook", "data_migration"):
-            step = plan.step(pid, sid)
-            assert step is not None and not step.applies
-            assert f"hotfix upgrade from {current}" in step.reason
+        step = plan.step(pid, "ansible_playbook")
+        assert step is not None and not step.applies
+        assert f"hotfix upgrade from {current}" in step.reason
+        assert "not required on a hotfix" in step.reason
     assert not plan.step_applies("release", "env_content_security_policy_wildcard")
+
+
+# Which automatic migrations core adds per release (core packages/migration/src/migrations).
+MIGRATIONS = {
+    "1.3.1": (
+        "hearth 20230905130632-elastic-search-property-rename",
+        "hearth 20231025175023-fix-crude-birth-rates",
+        "user-mgnt 20231106130956-email-mobile-unique-index",
+    ),
+    "1.3.2": ("hearth 20231123125224-deceased-birth-date",),
+    "1.3.3": ("hearth 20240201123539-join-given-name",),
+}
+
+
+def test_the_catalogue_names_the_automatic_migrations_of_core() -> None:
+    for release in releases.RELEASES:
+        assert tuple(m.label for m in release.migrations) == MIGRATIONS.get(release.version, ())
+        assert release.data_migration is (release.version in MIGRATIONS)
+        assert all(m.source.startswith(f"core v{release.version}:") for m in release.migrations)
+    join = releases.RELEASES_BY_VERSION["1.3.3"].migrations[0]
+    assert join.scope == "every Patient record"
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "expected"),
+    [
+        ("1.3.0", "1.3.5", [*MIGRATIONS["1.3.1"], *MIGRATIONS["1.3.2"], *MIGRATIONS["1.3.3"]]),
+        ("1.3.1", "1.3.2", list(MIGRATIONS["1.3.2"])),
+        ("1.3.2", "1.3.5", list(MIGRATIONS["1.3.3"])),
+        ("1.3.1", "1.3.5", [*MIGRATIONS["1.3.2"], *MIGRATIONS["1.3.3"]]),
+        ("1.3.3", "1.3.5", []),
+        ("1.3.4", "1.3.5", []),
+    ],
+)
+def test_hotfixes_still_run_core_s_automatic_migrations(
+    current: str, target: str, expected: list[str]
+) -> None:
+    plan = build_plan(full_answers(current_version=current, target_version=target))
+    for pid in ("deploy_qa", "deploy_production", "verify_local"):
+        sid = "local_migrations" if pid == "verify_local" else "data_migration"
+        step = plan.step(pid, sid)
+        assert step is not None
+        if pid != "verify_local":
+            assert step.applies is bool(expected)
+        if expected:
+            # Named, in order, with their cost; and nothing for the operator to run by hand.
+            positions = [step.reason.index(name) for name in expected]
+            assert positions == sorted(positions)
+            assert "grows with the number of records" in step.reason
+            assert "Nothing to run by hand" in step.reason
+            assert "automatically" in step.reason
+        else:
+            assert "no release" in step.reason.lower() or "No automatic" in step.reason
+    if expected and current != "1.3.0":
+        # A hotfix after 1.3.1: the notes' rule is quoted, and not read as "no migration".
+        reason = plan.step("deploy_production", "data_migration").reason
+        assert "not required on a hotfix" in reason and "but core's migration service" in reason
+
+
+def test_long_migration_warning_names_the_migrations() -> None:
+    plan = build_plan(full_answers(current_version="1.3.2", target_version="1.3.5"))
+    warning = next(w for w in plan.warnings if w.code == "long_migration")
+    assert "join-given-name" in warning.message and "hours" in warning.message
+    quiet = build_plan(full_answers(current_version="1.3.3", target_version="1.3.5"))
+    assert "long_migration" not in [w.code for w in quiet.warnings]
 
 
 def test_from_1_3_0_crosses_the_incompatible_1_3_1() -> None:
@@ -109,8 +197,22 @@ def test_from_1_3_0_crosses_the_incompatible_1_3_1() -> None:
         assert plan.step_applies(pid, "ansible_playbook")
         assert plan.step_applies(pid, "data_migration")
         assert "1.3.1" in plan.step(pid, "ansible_playbook").reason
+        assert "jq" in plan.step(pid, "ansible_playbook").reason
     assert plan.step_applies("release", "env_content_security_policy_wildcard")
     assert not plan.step_applies("merge_config", "certificate_templates")
+    assert "minio_pinned_to_data1" in [w.code for w in plan.warnings]
+
+
+def test_1_3_3_playbook_change_is_explained_not_required() -> None:
+    plan = build_plan(full_answers(current_version="1.3.2", target_version="1.3.3"))
+    step = plan.step("deploy_production", "ansible_playbook")
+    assert not step.applies
+    assert "PIP_BREAK_SYSTEM_PACKAGES" in step.reason
+    metabase = next(w for w in plan.warnings if w.code == "metabase_upgrade")
+    assert "0.45.2.1" in metabase.message and "0.46.6.1" in metabase.message
+    assert releases.RELEASES_BY_VERSION["1.3.3"].dependency_changes == (
+        "Metabase 0.45.2.1 → 0.46.6.1 (core's dashboards image)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -122,21 +224,43 @@ def test_from_1_3_0_crosses_the_incompatible_1_3_1() -> None:
         ("1.3.1", "1.3.2", False),
     ],
 )
-def test_crossing_1_3_3_adds_certificate_templates(
+def test_crossing_1_3_3_recommends_certificate_templates(
     current: str, target: str, applies: bool
 ) -> None:
     plan = build_plan(full_answers(current_version=current, target_version=target))
     step = plan.step("merge_config", "certificate_templates")
     assert step is not None and step.manual
+    # Recommended in the 1.3.3 CHANGELOG, not required: it must never block its phase.
+    assert step.recommended
     assert step.applies is applies
     assert step.reason
+    if applies:
+        assert "Recommended by 1.3.3, not required" in step.reason
+    assert plan.phase("merge_config").status is Applicability.APPLIES
 
 
-def test_1_3_4_mentions_its_optional_env_vars() -> None:
+MOSIP_OIDP = (
+    "TOKENSEEDER_MOSIP_AUTH__PARTNER_MISP_LK",
+    "TOKENSEEDER_MOSIP_AUTH__PARTNER_APIKEY",
+    "TOKENSEEDER_CRYPTO_SIGNATURE__SIGN_P12_FILE_PASSWORD",
+    "NATIONAL_ID_OIDP_CLIENT_ID",
+    "NATIONAL_ID_OIDP_BASE_URL",
+    "NATIONAL_ID_OIDP_REST_URL",
+    "NATIONAL_ID_OIDP_ESSENTIAL_CLAIMS",
+    "NATIONAL_ID_OIDP_VOLUNTARY_CLAIMS",
+    "NATIONAL_ID_OIDP_CLIENT_PRIVATE_KEY",
+    "NATIONAL_ID_OIDP_JWT_AUD_CLAIM",
+)
+
+
+def test_1_3_4_mentions_its_real_optional_env_vars() -> None:
+    assert releases.RELEASES_BY_VERSION["1.3.4"].optional_env == MOSIP_OIDP
+    assert releases.RELEASES_BY_VERSION["1.3.5"].removed_env == MOSIP_OIDP
     plan = build_plan(full_answers(current_version="1.3.3", target_version="1.3.4"))
     step = plan.step("release", "optional_env")
     assert step is not None and step.applies
-    assert "MOSIP_API_KEY" in step.title
+    assert all(name in step.title for name in MOSIP_OIDP)
+    assert "MOSIP_API_KEY" not in step.title
     # Going on to 1.3.5 removes them again: nothing to set, and the reason says so.
     plan = build_plan(full_answers(current_version="1.3.3", target_version="1.3.5"))
     step = plan.step("release", "optional_env")
@@ -144,7 +268,40 @@ def test_1_3_4_mentions_its_optional_env_vars() -> None:
     # From 1.3.4 to 1.3.5 they are to be removed.
     plan = build_plan(full_answers(current_version="1.3.4", target_version="1.3.5"))
     assert plan.step_applies("release", "removed_env")
-    assert "MOSIP_API_KEY" in plan.step("release", "removed_env").title
+    assert "NATIONAL_ID_OIDP_CLIENT_ID" in plan.step("release", "removed_env").title
+
+
+def test_1_3_4_merges_the_release_branch_and_warns_about_staff_keys() -> None:
+    plan = build_plan(full_answers(current_version="1.3.3", target_version="1.3.4"))
+    assert plan.step("merge_config", "merge_upstream").title.startswith("Merge release-v1.3.4")
+    assert "Farajaland" in plan.step("merge_config", "merge_upstream").reason
+    assert "staff_authorized_keys" in [w.code for w in plan.warnings]
+    # Only when the upgrade stops at 1.3.4: 1.3.5's authorized_keys is empty again.
+    onwards = build_plan(full_answers(current_version="1.3.3", target_version="1.3.5"))
+    assert "staff_authorized_keys" not in [w.code for w in onwards.warnings]
+
+
+@pytest.mark.parametrize("customised", [False, True, None])
+def test_core_and_config_take_the_release_never_master(customised: bool | None) -> None:
+    plan = build_plan(full_answers(current_version="1.3.2", core_customised=customised))
+    core = {s.id: s for s in plan.phase("update_core").steps}
+    # The notes' step ids are kept; what they do is the release tag.
+    assert list(core) == ["fetch", "checkout_master", "pull", "merge_core_fork", "yarn_install"]
+    assert core["checkout_master"].title == "Check out v1.3.5"
+    assert core["merge_core_fork"].title == "Merge v1.3.5 into your core branch"
+    assert core["checkout_master"].applies is (customised is False)
+    assert core["merge_core_fork"].applies is (customised is not False)
+    assert not core["pull"].applies and "does not move" in core["pull"].reason
+    config = {s.id: s for s in plan.phase("merge_config").steps}
+    assert config["merge_upstream"].title == "Merge v1.3.5 into the upgrade branch"
+    # "master" is named only to explain the notes, never as what is checked out or merged.
+    for step in (*core.values(), *config.values()):
+        assert "master" not in step.title
+        if "master" in step.reason:
+            assert "in 2023 master was the 1.3 release" in step.reason or "pull master" in (
+                step.reason
+            )
+    assert "in 2023 master was the 1.3 release" in config["merge_upstream"].reason
 
 
 def test_core_customisations_add_merge_core_fork() -> None:
@@ -207,8 +364,8 @@ def test_single_server_production_warns() -> None:
     answers = full_answers()
     answers.environments[EnvironmentId.PRODUCTION] = env(1)
     plan = build_plan(answers)
-    assert "single_server_production" in [w.code for w in plan.warnings]
-    assert "very risky" in plan.warnings[0].message
+    warning = next(w for w in plan.warnings if w.code == "single_server_production")
+    assert "very risky" in warning.message
     assert "single_server_production" not in [w.code for w in build_plan(full_answers()).warnings]
 
 
@@ -240,23 +397,60 @@ def test_both_blockers_are_given_together() -> None:
     assert "Test on QA first" in reason and "backup server" in reason
 
 
-def test_rules_are_data_driven_a_new_release_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    new = Release(
-        "1.3.6",
-        "2024-07-01",
-        "test release",
-        ansible_run=True,
-        new_required_env=("NEW_REQUIRED_VAR",),
-    )
-    table = (*releases.RELEASES, new)
-    for module in ("tasks.upgrade.catalogue", "tasks.upgrade.versions", "tasks.upgrade.plan"):
-        monkeypatch.setattr(f"{module}.RELEASES", table)
-    plan = build_plan(full_answers(current_version="1.3.5", target_version="1.3.6"))
+NEW_RELEASE = """
+[[release]]
+version = "1.3.6"
+date = 2024-07-01
+summary = "A test release."
+new_required_env = ["NEW_REQUIRED_VAR"]
+
+[release.ansible]
+required = true
+what = "the playbooks install something new"
+
+[[release.migration]]
+service = "hearth"
+name = "20240601000000-test-migration"
+what = "tests the catalogue"
+scope = "every test record"
+source = "a test"
+
+[[release.manual_step]]
+id = "new_manual_step"
+phase = "deploy_qa"
+title = "Do the new thing"
+why = "the test says so"
+source = "a test"
+
+[release.sources]
+date = "a test"
+new_required_env = "a test"
+ansible = "a test"
+"""
+
+
+def test_rules_are_data_driven_a_new_release_is_one_entry(tmp_path: Path) -> None:
+    shipped = resources.files("assets").joinpath("releases.toml").read_text(encoding="utf-8")
+    path = tmp_path / "releases.toml"
+    path.write_text(shipped + NEW_RELEASE, encoding="utf-8")
+    catalogue = releases.load_catalogue(path)
+    assert catalogue.latest.version == "1.3.6"
+
+    answers = full_answers(current_version="1.3.5", target_version="1.3.6")
+    plan = build_plan(answers, catalogue)
     assert plan.proceeds and plan.crossed == ("1.3.6",)
     assert plan.step_applies("deploy_qa", "ansible_playbook")
-    assert not plan.step_applies("deploy_qa", "data_migration")
+    assert (
+        "the playbooks install something new" in plan.step("deploy_qa", "ansible_playbook").reason
+    )
+    assert plan.step_applies("deploy_qa", "data_migration")
+    assert "hearth 20240601000000-test-migration" in plan.step("deploy_qa", "data_migration").reason
     assert plan.step_applies("release", "env_new_required_var")
+    assert plan.step_applies("deploy_qa", "new_manual_step")
     assert not plan.step_applies("release", "env_content_security_policy_wildcard")
+    assert "NEW_REQUIRED_VAR" in catalogue.deploy_required_env("1.3.6")
+    # The shipped catalogue does not know it: the same answers are refused there.
+    assert build_plan(answers).kind == "unknown_target"
 
 
 def test_answers_round_trip_through_state() -> None:

@@ -10,7 +10,12 @@ from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus, StepStatus
 from tasks.session.state import Session, save_session
 from tasks.upgrade.answers import CitizenRegistration, EnvironmentId
-from tasks.upgrade.detect import combine, detect_current_version, git_checkout_problem
+from tasks.upgrade.detect import (
+    combine,
+    describe_argv,
+    detect_current_version,
+    git_checkout_problem,
+)
 from tasks.upgrade.plan import (
     PlanRecord,
     accept_plan,
@@ -22,6 +27,7 @@ from tasks.upgrade.plan import (
     plan_step_applies,
     update_plan,
 )
+from tests.support.gitutil import git
 from tests.support.plan import full_answers, make_checkout
 
 
@@ -187,4 +193,29 @@ async def test_detection_is_recorded_in_the_journal(tmp_path: Path) -> None:
     await detect_current_version(repo, journal)
     (entry,) = list(journal.entries())
     assert entry["kind"] == "command" and entry["exit_code"] == 0
-    assert entry["argv"][3:] == ["describe", "--tags", "--match", "v1.3.*", "--abbrev=0"]
+    assert entry["argv"] == describe_argv(repo)
+    assert entry["argv"][3:7] == ["describe", "--tags", "--match", "v1.3.*"]
+    assert entry["argv"][-1] == "--abbrev=0"
+
+
+async def test_detection_reads_a_country_s_own_tags(tmp_path: Path) -> None:
+    repo = make_checkout(tmp_path / "cc", ["1.3.0"])
+    # The country's build of 1.3.0, tagged with its own suffix (lightweight, as upstream's are).
+    (repo / "src.ts").write_text("export const COUNTRY = 'Ruritania'\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Ruritania build")
+    git(repo, "tag", "v1.3.0-ruritania.2")
+    found = await detect_current_version(repo)
+    assert found.tag == "v1.3.0-ruritania.2"
+    assert found.version == "1.3.0"
+    assert "v1.3.0-ruritania.2" in found.note and "but" not in found.note
+
+
+async def test_detection_skips_pre_release_tags(tmp_path: Path) -> None:
+    repo = make_checkout(tmp_path / "cc", ["1.3.1"])
+    (repo / "next.ts").write_text("x\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "next")
+    git(repo, "tag", "v1.3.2-rc.1")
+    found = await detect_current_version(repo)
+    assert found.tag == "v1.3.1" and found.version == "1.3.1"

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.set_defaults(handler=run_app)
-    # Subcommands live in their own modules (tui/cli_<name>.py), each with
+    # Subcommands live in their own modules (tui/cli/<name>.py), each with
     # register(subparsers) that adds its parser and sets `handler`.
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in _subcommands():
@@ -76,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    from tui.cli import health, serve
+    from tui.cli import check_env, health, plan, serve
 
-    return [health.register, serve.register]
+    return [health.register, plan.register, check_env.register, serve.register]
 
 
 def run_app(args: argparse.Namespace) -> int:
