@@ -17,7 +17,7 @@ from tasks.session.state import Session, now_iso
 
 if TYPE_CHECKING:
     from tasks.servers.health import HealthSnapshot
-    from tasks.servers.inventory import Node
+    from tasks.servers.inventory import Inventory, Node
     from tasks.servers.ssh import SshOptions
     from tasks.session.workspace import Workspace
 
@@ -38,7 +38,12 @@ def ssh_options(workspace: Workspace) -> SshOptions:
 
 def inventory_path(session: Session, workspace: Workspace, environment: str) -> Path | None:
     """The environment's Ansible inventory: Prepare's answer, else (demo) the demo cluster's."""
-    answer = session.answers.get(f"inventory_{environment}")
+    # Prepare keeps it in answers.environments.<env>.inventory_path (tasks.upgrade.answers);
+    # older sessions had answers.inventory_<env>.
+    envs = session.answers.get("environments")
+    env_answers = envs.get(environment) if isinstance(envs, dict) else None
+    answer = env_answers.get("inventory_path") if isinstance(env_answers, dict) else None
+    answer = answer or session.answers.get(f"inventory_{environment}")
     if answer:
         return Path(str(answer)).expanduser()
     if workspace.demo is not None:
@@ -47,13 +52,36 @@ def inventory_path(session: Session, workspace: Workspace, environment: str) -> 
     return None
 
 
-def environment_nodes(session: Session, workspace: Workspace, environment: str) -> list[Node]:
-    """The environment's servers: its inventory, else the nodes typed in Cluster health."""
-    from tasks.servers.inventory import load_inventory, typed_nodes
+def playbook_dir(session: Session) -> Path | None:
+    """The country config's ``infrastructure/server-setup`` (its group_vars/ count for Ansible)."""
+    config = session.answers.get("config_path")
+    if not config:
+        return None
+    path = Path(str(config)).expanduser() / "infrastructure" / "server-setup"
+    return path if path.is_dir() else None
+
+
+def load_environment_inventory(
+    session: Session, workspace: Workspace, environment: str
+) -> Inventory | None:
+    from tasks.servers.inventory import load_inventory
 
     path = inventory_path(session, workspace, environment)
-    if path is not None:
-        return load_inventory(path).nodes()
+    if path is None:
+        return None
+    return load_inventory(path, playbook_dir=playbook_dir(session))
+
+
+def environment_nodes(session: Session, workspace: Workspace, environment: str) -> list[Node]:
+    """The environment's servers: its inventory, else the nodes typed in Cluster health.
+
+    Raises ``InventoryError`` when a host's values are not usable (never a partial list).
+    """
+    from tasks.servers.inventory import typed_nodes
+
+    inventory = load_environment_inventory(session, workspace, environment)
+    if inventory is not None:
+        return inventory.nodes()
     return typed_nodes(session.health, environment)
 
 
@@ -68,17 +96,14 @@ def manager_node(nodes: Sequence[Node]) -> Node | None:
 
 
 def backup_vars(session: Session, workspace: Workspace) -> dict[str, str]:
-    """Backup settings from the production inventory's [all:vars], when there is one."""
-    from tasks.servers.inventory import load_inventory
-
-    path = inventory_path(session, workspace, "production")
-    if path is None:
-        return {}
+    """Backup settings from the production inventory (set and valid ones only)."""
     try:
-        inv = load_inventory(path)
+        inv = load_environment_inventory(session, workspace, "production")
     except CrvsError:
         return {}
-    v = inv.all_vars
+    if inv is None:
+        return {}
+    v = inv.backup_settings()
     keys = {
         "ssh_user": "external_backup_server_user",
         "ssh_host": "external_backup_server_ip",
@@ -86,7 +111,7 @@ def backup_vars(session: Session, workspace: Workspace) -> dict[str, str]:
         "remote_dir": "external_backup_server_remote_directory",
         "production_ip": "manager_production_server_ip",
     }
-    out = {k: str(v[name]) for k, name in keys.items() if v.get(name) not in (None, "")}
+    out = {k: v[name] for k, name in keys.items() if name in v}
     out["replicas"] = str(inv.cluster_size)
     return out
 
@@ -118,5 +143,7 @@ async def manager_runner(
     node = manager_node(environment_nodes(session, workspace, environment))
     if node is None:
         raise CrvsError(f"No manager node is known for {environment}.", "No manager")
-    async with ssh_runner(node.host, node.port, node.user, ssh_options(workspace)) as run:
+    async with ssh_runner(
+        node.host, node.port, node.user, ssh_options(workspace), key_file=node.key_file
+    ) as run:
         yield run
