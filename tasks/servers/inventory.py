@@ -1443,4 +1443,7 @@ def make_typed_node(host: str, port: str = "", user: str = "", role: str = "node
     h = validate_host(host)
     p = validate_port(port) if port.strip() else None
     u = validate_user(user) if user.strip() else None
-    return Node(name=h, host=h, role=r, port=p, user=u, typed=True)
+    # host:port names it when a port is given: two nodes may share an address (a bastion's
+    # forwarded ports, several sshd on one test box).
+    name = f"{h}:{p}" if p else h
+    return Node(name=name, host=h, role=r, port=p, user=u, typed=True)
