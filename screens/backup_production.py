@@ -341,7 +341,11 @@ class BackupProductionScreen(ReleasePhaseScreen):
         def decided(trust: bool | None) -> None:
             if not trust:
                 return
-            trust_host_key(known_hosts, key)
+            try:
+                trust_host_key(known_hosts, key)
+            except CrvsError as exc:  # a revoked key is refused, whoever asks
+                self.notify(exc.message, title=exc.title, severity="error")
+                return
             self.journal.confirmation(
                 f"trusted the {key.algorithm} host key {key.fingerprint} of "
                 f"{key.known_hosts_name} (backup server) into {known_hosts}",

@@ -1,13 +1,17 @@
 """Cluster health: disk, memory and swarm state of every node, checked over SSH.
 
-Thin: where nodes come from (``tasks.servers.inventory``), how they are checked
-(``tasks.servers.health``, ``tasks.servers.ssh``) and what is saved (``tasks.servers.health.save_snapshot``)
-all live in ``tasks``. This screen picks the environment, shows results as they
-arrive, opens a node's raw outputs, and asks the operator about unknown host keys.
+Thin: where nodes come from (``tasks.servers.environments``, ``tasks.servers.inventory``),
+how they are checked (``tasks.servers.health``, ``tasks.servers.ssh``) and what is saved
+(``tasks.servers.health.save_snapshot``) all live in ``tasks``. This screen picks the
+environment (each offered once; in the demo, QA and production are the demo cluster's),
+shows results as they arrive, opens a node's raw outputs, and asks the operator about
+unknown host keys. A host whose inventory values are not usable is one red row naming
+it and the line, and is never connected to.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -22,7 +26,7 @@ from textual.widgets import Button, DataTable, Input, Label, Log, Select, Static
 from screens.base import PhaseScreen
 from screens.widgets.node_table import NodeTable
 from tasks.errors import CrvsError
-from tasks.servers.environments import inventory_path, ssh_options
+from tasks.servers import environments
 from tasks.servers.health import (
     Health,
     HealthPolicy,
@@ -36,10 +40,11 @@ from tasks.servers.health import (
     save_snapshot,
 )
 from tasks.servers.inventory import (
+    Finding,
     InventoryError,
     Node,
+    NodeEntry,
     Role,
-    load_inventory,
     make_typed_node,
 )
 from tasks.servers.ssh import HostKeyInfo, SshOptions, trust_host_key
@@ -50,6 +55,7 @@ from tasks.upgrade.answers import INVENTORY_ENVIRONMENTS, EnvironmentId
 # The environments whose servers crvs-migrate reaches (each offered once).
 ENVIRONMENTS = tuple(INVENTORY_ENVIRONMENTS)
 DEADLINE_S = 60.0
+FINDINGS_SHOWN = 3
 
 
 class HealthScreen(PhaseScreen):
@@ -68,9 +74,9 @@ class HealthScreen(PhaseScreen):
         self._checking = False
         self._node_results: dict[str, NodeHealth] = {}
         self._check_nodes: list[Node] = []
+        # Hosts whose values were refused: shown as red rows, never checked.
+        self._refused: list[NodeHealth] = []
         self._source = ""
-
-    # -- layout -------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="health-body"):
@@ -90,7 +96,9 @@ class HealthScreen(PhaseScreen):
                 )
                 yield Button("Check now", id="health-run", variant="primary")
             yield Static(id="health-source", classes="hint")
-            yield NodeTable(id="node-table")
+            yield NodeTable()
+            # The highlighted row whole: what a narrow table cuts off.
+            yield Static(id="health-row", classes="hint")
             yield Static(id="health-summary")
             with Horizontal(id="health-add"):
                 yield Input(placeholder="host", id="add-host")
@@ -122,7 +130,7 @@ class HealthScreen(PhaseScreen):
         env = self.record.environment
         if env in {e.value for e in ENVIRONMENTS}:
             return env
-        if inventory_path(self.session, EnvironmentId.PRODUCTION) is not None:
+        if environments.inventory_path(self.session, EnvironmentId.PRODUCTION) is not None:
             return EnvironmentId.PRODUCTION.value
         return ENVIRONMENTS[0].value
 
@@ -131,26 +139,43 @@ class HealthScreen(PhaseScreen):
         value = self.query_one("#health-env", Select).value
         return str(value) if value is not Select.NULL else self._environment()
 
-    def ssh_options(self) -> SshOptions:
-        return ssh_options(self.workspace)
+    def inventory_path(self, environment: str) -> Path | None:
+        return environments.inventory_path(self.session, environment)
 
-    def collect_nodes(self, environment: str) -> tuple[list[Node], str, str | None]:
-        """(nodes, where they came from, problem). A bad inventory is a message, not a crash."""
-        nodes: list[Node] = []
-        source, problem = [], None
-        path = inventory_path(self.session, environment)
+    def ssh_options(self) -> SshOptions:
+        return environments.ssh_options(self.workspace)
+
+    def collect_nodes(
+        self, environment: str
+    ) -> tuple[list[Node], list[NodeEntry], str, str | None, list[Finding]]:
+        """(nodes to check, refused hosts, where they came from, problem, findings).
+
+        A bad inventory is a message, a bad host a red row: never a crash, never a
+        connection to a refused value.
+        """
+        entries: list[NodeEntry] = []
+        source: list[str] = []
+        problem = None
+        findings: list[Finding] = []
+        path = self.inventory_path(environment)
         if path is not None:
             try:
-                nodes = load_inventory(path).nodes()
-                source.append(str(path))
+                inventory = environments.load_environment_inventory(self.session, environment)
             except InventoryError as exc:
                 problem = exc.message
-        typed = self.record.typed_nodes(environment)
-        names = {n.name for n in nodes}
-        nodes += [n for n in typed if n.name not in names]
+            else:
+                if inventory is not None:
+                    entries = inventory.entries()
+                    findings = inventory.findings
+                    source.append(str(path))
+        typed = self.record.typed_node_entries(environment)
+        names = {e.name for e in entries}
+        entries += [e for e in typed if e.name not in names]
         if typed:
             source.append(f"{len(typed)} typed node(s)")
-        return nodes, " + ".join(source), problem
+        nodes = [e.node for e in entries if e.node is not None]
+        refused = [e for e in entries if e.node is None]
+        return nodes, refused, " + ".join(source), problem, findings
 
     @work(group="health-load", exclusive=True)
     async def _load_when_ready(self) -> None:
@@ -161,24 +186,47 @@ class HealthScreen(PhaseScreen):
 
     def load_environment(self) -> None:
         env = self.environment
-        self._check_nodes, self._source, problem = self.collect_nodes(env)
+        self._check_nodes, refused, self._source, problem, findings = self.collect_nodes(env)
+        self._refused = [_refused_row(e) for e in refused]
         snapshot = load_snapshot(self.session, env)
+        if snapshot is None and env == "production" and self.workspace.demo is not None:
+            snapshot = load_snapshot(self.session, "demo")  # saved before, under "demo"
         previous = snapshot.results if snapshot else []
         self._node_results = {r.node.name: r for r in previous}
-        self.query_one(NodeTable).show_pending(self._check_nodes, previous)
+        self._node_results.update({r.node.name: r for r in self._refused})
+        table = self.query_one(NodeTable)
+        table.show_pending(self._check_nodes, previous)
+        for row in self._refused:
+            table.show_result(row)
+        self._show_row()
         source = self.query_one("#health-source", Static)
         text = Text()
         if problem:
             text.append("✗ ", style="bold red")
             text.append(strip_control(problem))
-        elif not self._check_nodes:
+        elif not self._check_nodes and not self._refused:
             text.append(
                 "No nodes yet: give the inventory path in Prepare, or press a to add "
                 "nodes (host, port, user, role)."
             )
         else:
-            text.append(f"Nodes from {self._source}. ")
-            text.append("r re-check · Enter details · t trust a key · a add a node", style="dim")
+            text.append(f"Nodes from {strip_control(self._source)}. ")
+            text.append("Enter: a node's details", style="dim")
+        if self._refused:
+            text.append(
+                f"\n✗ {len(self._refused)} host(s) refused for their values, never connected "
+                "to (Enter: why)",
+                style="bold red",
+            )
+        for f in findings[:FINDINGS_SHOWN]:
+            text.append("\n▲ ", style="bold yellow")
+            text.append(strip_control(str(f)))
+        if len(findings) > FINDINGS_SHOWN:
+            text.append(
+                f"\n▲ {len(findings) - FINDINGS_SHOWN} more note(s): "
+                "crvs-migrate health --list -i <inventory> prints them all",
+                style="dim",
+            )
         source.update(text)
         self._update_summary(snapshot.checked_at if snapshot else None)
         if self._check_nodes and snapshot is None:
@@ -220,6 +268,8 @@ class HealthScreen(PhaseScreen):
             async for result in iter_cluster(nodes, options, HealthPolicy(), DEADLINE_S, size):
                 self._node_results[result.node.name] = result
                 table.show_result(result)
+                if result.node.name == table.selected_name:
+                    self._show_row()
         finally:
             self._checking = False
         if environment != self.environment:
@@ -227,7 +277,8 @@ class HealthScreen(PhaseScreen):
         snapshot = HealthSnapshot(
             environment,
             now_iso(),
-            [self._node_results[n.name] for n in self._check_nodes if n.name in self._node_results],
+            [self._node_results[n.name] for n in self._check_nodes if n.name in self._node_results]
+            + self._refused,
             self._source,
         )
         save_snapshot(self.session, snapshot)
@@ -237,7 +288,7 @@ class HealthScreen(PhaseScreen):
     def _update_summary(self, checked_at: str | None) -> None:
         results = [
             self._node_results[n.name] for n in self._check_nodes if n.name in self._node_results
-        ]
+        ] + self._refused
         summary = self.query_one("#health-summary", Static)
         if not results:
             summary.update(Text("Not checked yet.", style="dim"))
@@ -283,15 +334,22 @@ class HealthScreen(PhaseScreen):
         except (TypeError, ValueError):
             seconds = 0
         if seconds >= 5:
-            self._refresh_timer = self.set_interval(seconds, self._recheck_on_timer)
+            self._refresh_timer = self.set_interval(seconds, self._auto_recheck)
 
-    # Not ``_auto_refresh``: Textual's widgets use that name for their own refresh interval.
-    def _recheck_on_timer(self) -> None:
+    def _auto_recheck(self) -> None:
         # A slow run is left to finish: restarting it would never let results land.
         if not self._checking:
             self.run_checks()
 
     # -- details, trust, typed nodes ----------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#node-table")
+    def _row_highlighted(self) -> None:
+        self._show_row()
+
+    def _show_row(self) -> None:
+        summary = self.query_one(NodeTable).selected_summary()
+        self.query_one("#health-row", Static).update(summary or Text(""))
 
     @on(DataTable.RowSelected, "#node-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -318,10 +376,19 @@ class HealthScreen(PhaseScreen):
                 self.notify("Host key not trusted: the node stays unchecked.")
                 return
             options = self.ssh_options()
-            trust_host_key(options.known_hosts, key)
+            try:
+                trust_host_key(options.known_hosts, key)
+            except CrvsError as exc:  # revoked meanwhile: refused, whoever asks
+                self.notify(exc.message, title=exc.title, severity="error")
+                return
+            whose = (
+                f"jump host on the way to {result.node.name}"
+                if key.jump_for
+                else f"node {result.node.name}"
+            )
             self.journal.confirmation(
                 f"trusted the {key.algorithm} host key {key.fingerprint} of "
-                f"{key.known_hosts_name} (node {result.node.name}) into {options.known_hosts}",
+                f"{key.known_hosts_name} ({whose}) into {options.known_hosts}",
                 phase="health",
             )
             self.notify(f"Added {key.known_hosts_name} to {options.known_hosts}.")
@@ -359,13 +426,26 @@ class HealthScreen(PhaseScreen):
     def action_remove_node(self) -> None:
         name = self.query_one(NodeTable).selected_name
         env = self.environment
-        nodes = self.record.typed_nodes(env)
-        if not any(n.name == name for n in nodes):
+        entries = self.record.typed_node_entries(env)
+        if not any(e.name == name for e in entries):
             self.notify("Only nodes typed here can be removed; edit the inventory for the others.")
             return
-        self.record.set_typed_nodes(env, [n for n in nodes if n.name != name])
+        # A refused (hand-edited) typed row goes too: removing it is how it is fixed.
+        self.record.set_typed_nodes(env, [e.node for e in entries if e.node and e.name != name])
         self.save_session()
         self.load_environment()
+
+
+def _refused_row(entry: NodeEntry) -> NodeHealth:
+    """One red row for a host whose values were refused (never connected to)."""
+    reason = entry.error.message if entry.error is not None else "not usable"
+    return NodeHealth(
+        entry.display_node,
+        Health.FAIL,
+        reason=f"Invalid node: {reason} Not connected.",
+        checked_at=now_iso(),
+        failure="invalid",
+    )
 
 
 class NodeDetails(ModalScreen[None]):
@@ -432,10 +512,20 @@ class TrustHostKey(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         k = self.key
         text = Text()
-        text.append("Unknown host key\n\n", style="bold")
-        text.append(
-            f"{strip_control(self.node.name)} ({strip_control(k.known_hosts_name)}) presented a "
-        )
+        if k.jump_for:
+            text.append("Unknown host key of the JUMP HOST\n\n", style="bold")
+            text.append(
+                f"To reach {strip_control(self.node.name)} ({strip_control(k.jump_for)}), the "
+                "connection goes through a jump host (ProxyJump in your ssh config). This key "
+                f"is the jump host's, {strip_control(k.known_hosts_name)}, not "
+                f"{strip_control(self.node.name)}'s. It presented a "
+            )
+        else:
+            text.append("Unknown host key\n\n", style="bold")
+            text.append(
+                f"{strip_control(self.node.name)} ({strip_control(k.known_hosts_name)}) "
+                "presented a "
+            )
         text.append(f"{k.algorithm}", style="bold")
         text.append(" key that is not in known_hosts:\n\n")
         text.append(f"  {k.fingerprint}\n\n", style="bold reverse")

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 from tasks.errors import CrvsError
 from tasks.servers.runner import RemoteRun, ssh_runner
 from tasks.session.state import Session, now_iso
-from tasks.upgrade.answers import Answers, EnvironmentId, resolve_answer_path
+from tasks.upgrade.answers import INVENTORY_HOME, Answers, EnvironmentId, resolve_answer_path
 
 _ENV_IDS = {e.value for e in EnvironmentId}
 
 if TYPE_CHECKING:
     from tasks.servers.health import HealthSnapshot
-    from tasks.servers.inventory import Node
+    from tasks.servers.inventory import Inventory, Node
     from tasks.servers.ssh import SshOptions
     from tasks.session.workspace import Workspace
 
@@ -49,16 +49,34 @@ def inventory_path(session: Session, environment: str) -> Path | None:
     return resolve_answer_path(env.inventory_path, answers.config_path)
 
 
-def environment_nodes(session: Session, environment: str) -> list[Node]:
-    """The environment's servers: its inventory and the nodes typed in Cluster health
-    (an inventory's node wins over a typed one of the same name)."""
-    from tasks.servers.health import HealthRecord
+def playbook_dir(session: Session) -> Path | None:
+    """The country config's ``infrastructure/server-setup`` (its group_vars/ count for Ansible)."""
+    config = Answers.of(session).config_path.strip()
+    if not config:
+        return None
+    path = Path(config).expanduser() / INVENTORY_HOME
+    return path if path.is_dir() else None
+
+
+def load_environment_inventory(session: Session, environment: str) -> Inventory | None:
     from tasks.servers.inventory import load_inventory
 
-    nodes: list[Node] = []
     path = inventory_path(session, environment)
-    if path is not None:
-        nodes = load_inventory(path).nodes()
+    if path is None:
+        return None
+    return load_inventory(path, playbook_dir=playbook_dir(session))
+
+
+def environment_nodes(session: Session, environment: str) -> list[Node]:
+    """The environment's servers: its inventory and the nodes typed in Cluster health
+    (an inventory's node wins over a typed one of the same name).
+
+    Raises ``InventoryError`` when a host's values are not usable (never a partial list).
+    """
+    from tasks.servers.health import HealthRecord
+
+    inventory = load_environment_inventory(session, environment)
+    nodes = inventory.nodes() if inventory is not None else []
     names = {n.name for n in nodes}
     typed = HealthRecord.of(session).typed_nodes(environment)
     return nodes + [n for n in typed if n.name not in names]
@@ -75,17 +93,14 @@ def manager_node(nodes: Sequence[Node]) -> Node | None:
 
 
 def backup_vars(session: Session) -> dict[str, str]:
-    """Backup settings from the production inventory's [all:vars], when there is one."""
-    from tasks.servers.inventory import load_inventory
-
-    path = inventory_path(session, "production")
-    if path is None:
-        return {}
+    """Backup settings from the production inventory (set and valid ones only)."""
     try:
-        inv = load_inventory(path)
+        inv = load_environment_inventory(session, "production")
     except CrvsError:
         return {}
-    v = inv.all_vars
+    if inv is None:
+        return {}
+    v = inv.backup_settings()
     keys = {
         "ssh_user": "external_backup_server_user",
         "ssh_host": "external_backup_server_ip",
@@ -93,7 +108,7 @@ def backup_vars(session: Session) -> dict[str, str]:
         "remote_dir": "external_backup_server_remote_directory",
         "production_ip": "manager_production_server_ip",
     }
-    out = {k: str(v[name]) for k, name in keys.items() if v.get(name) not in (None, "")}
+    out = {k: v[name] for k, name in keys.items() if name in v}
     out["replicas"] = str(inv.cluster_size)
     return out
 
@@ -125,5 +140,7 @@ async def manager_runner(
     node = manager_node(environment_nodes(session, environment))
     if node is None:
         raise CrvsError(f"No manager node is known for {environment}.", "No manager")
-    async with ssh_runner(node.host, node.port, node.user, ssh_options(workspace)) as run:
+    async with ssh_runner(
+        node.host, node.port, node.user, ssh_options(workspace), key_file=node.key_file
+    ) as run:
         yield run

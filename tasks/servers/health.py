@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from tasks.servers.inventory import Node, Role
+from tasks.servers.inventory import Node, NodeEntry, Role, typed_node_entries, typed_nodes
 from tasks.servers.resources import NodeResources
 from tasks.servers.ssh import (
     CommandResult,
@@ -94,13 +94,14 @@ _LABELS = {
     Health.UNTRUSTED: "untrusted key",
     Health.SKIPPED: "skipped",
 }
+# UNKNOWN ranks above WARN: a node we know nothing about is not "nearly fine".
 _RANK = {
     Health.SKIPPED: 0,
     Health.PASS: 1,
     Health.PENDING: 2,
     Health.CHECKING: 2,
-    Health.UNKNOWN: 3,
-    Health.WARN: 4,
+    Health.WARN: 3,
+    Health.UNKNOWN: 4,
     Health.UNTRUSTED: 5,
     Health.FAIL: 6,
 }
@@ -151,7 +152,7 @@ def parse_df(text: str, paths: Sequence[str] = ("/", "/data")) -> dict[str, Disk
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines or not lines[0].lower().startswith("filesystem"):
         raise Unparseable("no df header")
-    rows = []
+    rows: list[tuple[str, int, int, int, str]] = []
     for ln in lines[1:]:
         parts = ln.split()
         if len(parts) < 6:
@@ -166,13 +167,14 @@ def parse_df(text: str, paths: Sequence[str] = ("/", "/data")) -> dict[str, Disk
         rows.append((fs, int(total_s), int(used_s), int(avail_s), mount_s))
     result: dict[str, DiskUsage] = {}
     remaining = list(paths)
-    for fs, total, used, avail, mount in rows:
+    for row in rows:
+        fs_name, mounted = row[0], row[4]
         # df prints rows in the order of the paths given, skipping those it failed on.
-        path = next((p for p in remaining if p == mount or _under(p, mount)), None)
+        path = next((p for p in remaining if p == mounted or _under(p, mounted)), None)
         if path is None:
             continue
         remaining.remove(path)
-        result[path] = DiskUsage(path, fs, mount, total, used, avail)
+        result[path] = DiskUsage(path, fs_name, mounted, row[1], row[2], row[3])
     if not result:
         raise Unparseable("df listed none of the filesystems asked for")
     return result
@@ -604,14 +606,20 @@ def evaluate_node(
         checks.append(
             evaluate_swarm(results.get("swarm_nodes"), results.get("swarm_services"), cluster_size)
         )
-    status = worst([c.status for c in checks if c.key != "uptime"])
-    if status is Health.UNKNOWN:
-        status = Health.WARN  # something could not be read: not a pass
+    rated = [c.status for c in checks if c.key != "uptime"]
     reasons = [
         c.detail
         for c in checks
         if c.status in (Health.FAIL, Health.WARN, Health.UNKNOWN) and c.detail
     ]
+    if all(c.status is Health.UNKNOWN for c in checks):
+        # No data is not healthy: nothing the node said could be read.
+        status = Health.UNKNOWN
+        reasons.insert(0, "the node reported nothing readable: not checked")
+    else:
+        status = worst([r for r in rated if r is not Health.UNKNOWN])
+        if Health.UNKNOWN in rated and status.rank < Health.WARN.rank:
+            status = Health.WARN  # something could not be read: not a pass
     at = checked_at or now_iso()
     resources = NodeResources(
         node=node.name,
@@ -700,8 +708,11 @@ async def iter_cluster(
                 node = tasks[task]
                 exc = task.exception()
                 if exc is not None:
-                    # A bug must not hide the other nodes: one red row with the error.
-                    yield failed(node, f"internal error while checking: {exc!r}", "error")
+                    # A bug must not hide the other nodes: one red row with the error. Its
+                    # type only: an exception's repr can carry the bytes of a file.
+                    yield failed(
+                        node, f"internal error while checking ({type(exc).__name__})", "error"
+                    )
                 else:
                     yield task.result()
         for task in pending:
@@ -738,16 +749,18 @@ async def check_cluster(
 
 
 def overall(results: Sequence[NodeHealth]) -> Health:
+    """The cluster's status: the worst node's. An untrusted or unknown node fails the cluster."""
     status = worst([r.status for r in results]) if results else Health.UNKNOWN
-    return Health.FAIL if status is Health.UNTRUSTED else status
+    return Health.FAIL if status in (Health.UNTRUSTED, Health.UNKNOWN) and results else status
 
 
 def exit_code(results: Sequence[NodeHealth]) -> int:
-    """For cron and CI: 0 all pass, 1 warnings, 2 failures (an unchecked node is a failure)."""
+    """For cron and CI: 0 all pass, 1 warnings, 2 failures (an unchecked or unknown node is
+    a failure)."""
     status = overall(results)
     if status is Health.PASS:
         return 0
-    if status in (Health.WARN,):
+    if status is Health.WARN:
         return 1
     return 2
 
@@ -802,18 +815,24 @@ class HealthRecord:
     snapshots: dict[str, HealthSnapshot] = field(default_factory=dict)
     # Free disk and memory per node as last measured: Prepare fills its answers from it.
     resources: dict[str, list[NodeResources]] = field(default_factory=dict)
-    # Nodes the operator typed in Cluster health (beside or instead of an inventory).
-    nodes: dict[str, list[Node]] = field(default_factory=dict)
+    # Nodes the operator typed in Cluster health (beside or instead of an inventory), as
+    # typed: validated again whenever they are used (a session file can be edited by hand).
+    nodes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: Session) -> HealthRecord:
         return session.section(cls)
 
+    def typed_node_entries(self, environment: str) -> list[NodeEntry]:
+        """Every typed node, a bad one as an entry with its error (one red row)."""
+        return typed_node_entries(self.nodes.get(environment, []))
+
     def typed_nodes(self, environment: str) -> list[Node]:
-        return list(self.nodes.get(environment, []))
+        """The typed nodes; ``InventoryError`` if one is not valid (never a partial list)."""
+        return typed_nodes(self.nodes.get(environment, []))
 
     def set_typed_nodes(self, environment: str, nodes: list[Node]) -> None:
-        self.nodes[environment] = list(nodes)
+        self.nodes[environment] = [n.to_state() for n in nodes]
 
     def to_state(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -828,7 +847,7 @@ class HealthRecord:
                 env: [r.to_state() for r in rows] for env, rows in self.resources.items()
             }
         if self.nodes:
-            out["nodes"] = {env: [n.to_state() for n in rows] for env, rows in self.nodes.items()}
+            out["nodes"] = {env: list(rows) for env, rows in self.nodes.items()}
         return out
 
     @classmethod
@@ -853,12 +872,9 @@ class HealthRecord:
                 if isinstance(r, dict) and "node" in r
             ]
         for env, rows in table("nodes").items():
-            typed = []
-            for r in rows if isinstance(rows, list) else []:
-                if isinstance(r, dict) and r.get("host"):
-                    with contextlib.suppress(ValueError, KeyError, TypeError):
-                        typed.append(Node.from_state(r))
-            record.nodes[str(env)] = typed
+            record.nodes[str(env)] = (
+                [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+            )
         return record
 
 

@@ -34,12 +34,13 @@ async def ssh_runner(
     options: SshOptions | None = None,
     *,
     timeout: float = 60.0,
+    key_file: str | None = None,
 ) -> AsyncIterator[RemoteRun]:
     """One SSH connection for several commands; closed on exit."""
     from tasks.servers.ssh import SshOptions, SshTarget, open_node, run
 
     options = options or SshOptions()
-    async with open_node(SshTarget(host, port, user), options) as conn:
+    async with open_node(SshTarget(host, port, user, key_file), options) as conn:
 
         async def remote(argv: Sequence[str]) -> RemoteResult:
             result = await run(conn, list(argv), timeout=timeout)

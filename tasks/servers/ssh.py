@@ -16,7 +16,14 @@ Reusable by every feature that talks to a server::
 * Host keys are always checked against known_hosts. An unknown key raises ``SshFailure``
   of kind ``UNKNOWN_HOST_KEY`` carrying the key (``HostKeyInfo``) so the operator can
   compare the fingerprint and call ``trust_host_key``; a changed key is ``CHANGED_HOST_KEY``
-  with the ``ssh-keygen -R`` advice. Nothing is ever accepted silently.
+  with the ``ssh-keygen -R`` advice; a key marked ``@revoked`` is ``REVOKED_HOST_KEY`` and a
+  failed ``@cert-authority`` check ``CERT_AUTHORITY``, both refused and never offered for
+  trust. A key met on a ProxyJump hop says so (``HostKeyInfo.jump_for``). Nothing is ever
+  accepted silently. known_hosts is read here, line by line: a line that is not UTF-8 or
+  not an entry is named by its number, never quoted.
+* Values are data: host, user, port and key file are validated (``tasks.names``) before
+  asyncssh sees them (it expands the host into ``ProxyCommand ... %h``), and so are the
+  ProxyJump hops; a bad one is ``INVALID`` and nothing connects.
 * Every failure is an ``SshFailure`` (a ``CrvsError``) with a distinct ``kind`` and a
   readable message: authentication, refused, DNS, timeout, lost connection, ...
 
@@ -32,7 +39,7 @@ import shlex
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +67,9 @@ class FailureKind(StrEnum):
     UNREACHABLE = "unreachable"
     CONFIG = "config"
     PROTOCOL = "protocol"
+    REVOKED_HOST_KEY = "revoked_host_key"
+    CERT_AUTHORITY = "cert_authority"
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True)
@@ -71,19 +81,24 @@ class HostKeyInfo:
     algorithm: str
     fingerprint: str  # SHA256:..., as `ssh-keygen -lf` prints it
     public_key: str  # "ssh-ed25519 AAAA...", the known_hosts key part
+    # Set when this is the key of a ProxyJump hop on the way to that host, not its own.
+    jump_for: str = ""
 
     @property
     def known_hosts_name(self) -> str:
         return known_hosts_name(self.host, self.port)
 
     def to_state(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
             "algorithm": self.algorithm,
             "fingerprint": self.fingerprint,
             "public_key": self.public_key,
         }
+        if self.jump_for:
+            data["jump_for"] = self.jump_for
+        return data
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> HostKeyInfo:
@@ -93,6 +108,7 @@ class HostKeyInfo:
             str(data["algorithm"]),
             str(data["fingerprint"]),
             str(data["public_key"]),
+            str(data.get("jump_for") or ""),
         )
 
 
@@ -124,6 +140,9 @@ _TITLES = {
     FailureKind.UNREACHABLE: "Host unreachable",
     FailureKind.CONFIG: "SSH setup problem",
     FailureKind.PROTOCOL: "SSH error",
+    FailureKind.REVOKED_HOST_KEY: "Host key revoked",
+    FailureKind.CERT_AUTHORITY: "Host certificate refused",
+    FailureKind.INVALID: "Invalid node",
 }
 
 
@@ -197,15 +216,139 @@ def known_hosts_name(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 
 
-def _client_options(target: SshTarget, options: SshOptions, **extra: Any) -> Any:
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class KnownHosts:
+    """known_hosts as read by us: asyncssh's parsed form, and where each marker line is."""
+
+    path: Path
+    parsed: Any  # asyncssh.SSHKnownHosts
+    # (marker, line number, the line): @revoked and @cert-authority entries
+    markers: tuple[tuple[str, int, str], ...] = ()
+
+    def marker_lines(self, marker: str, host: str, port: int, key: Any = None) -> list[int]:
+        """Lines with ``@marker`` that apply to ``host``:``port`` (and to ``key``, if given)."""
+        import asyncssh
+
+        addr = host if _is_ip(host) else ""
+        lines = []
+        for m, n, text in self.markers:
+            if m != marker:
+                continue
+            one = asyncssh.SSHKnownHosts(text)
+            if marker == "revoked":
+                # Both lookups: SSHKnownHosts.match() drops a "[host]:port" entry that has
+                # only @revoked keys (it retries without the port), which hid revocations.
+                lookup = getattr(one, "_match", None) or one.match
+                keys = list(lookup(host, addr, port if port != 22 else None)[2])
+                keys += list(lookup(host, addr, None)[2])
+            else:
+                keys = list(one.match(host, addr, port)[1])  # as the connection looks it up
+            if keys and (key is None or any(k == key for k in keys)):
+                lines.append(n)
+        return lines
+
+    def trusted_keys(self, host: str, port: int) -> list[Any]:
+        addr = host if _is_ip(host) else ""
+        return list(self.parsed.match(host, addr, port)[0])
+
+
+def read_known_hosts(path: Path) -> KnownHosts:
+    """Read ``path`` line by line; a line that cannot be used is named by number, not quoted."""
     import asyncssh
 
+    path = Path(path).expanduser()
+    known = asyncssh.SSHKnownHosts()
+    markers: list[tuple[str, int, str]] = []
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_KNOWN_HOSTS_BYTES + 1)
+    except FileNotFoundError:
+        return KnownHosts(path, known)
+    except OSError as exc:
+        raise SshFailure(
+            FailureKind.CONFIG,
+            f"{path} cannot be read ({exc.strerror}): no host key can be checked",
+        ) from None
+    if len(raw) > MAX_KNOWN_HOSTS_BYTES:
+        raise SshFailure(FailureKind.CONFIG, f"{path} is too large to be a known_hosts file")
+    for n, line in enumerate(raw.split(b"\n"), 1):
+        try:
+            text = line.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise SshFailure(
+                FailureKind.CONFIG,
+                f"{path} is not UTF-8 text (line {n}): crvs-migrate checks host keys against "
+                f"it and cannot read that line. Fix or delete line {n} (for example with "
+                f"`sed -n {n}p {path} | od -c` to see it), then check again.",
+            ) from None
+        if not text or text.startswith("#"):
+            continue
+        try:
+            known.load(text)
+        except ValueError:
+            raise SshFailure(
+                FailureKind.CONFIG,
+                f"{path}, line {n}, is not a known_hosts entry (host pattern, key type, key): "
+                "fix or delete it, then check again.",
+            ) from None
+        if text.startswith(("@revoked", "@cert-authority")):
+            markers.append((text[1:].split(None, 1)[0], n, text))
+    return KnownHosts(path, known, tuple(markers))
+
+
+def validate_target(target: SshTarget, what: str = "") -> SshTarget:
+    """``target`` with every value checked, or ``SshFailure`` of kind ``INVALID``.
+
+    asyncssh expands the host and user into ssh config values (``ProxyCommand ... %h %r``),
+    so nothing reaches it unchecked.
+    """
+    from tasks.names import validate_host, validate_key_path, validate_port, validate_user
+
+    try:
+        return SshTarget(
+            validate_host(target.host),
+            validate_port(target.port) if target.port else None,
+            validate_user(target.user) if target.user else None,
+            validate_key_path(target.key_file) if target.key_file else None,
+        )
+    except CrvsError as exc:
+        from tasks.names import quoted
+
+        name = quoted(target.host)
+        raise SshFailure(
+            FailureKind.INVALID,
+            f"{what or name}: {exc.message} Not connected.",
+            host=target.host if _safe_name(target.host) else "",
+        ) from None
+
+
+def _safe_name(host: str) -> bool:
+    from tasks.names import validate_host
+
+    try:
+        validate_host(host)
+    except CrvsError:
+        return False
+    return True
+
+
+def _client_options(
+    target: SshTarget, options: SshOptions, known: KnownHosts | None = None, **extra: Any
+) -> Any:
+    import asyncssh
+
+    if known is None:
+        known = read_known_hosts(options.known_hosts)
+    config = _checked_config(options)
     kwargs: dict[str, Any] = dict(
-        config=options.resolved_config(),
+        config=config,
         host=target.host,
         port=target.port if target.port else (),
         username=target.user if target.user else (),
-        known_hosts=str(options.known_hosts),
+        known_hosts=known.parsed,
         connect_timeout=options.connect_timeout,
         login_timeout=options.login_timeout,
         # Our own keepalive notices a node that vanishes mid-check.
@@ -220,11 +363,15 @@ def _client_options(target: SshTarget, options: SshOptions, **extra: Any) -> Any
         kwargs["client_keys"] = keys
     if options.agent_path is not None:
         kwargs["agent_path"] = options.agent_path or None
-    if not options.known_hosts.exists():
-        # asyncssh reads the file at once; an empty one means "nothing trusted yet".
-        kwargs["known_hosts"] = b""
     try:
         return asyncssh.SSHClientConnectionOptions(**kwargs)
+    except UnicodeDecodeError:
+        # An Include'd config file (the ones given were checked): say so, quote nothing.
+        raise SshFailure(
+            FailureKind.CONFIG,
+            "an ssh config file (or one it includes) is not UTF-8 text",
+            host=target.host,
+        ) from None
     except FileNotFoundError as exc:
         raise SshFailure(
             FailureKind.CONFIG,
@@ -237,6 +384,26 @@ def _client_options(target: SshTarget, options: SshOptions, **extra: Any) -> Any
             f"cannot use the SSH settings for {target.host}: {exc}",
             host=target.host,
         ) from None
+
+
+def _checked_config(options: SshOptions) -> list[str]:
+    """The ssh config files, each readable UTF-8 text (asyncssh would fail on bytes)."""
+    files = options.resolved_config()
+    for name in files:
+        try:
+            Path(name).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raw = Path(name).read_bytes()
+            line = raw[: exc.start].count(b"\n") + 1
+            raise SshFailure(
+                FailureKind.CONFIG,
+                f"the ssh config {name} is not UTF-8 text (line {line}): fix that line",
+            ) from None
+        except OSError as exc:
+            raise SshFailure(
+                FailureKind.CONFIG, f"the ssh config {name} cannot be read ({exc.strerror})"
+            ) from None
+    return files
 
 
 def _parse_jump(spec: str) -> SshTarget:
@@ -266,11 +433,13 @@ async def open_node(
     """
     if not isinstance(target, SshTarget):
         target = SshTarget.of(target)
+    target = validate_target(target)
     options = options or SshOptions()
     hops: list[Any] = []
     conn = None
     try:
-        conn = await _connect(target, options, hops, depth=0)
+        known = read_known_hosts(options.known_hosts)
+        conn = await _connect(target, options, hops, depth=0, known=known)
         try:
             yield conn
         except (OSError, EOFError) as exc:
@@ -289,9 +458,16 @@ async def open_node(
                 await asyncio.wait_for(c.wait_closed(), 2)
 
 
-async def _connect(target: SshTarget, options: SshOptions, hops: list[Any], depth: int) -> Any:
-
-    opts = _client_options(target, options)
+async def _connect(
+    target: SshTarget,
+    options: SshOptions,
+    hops: list[Any],
+    depth: int,
+    known: KnownHosts | None = None,
+) -> Any:
+    if known is None:
+        known = read_known_hosts(options.known_hosts)
+    opts = _client_options(target, options, known)
     tunnel = None
     if isinstance(opts.tunnel, str) and opts.tunnel and opts.tunnel.lower() != "none":
         if depth >= MAX_JUMPS:
@@ -300,38 +476,50 @@ async def _connect(target: SshTarget, options: SshOptions, hops: list[Any], dept
             )
         for i, spec in enumerate(opts.tunnel.split(",")):
             try:
-                hop = _parse_jump(spec.strip())
-            except ValueError:
+                hop = validate_target(_parse_jump(spec.strip()), "a ProxyJump hop")
+            except (ValueError, SshFailure):
                 raise SshFailure(
-                    FailureKind.CONFIG, f"bad ProxyJump '{spec}'", host=target.host
+                    FailureKind.CONFIG,
+                    f"a ProxyJump hop for {target.host} in the ssh config is not a usable "
+                    "[user@]host[:port]",
+                    host=target.host,
                 ) from None
             try:
                 if i == 0:
-                    tunnel = await _connect(hop, options, hops, depth + 1)
+                    tunnel = await _connect(hop, options, hops, depth + 1, known)
                 else:
-                    tunnel = await _connect_one(hop, options, tunnel)
+                    tunnel = await _connect_one(hop, options, tunnel, known=known)
                     hops.append(tunnel)
                     continue
             except SshFailure as exc:
+                key = exc.host_key
+                if key is not None and not key.jump_for:
+                    key = replace(key, jump_for=target.host)
                 raise SshFailure(
                     exc.kind,
                     f"via jump host {hop.host}: {exc.message}",
                     host=exc.host,
-                    host_key=exc.host_key,
+                    host_key=key,
                 ) from None
             hops.append(tunnel)
     elif opts.tunnel and not isinstance(opts.tunnel, str):
         tunnel = opts.tunnel
-    return await _connect_one(target, options, tunnel, opts)
+    return await _connect_one(target, options, tunnel, opts, known)
 
 
 async def _connect_one(
-    target: SshTarget, options: SshOptions, tunnel: Any, opts: Any = None
+    target: SshTarget,
+    options: SshOptions,
+    tunnel: Any,
+    opts: Any = None,
+    known: KnownHosts | None = None,
 ) -> Any:
     import asyncssh
 
+    if known is None:
+        known = read_known_hosts(options.known_hosts)
     if opts is None:
-        opts = _client_options(target, options)
+        opts = _client_options(target, options, known)
     try:
         # The overall wait_for is a backstop: connect_timeout covers TCP and the
         # handshake, login_timeout the authentication.
@@ -340,22 +528,29 @@ async def _connect_one(
             asyncssh.connect(
                 target.host,
                 target.port or (),
-                config=options.resolved_config(),
+                config=_checked_config(options),
                 options=opts,
                 tunnel=tunnel,
             ),
             options.connect_timeout + options.login_timeout + 1,
         )
     except (asyncssh.HostKeyNotVerifiable, asyncssh.KeyExchangeFailed) as exc:
-        raise await _host_key_failure(opts, tunnel, options, exc) from None
-    except (TimeoutError, OSError, EOFError, asyncssh.Error) as exc:
+        raise await _host_key_failure(opts, tunnel, options, exc, known) from None
+    except (asyncssh.DisconnectError, ConnectionResetError, BrokenPipeError, EOFError) as exc:
+        # Trusting only a CA, asyncssh offers certificate key types alone: a server with
+        # plain keys hangs up during key exchange. Name that, not "connection lost".
+        host = opts.host_key_alias or opts.host
+        if known.marker_lines("cert-authority", host, int(opts.port or 22)):
+            raise await _host_key_failure(opts, tunnel, options, exc, known) from None
+        raise _translate(exc, target.host, options) from None
+    except (TimeoutError, OSError, asyncssh.Error) as exc:
         raise _translate(exc, target.host, options) from None
 
 
 async def _host_key_failure(
-    opts: Any, tunnel: Any, options: SshOptions, exc: Exception
+    opts: Any, tunnel: Any, options: SshOptions, exc: Exception, known: KnownHosts
 ) -> SshFailure:
-    """Tell an unknown key from a changed one: compare what the server shows with known_hosts."""
+    """Name why the key was refused: revoked, certificate authority, changed or unknown."""
     import asyncssh
 
     host = opts.host_key_alias or opts.host
@@ -375,19 +570,58 @@ async def _host_key_failure(
         fingerprint=key.get_fingerprint("sha256"),
         public_key=key.export_public_key("openssh").decode("ascii").strip(),
     )
-    if _known_keys(options.known_hosts, host, port):
+    name = info.known_hosts_name
+    reason = str(exc).lower()
+    where = known.path
+    revoked = known.marker_lines("revoked", host, port, key)
+    if revoked or "revoked" in reason:
+        what = "its certificate authority's key" if "ca key is revoked" in reason else "it"
+        lines = f" (line {', '.join(map(str, revoked))})" if revoked else ""
+        return SshFailure(
+            FailureKind.REVOKED_HOST_KEY,
+            f"the host key of {name} ({info.fingerprint}) is refused: {what} is marked "
+            f"@revoked in {where}{lines}. A revoked key is never trusted; if the server was "
+            "given a new key, compare its fingerprint on the server's console.",
+            host=host,
+        )
+    authorities = known.marker_lines("cert-authority", host, port)
+    if authorities:
+        lines = ", ".join(map(str, authorities))
+        if "ca key is not trusted" in reason:
+            why = "its host certificate is signed by a certificate authority not trusted for it"
+        elif "principal" in reason:
+            why = f"its host certificate is not issued for the name {host}"
+        elif "expired" in reason or "not yet valid" in reason:
+            why = "its host certificate has expired or is not valid yet"
+        elif "not trusted" in reason or isinstance(
+            exc, asyncssh.DisconnectError | ConnectionResetError | BrokenPipeError | EOFError
+        ):
+            why = (
+                f"it presented a plain host key ({info.fingerprint}), not a certificate signed "
+                "by that authority"
+            )
+        else:
+            why = f"its host certificate was not accepted ({exc})"
+        return SshFailure(
+            FailureKind.CERT_AUTHORITY,
+            f"{where} trusts a certificate authority for {name} (@cert-authority, line "
+            f"{lines}), and {why}. Refused; ask whoever runs that CA to (re)sign the "
+            "server's host key.",
+            host=host,
+        )
+    if known.trusted_keys(host, port):
         return SshFailure(
             FailureKind.CHANGED_HOST_KEY,
-            f"the host key of {info.known_hosts_name} CHANGED (now {info.fingerprint}). "
+            f"the host key of {name} CHANGED (now {info.fingerprint}). "
             "This can mean someone is intercepting the connection, or the server was "
             "reinstalled. Refused. If you know why it changed, remove the old key with "
-            f"`ssh-keygen -R '{info.known_hosts_name}' -f {options.known_hosts}` and check again.",
+            f"`ssh-keygen -R '{name}' -f {where}` and check again.",
             host=host,
             host_key=info,
         )
     return SshFailure(
         FailureKind.UNKNOWN_HOST_KEY,
-        f"{info.known_hosts_name} is not in {options.known_hosts}. Its {info.algorithm} key "
+        f"{name} is not in {where}. Its {info.algorithm} key "
         f"fingerprint is {info.fingerprint}: compare it with the server's own "
         "(`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on its console) before trusting it.",
         host=host,
@@ -404,19 +638,6 @@ async def _server_key(opts: Any, tunnel: Any) -> Any:
         tunnel=tunnel if tunnel is not None else (),
         config=None,
     )
-
-
-def _known_keys(path: Path, host: str, port: int) -> list[Any]:
-    import asyncssh
-
-    if not path.exists():
-        return []
-    try:
-        known = asyncssh.read_known_hosts(str(path))
-    except (OSError, ValueError, asyncssh.Error):
-        return []
-    addr = host if _is_ip(host) else ""
-    return list(known.match(host, addr, port)[0])
 
 
 def _is_ip(host: str) -> bool:
@@ -634,8 +855,22 @@ class _Enough(Exception):
 
 
 def trust_host_key(known_hosts: Path, key: HostKeyInfo) -> None:
-    """Append ``key`` to ``known_hosts`` (the operator compared the fingerprint and said yes)."""
+    """Append ``key`` to ``known_hosts`` (the operator compared the fingerprint and said yes).
+
+    A key marked ``@revoked`` there is refused (``SshFailure``), whoever asks.
+    """
+    import asyncssh
+
     known_hosts = Path(known_hosts).expanduser()
+    known = read_known_hosts(known_hosts)
+    public = asyncssh.import_public_key(key.public_key)
+    if known.marker_lines("revoked", key.host, key.port, public):
+        raise SshFailure(
+            FailureKind.REVOKED_HOST_KEY,
+            f"the host key of {key.known_hosts_name} is marked @revoked in {known_hosts}: "
+            "it is not added.",
+            host=key.host,
+        )
     known_hosts.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     line = f"{key.known_hosts_name} {key.public_key}\n".encode("ascii")
     fd = os.open(known_hosts, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)

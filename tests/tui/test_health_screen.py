@@ -76,6 +76,9 @@ async def test_demo_cluster_health_and_details(app: CrvsMigrateApp) -> None:
         assert saved is not None
         saved_snapshot = HealthRecord.of(saved).snapshots["production"]
         assert saved_snapshot.results[0].node.name == "manager1"
+        # each environment once: the demo cluster is production (and QA), not a third entry
+        options = app.screen.query_one("#health-env")._options
+        assert [str(label) for label, _value in options] == ["QA", "Production"]
         # Enter on worker1 opens its raw outputs
         table(app).focus()
         table(app).move_cursor(row=1)
@@ -130,12 +133,12 @@ async def test_typed_node_and_environment_switch(app: CrvsMigrateApp) -> None:
         screen.query_one("#add-host").value = "127.0.0.1"
         screen.query_one("#add-port").value = "1"
         await pilot.click("#add-node")
-        await wait_for(pilot, lambda: "127.0.0.1" in table(app).node_by_name)
+        await wait_for(pilot, lambda: "127.0.0.1:1" in table(app).node_by_name)
         assert HealthRecord.of(app.session).typed_nodes("qa")[0].host == "127.0.0.1"
         table(app).focus()
         await pilot.press("r")
-        await wait_for(pilot, lambda: settled(app, ("qa1", "127.0.0.1")))
-        assert table(app).results["127.0.0.1"].failure == "refused"
+        await wait_for(pilot, lambda: settled(app, ("qa1", "127.0.0.1:1")))
+        assert table(app).results["127.0.0.1:1"].failure == "refused"
         # the auto-refresh interval is saved
         screen.query_one("#health-refresh").value = "30"
         await pilot.pause()
@@ -177,3 +180,102 @@ async def test_inventory_from_prepare_answers_and_bad_file(
             pilot, lambda: "line 2" in str(app.screen.query_one("#health-source").render())
         )
         assert table(app).row_count == 0  # a bad inventory is a message, not a crash
+
+
+async def test_opening_cluster_health_never_runs_an_injected_command(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The reported injection, opened in the app: ansible_host with spaces and an option,
+    ~/.ssh/config with ProxyCommand ... %h. One red row naming the host; nothing runs."""
+    from tasks.session.state import Session, save_session
+    from tests.support.inventories import write_server_setup
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        "Host *\n  ProxyCommand ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=2 "
+        "-W %h:%p 127.0.0.1\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    marker = tmp_path / "pwned"
+    payload = f"127.0.0.1:22 '-oProxyCommand=touch {marker}' -oUser=x"
+    inventory = write_server_setup(
+        tmp_path / "config",
+        f'[docker-manager-first]\nmanager1 ansible_host="{payload}"\n'
+        "[docker-workers]\nworker1 ansible_host=127.0.0.1 ansible_port=1\n",
+    )
+    s = Session(session_id="injection", created_at="2026-01-01T00:00:00+00:00")
+    Answers.of(s).environment(EnvironmentId.PRODUCTION).inventory_path = str(inventory)
+    HealthRecord.of(s).environment = "production"
+    s.current_view = "health"
+    state = tmp_path / "s.toml"
+    save_session(state, s)
+    app = make_app(state, load=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HealthScreen")
+        await wait_for(pilot, lambda: settled(app, ("manager1", "worker1")))
+        rows = table(app).results
+        # the valid node was really checked (through the ProxyCommand) ...
+        assert rows["worker1"].failure is not None and rows["worker1"].failure != "invalid"
+        # ... the hostile one is a red row naming the host and the line, never connected to
+        bad = rows["manager1"]
+        assert bad.status is Health.FAIL and bad.failure == "invalid"
+        assert "manager1" in bad.reason and "line 2" in bad.reason
+        assert "refused for their values" in str(app.screen.query_one("#health-source").render())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: settled(app, ("manager1", "worker1")))
+    assert not marker.exists()
+
+
+async def test_typed_hostile_node_is_refused_and_a_hand_edited_one_is_a_red_row(
+    app: CrvsMigrateApp,
+) -> None:
+    HealthRecord.of(app.session).nodes = {
+        "qa": [{"host": "127.0.0.1 -oProxyCommand=touch /tmp/crvs-x", "name": "evil"}]
+    }
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: app.screen.id != "_default" and settled(app))
+        screen = app.screen
+        screen.query_one("#health-env").value = "qa"
+        await wait_for(pilot, lambda: settled(app, ("qa1", "evil")))
+        assert table(app).results["evil"].failure == "invalid"
+        assert "it contains spaces" in table(app).results["evil"].reason
+        table(app).focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: screen.query_one("#add-host").has_focus)
+        screen.query_one("#add-host").value = "$(touch /tmp/crvs-x)"
+        await pilot.click("#add-node")
+        await pilot.pause()
+        assert len(HealthRecord.of(app.session).nodes["qa"]) == 1  # nothing saved
+        assert screen.query_one("#add-host").value == "$(touch /tmp/crvs-x)"
+        screen.query_one("#add-host").value = "10.0.0.1"
+        screen.query_one("#add-user").value = "-oProxyCommand=x"
+        await pilot.click("#add-node")
+        await pilot.pause()
+        assert len(HealthRecord.of(app.session).nodes["qa"]) == 1
+
+
+async def test_trust_dialog_says_when_the_key_is_the_jump_hosts(app: CrvsMigrateApp) -> None:
+    from screens.health import TrustHostKey
+    from tasks.servers.ssh import HostKeyInfo
+
+    key = HostKeyInfo(
+        "bastion.gov.example", 22, "ssh-ed25519", "SHA256:abc", "ssh-ed25519 AAAA", "10.0.0.1"
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(TrustHostKey(Node("manager1", "10.0.0.1", Role.MANAGER), key))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, TrustHostKey) and app.screen.query("#trust-no")
+        )
+        text = str(app.screen.query_one("#trust-text").render())
+        assert "JUMP HOST" in text and "ProxyJump" in text and "bastion.gov.example" in text
+        assert "not manager1's" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, TrustHostKey))
+        own = HostKeyInfo("10.0.0.1", 22, "ssh-ed25519", "SHA256:abc", "ssh-ed25519 AAAA")
+        app.push_screen(TrustHostKey(Node("manager1", "10.0.0.1", Role.MANAGER), own))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, TrustHostKey) and app.screen.query("#trust-no")
+        )
+        assert "JUMP" not in str(app.screen.query_one("#trust-text").render())

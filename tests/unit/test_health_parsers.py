@@ -224,3 +224,36 @@ def test_exit_codes_snapshot_and_markdown() -> None:
     assert again.results[1].check("disk").raw == warn.check("disk").raw
     md = snapshot_markdown(again)
     assert "| w9 |" in md and "\\| [red]x[/red]" in md
+
+
+@pytest.mark.parametrize(
+    "outputs_of",
+    [
+        lambda: {},  # no command came back at all
+        lambda: {k: res([k]) for k in ("disk", "memory", "cpus", "load", "uptime")},  # empty
+        lambda: {k: res([k], "garbage\n") for k in ("disk", "memory", "cpus", "load", "uptime")},
+        lambda: {k: res([k], timed_out=True) for k in ("disk", "memory", "cpus", "load", "uptime")},
+    ],
+)
+def test_no_data_is_unknown_and_fails(outputs_of) -> None:
+    from tasks.servers.health import overall
+
+    for node in (WORKER, Node("m1", "10.0.0.1", Role.MANAGER)):
+        r = evaluate_node(node, outputs_of())
+        assert r.status is Health.UNKNOWN, [c.status for c in r.checks]
+        assert "reported nothing readable" in r.reason
+        ok = evaluate_node(WORKER, outputs(HEALTHY_DF, HEALTHY_MEM))
+        warn = evaluate_node(WORKER, outputs(DF, HEALTHY_MEM))
+        # it fails the cluster, whatever else is fine or only warns
+        assert overall([ok, r]) is Health.FAIL and overall([warn, r]) is Health.FAIL
+        assert exit_code([ok, r]) == 2 and exit_code([r]) == 2 and exit_code([warn, r]) == 2
+        snap = HealthSnapshot("qa", "2026-11-25T00:00:00+00:00", [ok, r])
+        assert snap.status is Health.FAIL
+
+
+def test_some_data_unknown_is_a_warning_not_a_pass() -> None:
+    o = outputs(HEALTHY_DF, HEALTHY_MEM)
+    o["uptime"] = res(["cat", "/proc/uptime"], "?")
+    o["cpus"] = res(["nproc"], "")
+    r = evaluate_node(WORKER, o)
+    assert r.status is Health.WARN and exit_code([r]) == 1

@@ -3,8 +3,11 @@
 Never imports textual (a cron run must start fast): ``tasks`` and Rich only.
 
 Exit codes: 0 every node passes, 1 warnings only, 2 a failure (including a node that
-could not be reached or whose host key is not trusted), 3 the inventory or options
-cannot be used.
+could not be reached, reported nothing, or whose host key is not trusted), 3 the
+inventory, a node's values or the options cannot be used (nothing is connected to then).
+
+``--list`` prints the nodes without connecting: the same node objects as ``--json``'s
+``nodes[].node`` (``Node.to_state``). Output into a pipe or a file is never wrapped.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "services. Uses your ~/.ssh/config, ssh-agent and known_hosts; unknown host keys "
             "are never accepted here (check them in the app, or with ssh, first)."
         ),
-        epilog="Exit codes: 0 all pass, 1 warnings, 2 failures or unchecked nodes, 3 bad inventory/options.",
+        epilog=(
+            "Exit codes: 0 all pass (--list: listed), 1 warnings, 2 failures or unchecked "
+            "nodes, 3 bad inventory, node values or options (nothing is connected to)."
+        ),
     )
     p.add_argument(
         "--inventory",
@@ -45,6 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a node to check (repeatable), instead of or besides --inventory; ROLE: manager, worker, backup, node",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--list",
+        action="store_true",
+        help="list the nodes (from --inventory and --node) without connecting to any",
+    )
+    p.add_argument(
+        "--playbook-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the playbooks are (infrastructure/server-setup): its group_vars/ and "
+        "host_vars/ count too, as for ansible-playbook",
+    )
     p.add_argument(
         "--known-hosts",
         type=Path,
@@ -103,6 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _parse_node(spec: str):  # -> Node
+    """``[USER@]HOST[:PORT][=ROLE]``, HOST an IPv6 address in brackets when a port follows."""
     from tasks.servers.inventory import make_typed_node
 
     role = "node"
@@ -112,9 +131,27 @@ def _parse_node(spec: str):  # -> Node
     if "@" in spec:
         user, spec = spec.rsplit("@", 1)
     port = ""
-    if spec.count(":") == 1:
+    if spec.startswith("[") and "]:" in spec:
+        spec, port = spec[1:].split("]:", 1)
+    elif spec.count(":") == 1:
         spec, port = spec.split(":")
     return make_typed_node(spec, port, user, role)
+
+
+def _console():  # -> rich.console.Console
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console()
+    # Into a pipe or a file: every line as long as it is (Rich would wrap at 80 columns).
+    return Console(width=100_000, soft_wrap=True)
+
+
+def _print_findings(findings) -> None:
+    from tasks.text import strip_control
+
+    for f in findings:
+        print(f"crvs-migrate health: note: {strip_control(str(f))}", file=sys.stderr)
 
 
 def run_health(args: argparse.Namespace) -> int:
@@ -124,15 +161,18 @@ def run_health(args: argparse.Namespace) -> int:
     from tasks.servers.ssh import SshOptions
     from tasks.units import GIB
 
+    findings = []
     try:
         nodes = []
         source = ""
         if args.inventory:
-            inventory = load_inventory(args.inventory)
+            inventory = load_inventory(args.inventory, playbook_dir=args.playbook_dir)
+            findings = inventory.findings
             nodes = inventory.nodes()
             source = str(args.inventory)
         nodes += [_parse_node(s) for s in args.node]
     except CrvsError as exc:
+        _print_findings(findings)
         print(f"crvs-migrate health: {exc.title}: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.no_backup:
@@ -140,6 +180,9 @@ def run_health(args: argparse.Namespace) -> int:
     if not nodes:
         print("crvs-migrate health: give --inventory FILE or --node HOST", file=sys.stderr)
         return EXIT_BAD_INPUT
+    _print_findings(findings)
+    if args.list:
+        return list_nodes(nodes, source, findings, as_json=args.json)
     kwargs = {}
     if args.known_hosts:
         kwargs["known_hosts"] = args.known_hosts.expanduser()
@@ -160,6 +203,7 @@ def run_health(args: argparse.Namespace) -> int:
                     "source": source,
                     "exit_code": exit_code(results),
                     "nodes": [r.to_state() for r in results],
+                    "findings": [f.to_state() for f in findings],
                 },
                 indent=2,
             )
@@ -167,6 +211,54 @@ def run_health(args: argparse.Namespace) -> int:
     else:
         print_table(results)
     return exit_code(results)
+
+
+def list_nodes(nodes, source: str, findings, *, as_json: bool) -> int:
+    """The nodes as they would be checked, without connecting (``health --list``)."""
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "source": source,
+                    "nodes": [n.to_state() for n in nodes],
+                    "findings": [f.to_state() for f in findings],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    from rich.table import Table
+    from rich.text import Text
+
+    from tasks.text import strip_control
+
+    table = Table(title=f"Nodes of {source}" if source else "Nodes", expand=False)
+    for col in ("node", "role", "host", "port", "user", "key file"):
+        table.add_column(col, no_wrap=True)
+    for n in nodes:
+        table.add_row(
+            *(
+                Text(strip_control(x))
+                for x in (
+                    n.name,
+                    n.role.value,
+                    n.host,
+                    str(n.port) if n.port else "(ssh config)",
+                    n.user or "(ssh config)",
+                    n.key_file or "",
+                )
+            )
+        )
+    console = _console()
+    console.print(table)
+    if any(n.user is None for n in nodes):
+        console.print(
+            Text(
+                "(ssh config): nothing in the inventory sets it, so your ssh config or "
+                "ssh's default decides, as it would for Ansible."
+            )
+        )
+    return 0
 
 
 STYLE = {
@@ -179,7 +271,6 @@ STYLE = {
 
 
 def print_table(results) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -189,6 +280,7 @@ def print_table(results) -> None:
     table = Table(title="Cluster health", expand=False)
     for col in ("node", "role", "address", "status", "disk", "memory", "CPUs", "swarm"):
         table.add_column(col, overflow="fold")
+    console = _console()
     for r in results:
         style = STYLE.get(r.status.value, "")
         table.add_row(
@@ -197,7 +289,6 @@ def print_table(results) -> None:
             Text(f"{r.status.glyph} {r.status.label}", style=style),
             *(Text(strip_control(r.summary(k))) for k in ("disk", "memory", "cpus", "swarm")),
         )
-    console = Console()
     console.print(table)
     # Reasons below the table: long sentences make an 80-column table unreadable.
     for r in results:
