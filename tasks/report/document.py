@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.release.gate import BackupRecord, compute_gate
+from tasks.release.gate import BackupRecord, compute_gate, tampered_records
 from tasks.release.publish import ReleaseRecord
-from tasks.session.journal import MASK, operator_identity
+from tasks.session.journal import MASK, Journal, operator_identity
 from tasks.session.phases import PHASES
 from tasks.session.state import Session, now_iso, write_atomic
 from tasks.session.workspace import Workspace
@@ -101,7 +101,9 @@ def _argv_text(argv: Any) -> str:
 # -- building the model -------------------------------------------------------
 
 
-def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) -> Report:
+def build_report(
+    session: Session, journal_entries: Iterable[dict[str, Any]], journal: Journal | None = None
+) -> Report:
     answers = Answers.of(session)
     entries = list(journal_entries)
     commands = [e for e in entries if e.get("kind") == "command"]
@@ -213,12 +215,15 @@ def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) ->
     sections.append(s)
 
     s = Section("Backup evidence and the production gate")
-    gate = compute_gate(session)
+    gate = compute_gate(session, journal)
     s.p("The production gate is OPEN." if gate.open else "The production gate is LOCKED.")
     s.table(
-        ["Condition", "Holds", "What is missing"],
-        [[c.title, c.met, c.missing] for c in gate.conditions],
+        ["Condition", "Holds", "How", "What is missing"],
+        [[c.title, c.met, c.how, c.missing] for c in gate.conditions],
     )
+    tampered = tampered_records(session)
+    if tampered:
+        s.p("Edited outside crvs-migrate (counting for nothing): " + ", ".join(tampered) + ".")
     backup = BackupRecord.of(session)
     verification = backup.verification
     if verification is not None and verification.parts:
@@ -477,7 +482,7 @@ class ExportedReport:
 
 def export_report(workspace: Workspace, session: Session) -> ExportedReport:
     """Write the report as Markdown and HTML into ``workspace.reports_dir`` (0600, atomic)."""
-    report = build_report(session, workspace.journal.entries())
+    report = build_report(session, workspace.journal.entries(), workspace.journal)
     secrets = env_values_to_scrub(session)
     out_dir = workspace.reports_dir
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -49,10 +49,12 @@ RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # What a command may read from its stdin file (answers to prompts, never data).
 MAX_STDIN = 4096
 
-# sh -c START crvs-start SUPERVISOR RUN_ID STDIN CMD [ARGS...]
+# sh -c START crvs-start SUPERVISOR RUN_ID STDIN FILE_NAME FILE_BODY CMD [ARGS...]
+# (FILE_NAME empty: no file; else FILE_BODY is written to the run directory under that name,
+# e.g. a script the command runs as ./name: the command's directory is the run directory.)
 START = r"""set -eu
 umask 077
-sup=$1; id=$2; input=$3; shift 3
+sup=$1; id=$2; input=$3; fname=$4; fbody=$5; shift 5
 for tool in setsid nohup tail; do
   command -v "$tool" > /dev/null 2>&1 || { echo "crvs-migrate: $tool is not installed on this server" >&2; exit 5; }
 done
@@ -62,6 +64,10 @@ mkdir -p "$base"
 dir="$base/$id"
 if ! mkdir "$dir" 2>/dev/null; then echo "crvs-migrate: run $id already exists" >&2; exit 3; fi
 printf '%s' "$input" > "$dir/stdin"
+if [ -n "$fname" ]; then
+  case $fname in .*|*[!A-Za-z0-9._-]*) echo "crvs-migrate: bad file name" >&2; exit 2 ;; esac
+  printf '%s' "$fbody" > "$dir/$fname"
+fi
 for a in "$@"; do printf '%s\0' "$a"; done > "$dir/argv"
 : > "$dir/log"
 date -u +%Y-%m-%dT%H:%M:%S+00:00 > "$dir/started"
@@ -73,6 +79,7 @@ cat "$dir/pid"
 
 # sh -c SUPERVISOR crvs-supervise DIR CMD [ARGS...]
 SUPERVISOR = r"""dir=$1; shift
+cd "$dir" || exit 1
 echo $$ > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
 setsid "$@" < "$dir/stdin" >> "$dir/log" 2>&1 &
 child=$!
@@ -134,13 +141,33 @@ def new_run_id(kind: str, when: datetime | None = None) -> str:
     return f"{stamp}-{kind}-{secrets.token_hex(3)}"
 
 
-def start_argv(run_id: str, argv: Sequence[str], stdin_text: str = "") -> list[str]:
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
+# One argument may be at most 128 KiB on Linux (MAX_ARG_STRLEN).
+MAX_FILE = 96 * 1024
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """A small file put into the run directory before the command starts."""
+
+    name: str
+    body: str
+
+
+def start_argv(
+    run_id: str, argv: Sequence[str], stdin_text: str = "", file: RunFile | None = None
+) -> list[str]:
     validate_run_id(run_id)
     if not argv:
         raise InvalidName("A run needs a command.")
     if len(stdin_text) > MAX_STDIN or "\x00" in stdin_text:
         raise InvalidName("A run's input must be short text.")
-    return ["sh", "-c", START, "crvs-start", SUPERVISOR, run_id, stdin_text, *argv]
+    name, body = ("", "") if file is None else (file.name, file.body)
+    if file is not None and (
+        not _FILE_NAME.match(name) or len(body.encode()) > MAX_FILE or "\x00" in body
+    ):
+        raise InvalidName("A run's file must be a short text file with a plain name.")
+    return ["sh", "-c", START, "crvs-start", SUPERVISOR, run_id, stdin_text, name, body, *argv]
 
 
 def follow_argv(run_id: str, offset: int) -> list[str]:
@@ -275,12 +302,14 @@ def ssh_connect(record: RemoteRunRecord, options: Any) -> Connect:
     return connect
 
 
-async def start_run(conn: Any, record: RemoteRunRecord, stdin_text: str = "") -> int:
+async def start_run(
+    conn: Any, record: RemoteRunRecord, stdin_text: str = "", file: RunFile | None = None
+) -> int:
     """Start ``record.argv`` detached on the server; the supervisor's pid."""
     from tasks.servers.ssh import run
     from tasks.text import strip_control
 
-    result = await run(conn, start_argv(record.run_id, record.argv, stdin_text), timeout=30)
+    result = await run(conn, start_argv(record.run_id, record.argv, stdin_text, file), timeout=30)
     if result.exit_status != 0:
         said = (result.stderr or result.stdout).strip().splitlines()
         why = strip_control(said[-1]) if said else f"exit {result.exit_status}"
@@ -373,6 +402,7 @@ async def follow_run(
     *,
     events: FollowEvents | None = None,
     stdin_text: str = "",
+    file: RunFile | None = None,
     start: bool = False,
     reconnect_for_s: float = 600.0,
     backoff_max_s: float = 10.0,
@@ -409,7 +439,7 @@ async def follow_run(
                 attempt = 0
                 lost_since = None
                 if not started:
-                    await start_run(conn, record, stdin_text)
+                    await start_run(conn, record, stdin_text, file)
                     started = True
                 status = await remote_status(conn, record.run_id)
                 if not status.found:

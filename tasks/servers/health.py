@@ -279,6 +279,24 @@ class Service:
     desired: int
 
 
+# Services of a 1.3 stack that run once per deploy and then show 0/1 (task Complete):
+# migration (restart on-failure), mongo-on-update (restart none); the two setup-* services
+# exit too and swarm restarts them, so they are 0/1 or 1/1 depending on the moment.
+ONE_SHOT_SERVICES = frozenset(
+    {
+        "opencrvs_migration",
+        "opencrvs_mongo-on-update",
+        "opencrvs_setup-elasticsearch-users",
+        "opencrvs_setup-kibana-config",
+    }
+)
+
+
+def one_shot(service: Service) -> bool:
+    """A service that finishes (a job, or one of the 1.3 stack's run-once services)."""
+    return "job" in service.mode.lower() or service.name in ONE_SHOT_SERVICES
+
+
 def parse_docker_services(text: str) -> list[Service]:
     """``docker service ls --format DOCKER_SERVICE_FORMAT``; replicas like ``3/3 (max 1 per node)``."""
     services = []
@@ -576,9 +594,7 @@ def evaluate_swarm(
     except Unparseable as exc:
         problems.append(f"cannot read docker service ls ({exc})")
         return Check("swarm", worst([status, Health.UNKNOWN]), summary, "; ".join(problems), raw)
-    down = [s for s in services if s.running != s.desired]
-    # One-shot jobs (replicated-job, e.g. migrations) finish at 0/n: not a fault.
-    down = [s for s in down if "job" not in s.mode.lower()]
+    down = [s for s in services if s.running != s.desired and not one_shot(s)]
     if down:
         status = Health.FAIL
         problems.append(
@@ -774,6 +790,17 @@ class HealthSnapshot:
     checked_at: str
     results: list[NodeHealth] = field(default_factory=list)
     source: str = ""  # inventory path, or "typed nodes"
+    # Evidence for the production gate (QA after the restore): tasks.session.seal.
+    seal: str = ""
+
+    def seal_table(self) -> dict[str, Any]:
+        """What the seal covers: the environment, the time, and each node's verdict."""
+        return {
+            "environment": self.environment,
+            "checked_at": self.checked_at,
+            "status": self.status.value,
+            "nodes": [[r.node.name, r.node.host, r.status.value] for r in self.results],
+        }
 
     @property
     def status(self) -> Health:
@@ -786,6 +813,7 @@ class HealthSnapshot:
             "source": self.source,
             "status": self.status.value,
             "nodes": [r.to_state() for r in self.results],
+            **({"seal": self.seal} if self.seal else {}),
         }
 
     @classmethod
@@ -799,6 +827,7 @@ class HealthSnapshot:
             str(data.get("checked_at", "")),
             results,
             str(data.get("source", "")),
+            str(data.get("seal", "")),
         )
 
 
@@ -883,12 +912,24 @@ def _whole(value: Any) -> int:
 
 
 def save_snapshot(session: Session, snapshot: HealthSnapshot) -> None:
-    """Record a run and hand the nodes' resources to Prepare."""
+    """Record a run (sealed: it is evidence) and hand the nodes' resources to Prepare."""
+    from tasks.session.seal import seal_table
+
+    table = snapshot.seal_table()
+    snapshot.seal = seal_table(session.session_id, f"health.{snapshot.environment}", table)
     record = HealthRecord.of(session)
     record.snapshots[snapshot.environment] = snapshot
     resources = [r.resources for r in snapshot.results if r.resources is not None]
     if resources:
         record.resources[snapshot.environment] = resources
+
+
+def snapshot_sealed(session: Session, snapshot: HealthSnapshot) -> bool:
+    """The snapshot is as crvs-migrate saved it (not edited by hand)."""
+    from tasks.session.seal import table_is_sealed
+
+    table = {**snapshot.seal_table(), "seal": snapshot.seal}
+    return table_is_sealed(session.session_id, f"health.{snapshot.environment}", table)
 
 
 def load_snapshot(session: Session, environment: str) -> HealthSnapshot | None:
