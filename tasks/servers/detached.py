@@ -216,6 +216,8 @@ class RemoteRunRecord:
     # The journal's command entry, once the run ended.
     journal_id: str = ""
     note: str = ""
+    # Set by the session section keeping it (tasks.session.seal).
+    seal: str = ""
 
     @property
     def running(self) -> bool:
@@ -422,8 +424,8 @@ async def follow_run(
     splitter = LineSplitter()
 
     def sink(data: bytes) -> None:
+        # The record is not touched while it runs (it is sealed in the session as started).
         log.append(data)
-        record.log_bytes = log.size
         lines = splitter.feed(data)
         if lines and events.on_lines is not None:
             events.on_lines(lines)

@@ -127,8 +127,12 @@ def table_is_sealed(session_id: str, kind: str, table: dict[str, Any]) -> bool:
 
 def seal(session_id: str, kind: str, record: Any) -> None:
     """Set ``record.seal`` (a records-style dataclass) over its table as written."""
+    import dataclasses
+
     from tasks.session import records
 
+    if SEAL_FIELD not in {f.name for f in dataclasses.fields(record)}:
+        raise TypeError(f"{type(record).__name__} has no {SEAL_FIELD} field to keep a seal in")
     record.seal = ""
     record.seal = seal_table(session_id, kind, records.to_state(record))
 
