@@ -121,7 +121,6 @@ class DeployScreen(ReleasePhaseScreen):
                     Input(defaults["replicas"], placeholder="1, 3 or 5", id="deploy-replicas"),
                 )
             with Horizontal(classes="release-buttons"):
-                # The demo has no yarn to rely on: bash runs the same script.
                 yield TickBox("yarn deploy", value=self._yarn_default(), id="deploy-yarn")
                 if env == "qa":
                     yield TickBox("--clear_data=yes", value=False, id="clear-data")
@@ -143,16 +142,33 @@ class DeployScreen(ReleasePhaseScreen):
             yield Static(id="settle-status", classes="done-line")
             yield from self.compose_after()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._prefill()
+
+    @work(group="prefill")
+    async def _prefill(self) -> None:
+        """Fill empty fields from the inventory once the servers can answer (the demo
+        cluster writes its inventories when it starts)."""
+        try:
+            await self.frame.servers_ready()
+        except CrvsError:
+            return
+        defaults = self._defaults()
+        for wid, key in (("deploy-host", "host"), ("deploy-replicas", "replicas")):
+            field = self.query_one(f"#{wid}", Input)
+            if not field.value.strip() and defaults[key]:
+                field.value = defaults[key]
+
     def compose_after(self) -> ComposeResult:
         """What a subclass shows below the checks (production: the way back)."""
         yield from ()
 
     def _yarn_default(self) -> bool:
-        """``yarn deploy`` when yarn is on PATH, else ``bash infrastructure/deploy.sh`` (the
-        same script: package.json's deploy script runs it)."""
-        import shutil
-
-        return shutil.which("yarn") is not None
+        """``bash infrastructure/deploy.sh`` by default: it is what ``yarn deploy`` runs
+        (package.json's deploy script), without yarn's Node engine check (the country config
+        wants Node 16; a jump host often has another). Tick the box to run ``yarn deploy``."""
+        return False
 
     def _defaults(self) -> dict[str, str]:
         env = self.ENVIRONMENT
@@ -277,7 +293,8 @@ class DeployScreen(ReleasePhaseScreen):
         if not problems:
             text = Text("✓ ", style="green")
             text.append(f"{self.ENVIRONMENT} deployed and checked: {rec.version} / ")
-            text.append(f"{rec.country_config_version} ({rec.how}, {rec.at})")
+            text.append(f"{rec.country_config_version} ({rec.how})")
+            text.append(f" — {rec.by or 'operator'}, {rec.at}", style="dim")
             out.update(text)
             return
         text = Text("Not done yet:\n", style="bold")

@@ -204,7 +204,10 @@ class DeployProductionScreen(DeployScreen):
         from tasks.servers.environments import environment_nodes as nodes
 
         from_inventory = sum(1 for n in nodes(self.session, "production") if n.in_swarm)
-        return production.host, production.replicas or from_inventory, self._yarn_default()
+        from screens.widgets.form import TickBox
+
+        use_yarn = self.query_one("#deploy-yarn", TickBox).value
+        return production.host, production.replicas or from_inventory, use_yarn
 
     @work(group="rollback", exclusive=True)
     async def _run_step(self, step_id: str) -> None:
@@ -259,6 +262,7 @@ class DeployProductionScreen(DeployScreen):
             step_id,
             result.ok,
             exit_code=result.exit_code,
+            note="" if result.ok else f"deploy.sh ended with exit code {result.exit_code}",
             journal_id=entry.id,
         )
 

@@ -51,13 +51,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tasks.demo.runs import BACKUP_REMOTE_DIR, MONGO_DATABASES, build_backup_tree
 from tasks.servers.health import DOCKER_NODE_FORMAT, DOCKER_SERVICE_FORMAT
 
 HOST = "127.0.0.1"
 USER = "root"
 BACKUP_USER = "backup"
-from tasks.demo.runs import BACKUP_REMOTE_DIR, MONGO_DATABASES, build_backup_tree  # noqa: E402
-
 __all__ = ["BACKUP_REMOTE_DIR", "MONGO_DATABASES", "build_backup_tree"]
 GB = 1000**3
 KIB = 1024

@@ -40,7 +40,7 @@ from tasks.servers.health import (
 )
 from tasks.servers.runner import RemoteRun
 from tasks.session import records
-from tasks.session.journal import Journal
+from tasks.session.journal import Journal, operator_identity
 from tasks.session.phases import PhaseStatus
 from tasks.session.seal import TAMPERED, is_sealed, parse_aware, seal
 from tasks.session.state import Session, now_iso
@@ -206,6 +206,8 @@ class EnvironmentDeploy:
     # Production only: the live gate check this deploy stood on, and what ran before.
     gate_check: LiveGateCheck | None = None
     previous: PreviousVersions | None = None
+    # Who ran or recorded it (user@host).
+    by: str = ""
     journal_id: str = ""
     seal: str = ""
 
@@ -371,6 +373,7 @@ def record_deploy(
         duration_s=None if duration_s is None else round(duration_s, 1),
         gate_check=gate_check if req.environment == "production" else None,
         previous=previous,
+        by=operator_identity(),
         journal_id=journal_id,
     )
     DeployRecord.of(session).put(req.environment, entry)

@@ -95,3 +95,76 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
     hosts = {c.get("host") for c in commands}
     assert {"demo-manager1", "demo-qa1"} <= hosts
     assert [c["exit_code"] for c in commands] == [0] * len(commands)
+
+
+async def test_demo_phases_7_to_9_from_the_app(tmp_path: Path) -> None:
+    """Deploy to QA (checked), the gate, Deploy to production (typed, gate re-verified over
+    SSH, checked): the demo cluster answers every check; no bash anywhere."""
+    from tasks.demo.sandbox import build_demo_sandbox
+    from tasks.demo.seed import ENV_FILE
+    from tasks.release.deploy import DeployRecord
+    from tasks.release.env_check import EnvCheckRecord
+    from tasks.release.publish import ReleaseRecord
+    from tasks.session.phases import PhaseStatus
+    from tasks.session.state import now_iso
+    from tests.support.gate_world.ui import errors, type_answer, until
+
+    sandbox = build_demo_sandbox(tmp_path / "demo")
+    answers = demo_inventories(sandbox)
+    answers.target_version = "1.3.5"
+    app = make_app(sandbox.state_path, demo=sandbox, view="deploy_qa", answers=answers)
+    # What Release's env check leaves (its own screen is tested in test_release_flow_screens).
+    ReleaseRecord.of(app.session).env_check = EnvCheckRecord(
+        now_iso(), True, files=[str(sandbox.config_path / ENV_FILE)]
+    )
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        await until(pilot, lambda: app.demo_cluster is not None and app.demo_cluster.ready.is_set())
+        await until(pilot, lambda: app.screen.query_one("#deploy-host", Input).value == "demo-qa1")
+        app.screen.query_one("#deploy-config-version", Input).value = "v1.3.5"
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#deploy-run")
+        await press_when_shown(pilot, app, "#confirm")
+        await until(
+            pilot, lambda: app.session.phase("deploy_qa").status is PhaseStatus.DONE or errors(app)
+        )
+        assert not errors(app), errors(app)
+        assert "✓ qa deployed and checked" in static_text(app, "#settle-status")
+
+        app.action_navigate("backup_production")
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#gate-open")
+        await press_when_shown(pilot, app, "#backup-run")
+        await press_when_shown(pilot, app, "#confirm")
+        await until(pilot, lambda: bool(app.screen.query("#trust-yes")))
+        app.screen.query_one("#trust-yes", Button).press()
+        await until(pilot, lambda: BackupRecord.of(app.session).verification is not None)
+        await press_when_shown(pilot, app, "#restore-run")
+        await type_answer(pilot, app, "demo-qa1")
+        await until(pilot, lambda: BackupRecord.of(app.session).restore is not None or errors(app))
+        await press_when_shown(pilot, app, "#qa-health")
+        await until(pilot, lambda: not app.screen.query_one("#records-ok", Button).disabled)
+        await press_when_shown(pilot, app, "#records-ok")
+        await press_when_shown(pilot, app, "#drafts-ack")
+        app.screen.query_one("#strategy").query(RadioButton).first().value = True
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#risk-ack")
+        await press_when_shown(pilot, app, "#to-production")
+
+        assert app.screen.view_id == "deploy_production"
+        app.screen.query_one("#deploy-config-version", Input).value = "v1.3.5"
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#deploy-run")
+        await type_answer(pilot, app, "production")
+        await until(
+            pilot,
+            lambda: (
+                app.session.phase("deploy_production").status is PhaseStatus.DONE or errors(app)
+            ),
+            90,
+        )
+        assert not errors(app), errors(app)
+        prod = DeployRecord.of(app.session).production
+        assert prod is not None and prod.checks is not None and prod.checks.ok
+        assert prod.previous is not None and prod.previous.core == "v1.3.0"
+        assert "✓ production deployed and checked" in static_text(app, "#settle-status")
