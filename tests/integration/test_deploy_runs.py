@@ -19,6 +19,7 @@ from textual.widgets import Input
 from screens.widgets.form import TickBox
 from tasks.release.deploy import DeployRecord
 from tasks.release.gate import BackupRecord
+from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus
 from tests.support.app import make_app
 from tests.support.gate_world import HEALTHY_SERVICES, GateWorld, make_gate_world
@@ -128,6 +129,14 @@ async def test_production_deploy_checked_then_rolled_back(world: GateWorld, tmp_
         await walk_gate(pilot, app, world, LABEL)
         await press_when_shown(pilot, app, "#to-production")
         assert app.screen.view_id == "deploy_production"
+        for wid in (
+            "#deploy-wait",
+            "#deploy-checks",
+            "#deploy-health",
+            "#rollback-start",
+            "#rollback-next",
+        ):
+            assert app.screen.query_one(wid).disabled, wid  # nothing deployed yet
         _fields(app, "v1.3.5-fj")
         await pilot.pause()
         # B19: the production deploy asks for the environment's name or the manager's host.
@@ -199,6 +208,43 @@ async def test_production_deploy_checked_then_rolled_back(world: GateWorld, tmp_
         "production v1.3.0 v1.3.0-fj no",
     ]
     assert world.manager.restored() == [LABEL]  # the verified backup, restored on production
+    # Nothing pressed on the way made the session unloadable.
+    assert open_session(app.workspace.state_path) is not None
     steps = [e.get("step") for e in ws.journal.entries() if e["kind"] == "confirmation"]
     assert "deploy_allowed" in steps and "rollback" in steps and "rollback_restore" in steps
     assert BackupRecord.of(app.session).label == LABEL
+
+
+async def test_production_is_not_deployed_when_the_backup_vanished_since_the_gate_opened(
+    world: GateWorld, tmp_path: Path
+) -> None:
+    import shutil
+
+    config = config_checkout(tmp_path / "config")
+    app = make_app(
+        tmp_path / "state" / "session.toml",
+        view="backup_production",
+        answers=answers_for(world, config),
+    )
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        await walk_gate(pilot, app, world, LABEL)
+        await press_when_shown(pilot, app, "#to-production")
+        _fields(app, "v1.3.5-fj")
+        # Someone cleans the backup server between the gate and the deploy.
+        shutil.rmtree(world.backup_tree(LABEL) / "minio")
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#deploy-run")  # the stored evidence still holds
+        await type_answer(pilot, app, "production")
+        await until(pilot, lambda: bool(errors(app)), 60)
+        assert "gate no longer holds" in " ".join(errors(app))
+        assert "MinIO archive missing" in " ".join(errors(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "✗ The gate no longer holds" in static_text(app, "#live-gate")
+        assert "LOCKED" in static_text(app, "#gate-lock")
+    assert DeployRecord.of(app.session).production is None
+    assert deployed(config) == []  # deploy.sh never ran
+    ver = BackupRecord.of(app.session).verification
+    assert ver is not None and not ver.ok  # the fresh listing is the evidence now
+    assert open_session(app.workspace.state_path) is not None
