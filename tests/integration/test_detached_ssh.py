@@ -35,13 +35,22 @@ from tests.support.sshd import KeyPair, Sshd
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 
-# 40 lines over 20 seconds, then exit 3: the stand-in for a long backup.
-STEP = [
-    "sh",
-    "-c",
-    'i=0; while [ $i -lt 40 ]; do i=$((i+1)); echo "line $i"; sleep 0.5; done; exit 3',
-]
-EXPECTED = "".join(f"line {i}\n" for i in range(1, 41))
+
+def step(lines: int) -> list[str]:
+    """``lines`` lines, one every half second, then exit 3: the stand-in for a long backup."""
+    return [
+        "sh",
+        "-c",
+        f'i=0; while [ $i -lt {lines} ]; do i=$((i+1)); echo "line $i"; sleep 0.5; done; exit 3',
+    ]
+
+
+def expected(lines: int) -> str:
+    return "".join(f"line {i}\n" for i in range(1, lines + 1))
+
+
+STEP = step(40)  # 20 seconds
+EXPECTED = expected(40)
 
 
 @pytest.fixture
@@ -49,14 +58,16 @@ def server(sshd_factory: Callable[..., Sshd], ssh_client_key: KeyPair) -> SshSer
     return release_server(sshd_factory, ssh_client_key, "127.0.0.61")
 
 
-def _record(server: SshServer, tmp_path: Path, kind: str = "cut") -> RemoteRunRecord:
+def _record(
+    server: SshServer, tmp_path: Path, kind: str = "cut", argv: list[str] | None = None
+) -> RemoteRunRecord:
     return RemoteRunRecord(
         run_id=new_run_id(kind),
         node="server",
         host=server.sshd.address,
         port=server.sshd.port,
         user=server.sshd.user,
-        argv=list(STEP),
+        argv=list(argv or STEP),
         started_at=now_iso(),
         log_file=str(tmp_path / "logs" / f"{kind}.log"),
     )
@@ -103,7 +114,7 @@ async def test_a_cut_connection_mid_run_costs_nothing(server: SshServer, tmp_pat
 
 
 async def test_reattached_after_the_app_restarted(server: SshServer, tmp_path: Path) -> None:
-    record = _record(server, tmp_path, "restart")
+    record = _record(server, tmp_path, "restart", step(16))
     first: list[str] = []
     task = asyncio.create_task(
         follow_run(
@@ -141,9 +152,9 @@ async def test_reattached_after_the_app_restarted(server: SshServer, tmp_path: P
     finally:
         _cleanup(server, record)
     assert done.exit_code == 3 and done.state == RunState.FINISHED
-    assert Path(record.log_file).read_text() == EXPECTED
+    assert Path(record.log_file).read_text() == expected(16)
     # The second follower went on from the byte the first one had.
-    assert len(second) < 40 and second[-1] == "line 40"
+    assert len(second) < 16 and second[-1] == "line 16"
 
 
 def _conn(server: SshServer):
@@ -160,7 +171,7 @@ async def test_a_run_whose_supervisor_died_is_interrupted_with_its_log(
     import os
     import signal
 
-    record = _record(server, tmp_path, "dies")
+    record = _record(server, tmp_path, "dies", step(16))
     lines: list[str] = []
     task = asyncio.create_task(
         follow_run(
