@@ -556,11 +556,9 @@ class BackupProductionScreen(ReleasePhaseScreen):
             self._mark("backup", False)
 
     async def _backup(self, target: BackupTarget, label: str, scripts: str) -> None:
-        from tasks.local.process import log_path_for
         from tasks.release.emergency import plan_backup_run
-        from tasks.servers.detached import RemoteRunRecord, new_run_id, ssh_connect
+        from tasks.servers.detached import RemoteRunRecord, ssh_connect
         from tasks.servers.environments import manager_runner
-        from tasks.session.state import now_iso
 
         await self.frame.servers_ready()
         node = manager_node(environment_nodes(self.session, "production"))
@@ -583,18 +581,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
         if not plan.ok:
             pane.set_status("✗ not run: " + plan.problems[0], "bold red")
             raise CrvsError("\n".join(plan.problems), "Backup not run")
-        run_id = new_run_id("backup")
-        record = RemoteRunRecord(
-            run_id,
-            node.name,
-            node.host,
-            list(plan.argv),
-            now_iso(),
-            port=node.port or 0,
-            user=node.user or "",
-            key_file=node.key_file or "",
-            log_file=str(log_path_for(self.workspace.logs_dir, PHASE, run_id)),
-        )
+        record = RemoteRunRecord.on(node, "backup", plan.argv, self.workspace.logs_dir, PHASE)
         start_backup_run(self.session, self.journal, record)
         self._save()
         connect = ssh_connect(record, ssh_options(self.workspace))
@@ -785,20 +772,17 @@ class BackupProductionScreen(ReleasePhaseScreen):
             self._mark("restore", False)
 
     async def _restore(self, replicas: int, scripts: str) -> None:
-        from tasks.local.process import log_path_for
-        from tasks.release.backup import verify_tree
         from tasks.release.emergency import (
             ES_RESTART,
             RESTORE_ANSWERS,
-            copy_backup,
+            copy_backup_onto,
             plan_restore_run,
             restore_problems,
             skipped,
         )
         from tasks.release.gate import CopyRecord, record_copy, restore_finished
-        from tasks.servers.detached import RemoteRunRecord, new_run_id, ssh_connect
+        from tasks.servers.detached import RemoteRunRecord, ssh_connect
         from tasks.servers.environments import manager_runner
-        from tasks.servers.ssh import SshTarget, open_node
         from tasks.session.state import now_iso
         from tasks.units import fmt_bytes as size
 
@@ -832,15 +816,9 @@ class BackupProductionScreen(ReleasePhaseScreen):
             pane.set_note(f"{size(done_bytes)} copied")
 
         started = now_iso()
-        async with (
-            open_node(SshTarget(target.ssh_host, target.ssh_port, target.ssh_user), options) as src,
-            open_node(SshTarget.of(node), options) as dst,
-        ):
-            copied = await copy_backup(src, source, dst, plan.backups_dir, on_progress=progress)
-        async with manager_runner(self.session, self.workspace, "qa") as qa_run:
-            found = await verify_tree(
-                qa_run, node.name, plan.backups_dir, b.label, b.gate_opened_at
-            )
+        copied, found = await copy_backup_onto(
+            target, b.label, node, plan.backups_dir, b.gate_opened_at, options, on_progress=progress
+        )
         record_copy(
             self.session,
             CopyRecord(
@@ -869,18 +847,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
         # 2. Elasticsearch picks up the copied snapshots (the docs' step 3), 3. the restore
         def remote(kind: str, argv: list[str]) -> RemoteRunRecord:
-            run_id = new_run_id(kind)
-            return RemoteRunRecord(
-                run_id,
-                node.name,
-                node.host,
-                argv,
-                now_iso(),
-                port=node.port or 0,
-                user=node.user or "",
-                key_file=node.key_file or "",
-                log_file=str(log_path_for(self.workspace.logs_dir, PHASE, run_id)),
-            )
+            return RemoteRunRecord.on(node, kind, argv, self.workspace.logs_dir, PHASE)
 
         es = remote("es-restart", list(ES_RESTART))
         es_done = await run_remote_in_pane(

@@ -267,11 +267,9 @@ class DeployProductionScreen(DeployScreen):
         )
 
     async def _copy(self, pane: OutputPane) -> None:
-        from tasks.release.backup import verify_tree
-        from tasks.release.emergency import DATA_ROOT, copy_backup
+        from tasks.release.emergency import DATA_ROOT, copy_backup_onto
         from tasks.release.gate import BackupRecord
         from tasks.servers.environments import manager_runner
-        from tasks.servers.ssh import SshTarget, open_node
         from tasks.units import fmt_bytes
 
         b = BackupRecord.of(self.session)
@@ -293,13 +291,9 @@ class DeployProductionScreen(DeployScreen):
         def progress(done: int, elapsed: float) -> None:
             pane.set_note(f"{fmt_bytes(done)} copied")
 
-        async with (
-            open_node(SshTarget(target.ssh_host, target.ssh_port, target.ssh_user), options) as src,
-            open_node(SshTarget.of(manager), options) as dst,
-        ):
-            copied = await copy_backup(src, source, dst, dest, on_progress=progress)
-        async with manager_runner(self.session, self.workspace, "production") as run:
-            found = await verify_tree(run, manager.name, dest, b.label, b.gate_opened_at)
+        copied, found = await copy_backup_onto(
+            target, b.label, manager, dest, b.gate_opened_at, options, on_progress=progress
+        )
         ok = copied.ok and found.ok
         pane.finish(0 if ok else 1, copied.duration_s)
         entry = self.journal.event(
@@ -317,12 +311,10 @@ class DeployProductionScreen(DeployScreen):
         )
 
     async def _restore(self, pane: OutputPane) -> None:
-        from tasks.local.process import log_path_for
         from tasks.release.emergency import RESTORE_ANSWERS, plan_restore_run, restore_problems
         from tasks.release.gate import BackupRecord
-        from tasks.servers.detached import RemoteRunRecord, new_run_id, ssh_connect
+        from tasks.servers.detached import RemoteRunRecord, ssh_connect
         from tasks.servers.environments import manager_runner
-        from tasks.session.state import now_iso
 
         b = BackupRecord.of(self.session)
         manager = manager_node(environment_nodes(self.session, "production"))
@@ -335,17 +327,8 @@ class DeployProductionScreen(DeployScreen):
             )
         if plan.problems:
             raise CrvsError("\n".join(plan.problems), "Restore not run")
-        run_id = new_run_id("rollback-restore")
-        record = RemoteRunRecord(
-            run_id,
-            manager.name,
-            manager.host,
-            list(plan.argv),
-            now_iso(),
-            port=manager.port or 0,
-            user=manager.user or "",
-            key_file=manager.key_file or "",
-            log_file=str(log_path_for(self.workspace.logs_dir, self.view_id, run_id)),
+        record = RemoteRunRecord.on(
+            manager, "rollback-restore", plan.argv, self.workspace.logs_dir, self.view_id
         )
         step_started(self.session, "restore", plan.argv)
         self.save_session()

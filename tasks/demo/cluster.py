@@ -164,7 +164,9 @@ class DemoNode:
             name = url.removeprefix("https://").split("/", 1)[0]
             service = name.split(".", 1)[0]
             if service == "gateway":
-                body = json.dumps({s: True for s in GATEWAY_PINGS})
+                from tasks.release.checks import GATEWAY_SERVICES
+
+                body = json.dumps({s: True for s in GATEWAY_SERVICES})
             elif service == "login":
                 body = "<!DOCTYPE html><title>OpenCRVS</title>"
             else:

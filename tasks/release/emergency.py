@@ -42,6 +42,7 @@ from tasks.release.backup import (
     DEFAULT_SCRIPTS_DIR,
     RESTORE_SCRIPT_NAME,
     BackupTarget,
+    Verification,
     backup_argv,
     restore_argv,
     script_path,
@@ -321,6 +322,33 @@ async def copy_backup(
     if on_progress is not None:
         on_progress(total, time.monotonic() - t0)
     return CopyResult(total, time.monotonic() - t0)
+
+
+async def copy_backup_onto(
+    target: BackupTarget,
+    label: str,
+    node: Any,
+    dest: str,
+    since: str,
+    options: Any,
+    *,
+    on_progress: Callable[[int, float], None] | None = None,
+) -> tuple[CopyResult, Verification]:
+    """The backup ``label`` from the backup server into ``dest`` on ``node`` (a
+    ``tasks.servers.inventory.Node``), then every part listed there (the copy's evidence)."""
+    from tasks.release.backup import verify_tree
+    from tasks.servers.runner import ssh_runner
+    from tasks.servers.ssh import SshTarget, open_node
+
+    source = f"{target.remote_dir.rstrip('/')}/{validate_label(label)}"
+    async with (
+        open_node(SshTarget(target.ssh_host, target.ssh_port, target.ssh_user), options) as src,
+        open_node(SshTarget.of(node), options) as dst,
+    ):
+        copied = await copy_backup(src, source, dst, dest, on_progress=on_progress)
+    async with ssh_runner(node.host, node.port, node.user, options, key_file=node.key_file) as run:
+        found = await verify_tree(run, node.name, dest, label, since)
+    return copied, found
 
 
 # -- what the restore's log says ---------------------------------------------------------

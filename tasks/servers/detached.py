@@ -219,6 +219,27 @@ class RemoteRunRecord:
     # Set by the session section keeping it (tasks.session.seal).
     seal: str = ""
 
+    @classmethod
+    def on(
+        cls, node: Any, kind: str, argv: Sequence[str], logs_dir: Path, phase: str
+    ) -> RemoteRunRecord:
+        """A new run of ``argv`` on ``node`` (``tasks.servers.inventory.Node``), its local log
+        in ``logs_dir``."""
+        from tasks.local.process import log_path_for
+
+        run_id = new_run_id(kind)
+        return cls(
+            run_id,
+            node.name,
+            node.host,
+            list(argv),
+            now_iso(),
+            port=node.port or 0,
+            user=node.user or "",
+            key_file=node.key_file or "",
+            log_file=str(log_path_for(logs_dir, phase, run_id)),
+        )
+
     @property
     def running(self) -> bool:
         return self.state == RunState.RUNNING

@@ -10,7 +10,6 @@ the verified backup (data was migrated), each step with its evidence and journal
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from tasks.release.gate import BackupRecord
 from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus
 from tests.support.app import make_app
-from tests.support.gate_world import HEALTHY_SERVICES, GateWorld, make_gate_world
+from tests.support.gate_world import HEALTHY_SERVICES, GateWorld
 from tests.support.gate_world.ui import (
     answers_for,
     config_checkout,
@@ -33,23 +32,9 @@ from tests.support.gate_world.ui import (
     walk_gate,
 )
 from tests.support.pilot import press_when_shown, static_text
-from tests.support.sshd import KeyPair, Sshd, shared_tempdir
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 LABEL = "before-v1.3.5"
-
-
-@pytest.fixture
-def world(
-    sshd_factory: Callable[..., Sshd],
-    ssh_client_key: KeyPair,
-    ssh_user: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> GateWorld:
-    world = make_gate_world(shared_tempdir("crvs-deploy-"), ssh_user, ssh_client_key, sshd_factory)
-    monkeypatch.setenv("HOME", str(world.home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    return world
 
 
 def _fields(app, config_version: str) -> None:

@@ -11,7 +11,6 @@ restart.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,26 +23,11 @@ from tasks.servers.runner import ssh_runner
 from tasks.servers.ssh import SshOptions
 from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
-from tests.support.gate_world import GateWorld, make_gate_world
+from tests.support.gate_world import GateWorld
 from tests.support.pilot import press_when_shown, static_text
-from tests.support.sshd import KeyPair, Sshd, shared_tempdir
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 LABEL = "before-v1.3.5"
-
-
-@pytest.fixture
-def world(
-    sshd_factory: Callable[..., Sshd],
-    ssh_client_key: KeyPair,
-    ssh_user: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> GateWorld:
-    world = make_gate_world(shared_tempdir("crvs-gate-"), ssh_user, ssh_client_key, sshd_factory)
-    # The operator's own OpenSSH setup is the world's: the app has no demo flag.
-    monkeypatch.setenv("HOME", str(world.home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    return world
 
 
 def _answers(world: GateWorld) -> Answers:
