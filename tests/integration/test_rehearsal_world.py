@@ -226,9 +226,10 @@ async def test_restore_on_qa_asks_twice_then_reads_the_backup_back(rehearsal_wor
     qa = world.qa.manager
     argv = restore_argv(LABEL, 1)
     argv[1] = qa.restore_script
-    refused = ssh(world, "qa1", argv, stdin="n\n")
-    assert refused.returncode == 0 and "Skipped." in refused.stdout  # exit 0, nothing restored
-    assert qa.restored() == []
+    for answers in ("n\n", ""):  # "no", or stdin closed (no answer at all)
+        refused = ssh(world, "qa1", argv, stdin=answers)
+        assert refused.returncode == 0 and "Skipped." in refused.stdout  # exit 0, nothing restored
+    assert qa.restored() == [] and qa.state()["data_from"]["label"] == "own"
     done = ssh(world, "qa1", argv, stdin="y\nyes\n")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"restored {LABEL} (data from manager1)" in done.stdout
@@ -326,3 +327,29 @@ def test_repositories_and_env_files_as_the_operator_has_them(rehearsal_world: Wo
         world.env_values("production")["CONTENT_SECURITY_POLICY_WILDCARD"]
         == "*.crvs.ruritania.invalid"
     )
+
+
+def test_the_real_health_cli_reaches_the_world(make_rehearsal_world) -> None:
+    import sys
+    from pathlib import Path
+
+    world = make_rehearsal_world(WorldOptions(one_shot_services="lenient"))
+    cli = str(Path(sys.executable).parent / "crvs-migrate")
+    argv = [
+        cli,
+        "health",
+        "-i",
+        str(world.production.inventory),
+        "--ssh-config",
+        str(world.ssh_config),
+    ]
+    argv += ["--known-hosts", str(world.known_hosts), "--identity", str(world.client_key), "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=world.local_env())
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert sorted(n["node"]["name"] for n in report["nodes"]) == [
+        "backup",
+        "manager1",
+        "worker1",
+        "worker2",
+    ]

@@ -5,6 +5,8 @@ rehearsal_template       session: the five sshd nodes and the ssh files, started
 make_rehearsal_world     per test: ``make_rehearsal_world(WorldOptions(...)) -> World``, a
                          private copy of the repositories and every node reset
 rehearsal_world          per test: ``make_rehearsal_world()`` with the default options
+
+The nodes are the session's: one world is live at a time (making another resets them).
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
                 lines[i + 1] = " ".join(["/dev/mapper/cryptfs", *parts[-5:-1], "/data"])
     sys.stdout.write("".join(line + "\n" for line in lines))
     sys.stderr.write(result.stderr.replace(root, "/data") if root else result.stderr)
+    if data_rows:
+        sys.stderr.write(f"df: crvs-migrate rehearsal stand-in: /data is {root}\n")
     return result.returncode
 
 
