@@ -266,7 +266,7 @@ def _write_ssh_files(servers: Servers) -> None:
         known.append(f"{names} {servers.sshds[node.name].host_key.public_line}")
     _write(servers.known_hosts, "\n".join(known) + "\n")
 
-    def config(key: Path, control: Path) -> str:
+    def config(key: Path) -> str:
         blocks = []
         for node in servers.nodes.values():
             blocks.append(
@@ -279,19 +279,12 @@ def _write_ssh_files(servers: Servers) -> None:
             f"    UserKnownHostsFile {servers.known_hosts}\n    GlobalKnownHostsFile /dev/null\n"
             "    StrictHostKeyChecking yes\n    UpdateHostKeys no\n    BatchMode yes\n"
             "    ConnectTimeout 5\n    LogLevel ERROR\n"
-            # One connection per host for a script's many ssh calls (as operators often do).
-            f"    ControlMaster auto\n    ControlPath {control}/%C\n    ControlPersist 2\n"
         )
         return "\n".join(blocks)
 
-    for name in ("control", "node_control"):
-        (servers.ssh_dir / name).mkdir(mode=0o700, exist_ok=True)
-    give_to_user(servers.ssh_dir / "node_control", servers.user)
-    _write(servers.ssh_config, config(servers.client_key.private, servers.ssh_dir / "control"))
-    _write(
-        servers.node_ssh_config,
-        config(servers.node_key.private, servers.ssh_dir / "node_control"),
-    )
+    # No ControlMaster: a master expiring while a client attaches fails that client (exit 255).
+    _write(servers.ssh_config, config(servers.client_key.private))
+    _write(servers.node_ssh_config, config(servers.node_key.private))
     for tool in ("ssh", "scp"):
         _write(
             servers.local_bin / tool,

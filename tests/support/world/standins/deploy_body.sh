@@ -48,14 +48,19 @@ tar -C "$BASEDIR/.." -cf - infrastructure | \
 echo "Pulling all docker images. This might take a while"
 EXISTING_IMAGES=$(ssh $SSH_USER@$SSH_HOST "docker images --format '{{.Repository}}:{{.Tag}}'")
 IMAGE_TAGS_TO_DOWNLOAD="opencrvs/ocrvs-auth:$VERSION opencrvs/ocrvs-gateway:$VERSION opencrvs/ocrvs-migration:$VERSION $DOCKERHUB_ACCOUNT/$DOCKERHUB_REPO:$COUNTRY_CONFIG_VERSION"
+PULLS=""
 for tag in ${IMAGE_TAGS_TO_DOWNLOAD[@]}; do
   if [[ $EXISTING_IMAGES == *"$tag"* ]]; then
     echo "$tag already exists on the machine. Skipping..."
     continue
   fi
   echo "Downloading $tag"
-  ssh $SSH_USER@$SSH_HOST "cd $OPENCRVS_DIR_REMOTE && docker pull $tag"
+  PULLS="$PULLS && docker pull $tag"
 done
+# (the real script runs one ssh per image, retrying each until it succeeds)
+if [ -n "$PULLS" ]; then
+  ssh $SSH_USER@$SSH_HOST "cd $OPENCRVS_DIR_REMOTE $PULLS"
+fi
 
 split_and_join() {
    separator_for_splitting=$1

@@ -198,34 +198,36 @@ echo "Creating a backup for VSExport"
 LOCAL_VSEXPORT_BACKUP=$ROOT_PATH/backups/vsexport/ocrvs-${LABEL:-$BACKUP_DATE}.tar.gz
 cd $ROOT_PATH/vsexport && tar -zcvf $LOCAL_VSEXPORT_BACKUP . && cd /
 
-# What `rsync -a -r --rsync-path='mkdir -p DIR && rsync' --rsh='ssh -p PORT' SRC USER@HOST:DIR` does.
-copy_dir_contents() {  # copy_dir_contents SRC_DIR REMOTE_SUBDIR
-  tar --format=posix -C "$1" -cf - . | ssh -p$SSH_PORT $SSH_USER@$SSH_HOST "mkdir -p '$REMOTE_DIR/$2' && tar -C '$REMOTE_DIR/$2' -xf -"
-}
-copy_into() {  # copy_into SRC REMOTE_SUBDIR: SRC (a file or a directory) lands inside REMOTE_SUBDIR
-  tar --format=posix -C "$(dirname "$1")" -cf - "$(basename "$1")" | ssh -p$SSH_PORT $SSH_USER@$SSH_HOST "mkdir -p '$REMOTE_DIR/$2' && tar -C '$REMOTE_DIR/$2' -xf -"
-}
-
 # Copy the backups to an offsite server in production
 #----------------------------------------------------
+# The real script runs one `rsync -a --rsync-path='mkdir -p DIR && rsync' --rsh='ssh -p PORT'` per
+# part; the stand-in sends the same files in one tar stream over one ssh connection. The local
+# backups/ directory is already laid out as <remote_dir>/<label> must be.
+L=${LABEL:-$BACKUP_DATE}
+PARTS="elasticsearch influxdb/$L"
+COPIED="elasticsearch influx"
+if [ "$LAYOUT" != "1.3.0" ]; then
+  PARTS="$PARTS minio/ocrvs-$L.tar.gz metabase/ocrvs-$L.tar.gz vsexport/ocrvs-$L.tar.gz"
+  COPIED="$COPIED minio Metabase VSExport"
+fi
+for DB in hearth-dev user-mgnt openhim-dev application-config metrics webhooks performance; do
+  PARTS="$PARTS mongo/$DB-$L.gz"
+done
+COPIED="$COPIED hearth user openhim application-config metrics webhooks performance"
 OWN_IP=${CRVS_NODE_IP:-$(hostname -I | cut -d' ' -f1)}
 if [[ "$OWN_IP" = "$PRODUCTION_IP" ]]; then
-  copy_dir_contents $ROOT_PATH/backups/elasticsearch elasticsearch && echo "Copied elasticsearch backup files to remote server."
   if [ "$LAYOUT" = "1.3.0" ]; then
     # 1.3.0 copies backups/minio/<label> and backups/metabase/<label>, which do not exist,
     # and never copies vsexport.
-    echo "rsync: link_stat \"$ROOT_PATH/backups/minio/${LABEL:-$BACKUP_DATE}\" failed: No such file or directory (2)"
-    echo "rsync: link_stat \"$ROOT_PATH/backups/metabase/${LABEL:-$BACKUP_DATE}\" failed: No such file or directory (2)"
-  else
-    copy_into $LOCAL_MINIO_BACKUP minio && echo "Copied minio backup files to remote server."
-    copy_into $LOCAL_METABASE_BACKUP metabase && echo "Copied Metabase backup files to remote server."
-    copy_into $LOCAL_VSEXPORT_BACKUP vsexport && echo "Copied VSExport backup files to remote server."
+    echo "rsync: link_stat \"$ROOT_PATH/backups/minio/$L\" failed: No such file or directory (2)"
+    echo "rsync: link_stat \"$ROOT_PATH/backups/metabase/$L\" failed: No such file or directory (2)"
   fi
-  copy_into $INFLUX influxdb && echo "Copied influx backup files to remote server."
-  for DB in hearth-dev user-mgnt openhim-dev application-config metrics webhooks performance; do
-    copy_into $ROOT_PATH/backups/mongo/$DB-${LABEL:-$BACKUP_DATE}.gz mongo && echo "Copied $DB backup files to remote server."
+  tar --format=posix -C $ROOT_PATH/backups -cf - $PARTS | \
+    ssh -p$SSH_PORT $SSH_USER@$SSH_HOST "mkdir -p '$REMOTE_DIR' && tar -C '$REMOTE_DIR' -xf -"
+  for PART in $COPIED; do
+    echo "Copied $PART backup files to remote server."
   done
-  crvs-node event backup label=${LABEL:-$BACKUP_DATE} remote="$SSH_HOST:$REMOTE_DIR"
+  crvs-node event backup label=$L remote="$SSH_HOST:$REMOTE_DIR"
 fi
 
 # Cleanup any old backups from influx or mongo. Keep previous 7 days of data and all elastic data
