@@ -353,3 +353,23 @@ def test_the_real_health_cli_reaches_the_world(make_rehearsal_world) -> None:
         "worker1",
         "worker2",
     ]
+
+
+def test_qa_deploy_with_clear_data_wipes_qa_and_reruns_migrations(rehearsal_world: World) -> None:
+    world = rehearsal_world
+    qa = world.qa.manager
+    req = DeployRequest("qa", world.qa.domain, "v1.3.5", "v1.3.5-ruritania.2", 1, True, False)
+    argv = build_deploy_argv(req, typed_confirmation=world.qa.domain)
+    env = world.local_env() | world.env_values("qa")
+    done = subprocess.run(
+        argv, cwd=world.config, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Clearing all existing data..." in done.stdout
+    assert qa.deployed() == ("v1.3.5", "v1.3.5-ruritania.2")
+    assert qa.state()["data_from"]["label"] == "cleared"
+    assert [r["reason"] for r in qa.state()["migration_runs"]][-2:] == [
+        "deploy",
+        "service update --force",
+    ]
+    assert world.production.manager.deployed() == ("v1.3.0", world.country_tag)  # untouched
