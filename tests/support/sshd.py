@@ -11,7 +11,8 @@ Reusable building blocks (the fixtures in ``tests/conftest.py`` wrap them):
 Each sshd runs ``/usr/sbin/sshd -D -e -f CONFIG`` with its own config, host key,
 authorized_keys and log file, on a free port picked at start (other developers run
 tests concurrently on the same machine). Extra ``sshd_config`` lines (``ForceCommand``,
-``ListenAddress`` for many addresses, ...) go in ``extra``.
+``ListenAddress`` for many addresses, ...) go in ``extra``; more accepted client keys in
+``authorized``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +139,7 @@ class Sshd:
         extra: list[str] | None = None,
         listen: list[str] | None = None,
         log_level: str = "DEBUG1",
+        authorized: Sequence[KeyPair] = (),
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -149,6 +152,8 @@ class Sshd:
         self.listen = listen
         # DEBUG1 logs forwarded connections (the ProxyJump test reads them); benchmarks use ERROR.
         self.log_level = log_level
+        # Keys accepted besides client_key (e.g. a node's own key, for node-to-node ssh).
+        self.authorized = tuple(authorized)
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.workdir / "sshd.log"
@@ -166,7 +171,9 @@ class Sshd:
 
     def _config(self, port: int) -> str:
         authorized = self.workdir / "authorized_keys"
-        authorized.write_text(self.client_key.public.read_text())
+        authorized.write_text(
+            "".join(k.public.read_text() for k in (self.client_key, *self.authorized))
+        )
         authorized.chmod(0o644)
         listen = self.listen or [self.address]
         lines = [
