@@ -21,7 +21,13 @@ from typing import Any, ClassVar
 from tasks.errors import CrvsError, InvalidName
 from tasks.names import validate_host, validate_image_tag, validate_replicas
 from tasks.release.gate import compute_gate
-from tasks.servers.health import DOCKER_SERVICE_FORMAT, Service, Unparseable, parse_docker_services
+from tasks.servers.health import (
+    DOCKER_SERVICE_FORMAT,
+    Service,
+    Unparseable,
+    is_one_shot,
+    parse_docker_services,
+)
 from tasks.servers.runner import RemoteRun
 from tasks.session import records
 from tasks.session.phases import PhaseStatus
@@ -248,7 +254,7 @@ class StackProbe:
         return [
             f"{s.name} {s.running}/{s.desired}"
             for s in self.services
-            if s.name != MIGRATION_SERVICE and not _service_up(s)
+            if not is_one_shot(s) and not _service_up(s)
         ]
 
     @property
@@ -263,7 +269,7 @@ class StackProbe:
     def summary(self) -> str:
         if self.error:
             return self.error
-        others = [s for s in self.services if s.name != MIGRATION_SERVICE]
+        others = [s for s in self.services if not is_one_shot(s)]
         ready = sum(1 for s in others if _service_up(s))
         text = f"{ready}/{len(others)} services n/n; migrations {self.migration}"
         if self.not_up:
@@ -271,7 +277,7 @@ class StackProbe:
         return text
 
     def to_record(self) -> StackRecord:
-        others = [s for s in self.services if s.name != MIGRATION_SERVICE]
+        others = [s for s in self.services if not is_one_shot(s)]
         return StackRecord(
             checked_at=self.checked_at,
             up=self.up,

@@ -279,6 +279,25 @@ class Service:
     desired: int
 
 
+# 1.3's services that run once per deploy and then show 0/1 (task state Complete): the
+# migration (restart on-failure), mongo-on-update (restart none) and the two setup
+# services, which exit and are restarted by swarm. Whether the migration itself finished
+# well is judged from its task state and logs after a deploy (tasks.release.deploy).
+ONE_SHOT_SERVICES = frozenset(
+    {
+        "opencrvs_migration",
+        "opencrvs_mongo-on-update",
+        "opencrvs_setup-elasticsearch-users",
+        "opencrvs_setup-kibana-config",
+    }
+)
+
+
+def is_one_shot(service: Service) -> bool:
+    """A job-mode service, or one of 1.3's run-once services: 0/n after its run is no fault."""
+    return "job" in service.mode.lower() or service.name in ONE_SHOT_SERVICES
+
+
 def parse_docker_services(text: str) -> list[Service]:
     """``docker service ls --format DOCKER_SERVICE_FORMAT``; replicas like ``3/3 (max 1 per node)``."""
     services = []
@@ -576,9 +595,7 @@ def evaluate_swarm(
     except Unparseable as exc:
         problems.append(f"cannot read docker service ls ({exc})")
         return Check("swarm", worst([status, Health.UNKNOWN]), summary, "; ".join(problems), raw)
-    down = [s for s in services if s.running != s.desired]
-    # One-shot jobs (replicated-job, e.g. migrations) finish at 0/n: not a fault.
-    down = [s for s in down if "job" not in s.mode.lower()]
+    down = [s for s in services if s.running != s.desired and not is_one_shot(s)]
     if down:
         status = Health.FAIL
         problems.append(

@@ -90,13 +90,6 @@ async def test_health_over_ssh_on_every_node(rehearsal_world: World) -> None:
     assert "swarm" not in {c.key for c in by["worker1"].checks}
 
 
-ONE_SHOT_GAP = (
-    "the product counts a finished one-shot service (opencrvs_migration, opencrvs_mongo-on-update: "
-    "0/1 on a real 1.3 stack, restart_policy on-failure/none) as down"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ONE_SHOT_GAP)
 async def test_cluster_health_passes_on_a_healthy_1_3_stack(rehearsal_world: World) -> None:
     world = rehearsal_world
     nodes = load_inventory(world.production.inventory).nodes()
@@ -162,7 +155,6 @@ async def test_local_deploy_changes_what_the_manager_runs(make_rehearsal_world) 
     assert "opencrvs_countryconfig ruritania/ocrvs-ruritania:v1.3.5-ruritania.2" in images
 
 
-@pytest.mark.xfail(strict=True, reason=ONE_SHOT_GAP)
 async def test_the_wait_after_a_deploy_ends_on_a_real_1_3_stack(rehearsal_world: World) -> None:
     world = rehearsal_world
     m = world.production.manager
