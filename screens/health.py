@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Button, DataTable, Input, Label, Log, Select, Static
 
 from screens.base import PhaseScreen
+from screens.release_parts import demo_cluster_ready
 from tasks.errors import CrvsError
 from tasks.servers.health import (
     Health,
@@ -108,9 +109,22 @@ class HealthScreen(PhaseScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self._apply_refresh(self.session.health.get("auto_refresh_s"))
-        self.load_environment()
+        cluster = getattr(self.app, "demo_cluster", None)
+        if self.workspace.demo is not None and cluster is not None and not cluster.ready.is_set():
+            # The demo cluster writes its inventories when it starts, after the first paint.
+            self._load_environment_once_started()
+        else:
+            self.load_environment()
         # Arrows, Enter, r and t work at once: the table is what this view is about.
         self.query_one("#node-table").focus()
+
+    @work(group="health-load")
+    async def _load_environment_once_started(self) -> None:
+        try:
+            await demo_cluster_ready(self.app, timeout=30)
+        except CrvsError as exc:
+            self.app.show_error(exc)  # type: ignore[attr-defined]
+        self.load_environment()
 
     # -- environment and nodes ------------------------------------------------------
 

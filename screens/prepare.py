@@ -9,6 +9,7 @@ arrows choose, space or Enter ticks a box.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -23,6 +24,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from screens.base import PhaseScreen
+from screens.release_parts import demo_sandbox_pending, demo_sandbox_ready
+from tasks.errors import CrvsError
 from tasks.names import remote_name_problem
 from tasks.servers.resources import load_node_resources
 from tasks.session.phases import PhaseStatus
@@ -431,11 +434,23 @@ class PrepareScreen(PhaseScreen):
         super().on_mount()
         self.show_conditionals()
         self.refresh_derived()
+        if demo_sandbox_pending(self.workspace):
+            self.run_worker(self._check_paths_once_built(), group="demo-sandbox")
+        else:
+            self.check_paths()
+
+    def check_paths(self) -> None:
         for field_input in self.query(Input):
             if field_input.value:
                 self.show_input_problem(field_input)
         if self.answers.config_path and not git_checkout_problem(self.answers.config_path):
             self.start_detection(self.answers.config_path)
+
+    async def _check_paths_once_built(self) -> None:
+        # The demo's checkouts appear a moment after the first paint: no "does not exist".
+        with contextlib.suppress(CrvsError):
+            await demo_sandbox_ready(self.app)
+        self.check_paths()
 
     # -- reading and saving answers -------------------------------------------
 

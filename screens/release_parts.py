@@ -73,6 +73,26 @@ def target_version(session: Session) -> str:
     return answer(session, "target_version", LATEST.version)
 
 
+def demo_sandbox_pending(workspace: Workspace) -> bool:
+    """In the demo, whether the sandbox's repositories are still being built."""
+    return workspace.demo is not None and not workspace.demo.built
+
+
+async def demo_sandbox_ready(app: object, timeout: float = 60.0) -> None:
+    """In the demo, wait (bounded) for the sandbox, which the app builds after its first paint."""
+    import asyncio
+
+    from tasks.errors import CrvsError
+
+    ready = getattr(app, "demo_sandbox_ready", None)
+    if ready is None or ready.is_set():
+        return
+    try:
+        await asyncio.wait_for(ready.wait(), timeout)
+    except TimeoutError:
+        raise CrvsError("The demo sandbox was not built.", "Demo sandbox") from None
+
+
 async def demo_cluster_ready(app: object, timeout: float = 15.0) -> None:
     """In the demo, wait (bounded) for the in-process demo cluster before talking to it."""
     import asyncio

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from screens.base import PhaseScreen
 from screens.modals.confirm import ChoiceModal, ConfirmModal
+from screens.release_parts import demo_sandbox_pending, demo_sandbox_ready
 from tasks.errors import CrvsError
 from tasks.local import steps as step_tasks
 from tasks.local.checkout import RepoState, inspect_repo, stash_argv
@@ -198,6 +199,9 @@ class StepPhaseScreen(PhaseScreen):
         )
 
     async def run_checks(self, *, tools: bool = False) -> None:
+        if demo_sandbox_pending(self.workspace):
+            with contextlib.suppress(CrvsError):  # then the checks say what is missing
+                await demo_sandbox_ready(self.app)
         path = self.repo_path()
         if path is None:
             self._checks_done.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import Mapping
 from functools import partial
 from importlib import resources
@@ -88,8 +90,17 @@ class CrvsMigrateApp(App[int]):
         self.kit = WidgetKit(self)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
-        # The demo cluster (tasks.demo.cluster.DemoCluster) while in demo mode.
+        # In the demo, the sandbox is built and the demo cluster started after the first
+        # paint: screens wait for them (screens.release_parts.demo_sandbox_ready and
+        # demo_cluster_ready) before touching their files or servers.
+        self.demo_sandbox_ready = asyncio.Event()
         self.demo_cluster = None
+        if workspace.demo is None or workspace.demo.built:
+            self.demo_sandbox_ready.set()
+        if workspace.demo is not None:
+            from tasks.demo.cluster import DemoCluster
+
+            self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
@@ -97,7 +108,8 @@ class CrvsMigrateApp(App[int]):
     def on_mount(self) -> None:
         self._apply_field_conditions()
         if self.workspace.demo is not None:
-            self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
+            # After the first paint: the first screen waits for neither git nor asyncssh.
+            self.call_after_refresh(self._begin_demo)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
@@ -121,15 +133,32 @@ class CrvsMigrateApp(App[int]):
         if advice is not None:
             self.notify(advice.message, title=advice.title, timeout=20, markup=False)
 
-    async def _start_demo_cluster(self) -> None:
-        """Start the demo cluster; its servers run on the app's loop until the app unmounts.
+    def _begin_demo(self) -> None:
+        self.run_worker(self._start_demo(), group="demo-cluster", exit_on_error=False)
+
+    async def _start_demo(self) -> None:
+        """Build the demo sandbox (git, in a thread), then start the demo cluster; its
+        servers run on the app's loop until the app unmounts.
 
         The worker ends once they listen, so waiting for workers never waits on them.
         """
-        from tasks.demo.cluster import DemoCluster
+        from tasks.demo.sandbox import build_demo_sandbox
 
-        assert self.workspace.demo is not None
-        self.demo_cluster = DemoCluster(self.workspace.demo.cluster_dir)
+        assert self.workspace.demo is not None and self.demo_cluster is not None
+        if not self.demo_sandbox_ready.is_set():
+            try:
+                await asyncio.to_thread(build_demo_sandbox, self.workspace.demo.root)
+            except (OSError, RuntimeError) as exc:
+                self.show_error(
+                    CrvsError(
+                        f"The demo sandbox cannot be built in {self.workspace.demo.root}: {exc}",
+                        "Demo sandbox",
+                    )
+                )
+                return
+            self.demo_sandbox_ready.set()
+        # asyncssh takes a few tenths of a second to import: not on the app's loop.
+        await asyncio.to_thread(importlib.import_module, "asyncssh")
         await self.demo_cluster.start()
 
     async def on_unmount(self) -> None:
@@ -203,7 +232,10 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # Built on first use, then kept: the notes are rendered once per run.
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), name="help")
+        self.push_screen("help")
 
     def action_export_report(self) -> None:
         self.action_navigate("report")
