@@ -53,7 +53,9 @@ ensure_venv() {
   # A venv made by another tool (uv venv) may have no pip: add it first.
   "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip >/dev/null
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv
-  "$VENV/bin/uv" pip install -q -p "$VENV/bin/python" -e '.[dev]'
+  # Bytecode now, as pip does: with PYTHONDONTWRITEBYTECODE set (or a read-only venv)
+  # every start would otherwise compile Textual and Rich again (about half a second).
+  "$VENV/bin/uv" pip install -q --compile-bytecode -p "$VENV/bin/python" -e '.[dev]'
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 }

@@ -9,6 +9,7 @@ arrows choose, space or Enter ticks a box.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -24,6 +25,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from screens.base import PhaseHeading, PhaseScreen
 from screens.widgets.form import Choice, ProblemValidator, TickBox
+from tasks.errors import CrvsError
 from tasks.names import remote_name_problem
 from tasks.servers.health import load_node_resources
 from tasks.session.phases import PhaseStatus
@@ -356,11 +358,21 @@ class PrepareScreen(PhaseScreen):
         super().on_mount()
         self.show_conditionals()
         self.refresh_derived()
+        self._check_paths_when_ready()
+
+    def check_paths(self) -> None:
         for field_input in self.query(Input):
             if field_input.value:
                 self.show_input_problem(field_input)
         if self.answers.config_path and not git_checkout_problem(self.answers.config_path):
             self.start_detection(self.answers.config_path)
+
+    @work(group="paths")
+    async def _check_paths_when_ready(self) -> None:
+        # The demo's checkouts appear a moment after the first paint: no "does not exist".
+        with contextlib.suppress(CrvsError):
+            await self.frame.files_ready()
+        self.check_paths()
 
     # -- reading and saving answers -------------------------------------------
 

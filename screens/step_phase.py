@@ -199,6 +199,8 @@ class StepPhaseScreen(PhaseScreen):
         await self.run_checks(tools=tools)
 
     async def run_checks(self, *, tools: bool = False) -> None:
+        with contextlib.suppress(CrvsError):  # then the checks say what is missing
+            await self.frame.files_ready()
         path = self.repo_path()
         if path is None:
             self._checks_done.set()

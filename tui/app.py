@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Mapping
 from functools import partial
 from importlib import resources
@@ -29,6 +30,7 @@ from tasks.session.jumphost import jump_host_advice
 from tasks.session.phases import PHASE_IDS, PHASES, VIEWS
 from tasks.session.state import Session, new_session_path
 from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers
 from tui.commands import CrvsCommands
 from tui.themes import auto_theme
 
@@ -76,8 +78,16 @@ class CrvsMigrateApp(App[int]):
         self.session: Session = session or new_session(workspace)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
-        # The demo cluster while in demo mode (its servers run on the app's loop).
+        # In the demo, the sandbox is built and the demo cluster started after the first
+        # paint: screens wait for them through files_ready() and servers_ready().
+        self.demo_sandbox_ready = asyncio.Event()
         self.demo_cluster: DemoCluster | None = None
+        if workspace.demo is None or workspace.demo.built:
+            self.demo_sandbox_ready.set()
+        if workspace.demo is not None:
+            from tasks.demo.cluster import DemoCluster
+
+            self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
@@ -85,7 +95,8 @@ class CrvsMigrateApp(App[int]):
     def on_mount(self) -> None:
         self._apply_field_conditions()
         if self.workspace.demo is not None:
-            self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
+            # After the first paint: the first screen waits for neither git nor asyncssh.
+            self.call_after_refresh(self._begin_demo)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
@@ -109,30 +120,48 @@ class CrvsMigrateApp(App[int]):
         if advice is not None:
             self.notify(advice.message, title=advice.title, timeout=20, markup=False)
 
-    async def _start_demo_cluster(self) -> None:
-        """Start the demo cluster; its servers run on the app's loop until the app unmounts.
+    def _begin_demo(self) -> None:
+        self.run_worker(self._start_demo(), group="demo-cluster", exit_on_error=False)
+
+    async def _start_demo(self) -> None:
+        """Build the demo sandbox (git, in a thread), then start the demo cluster; its
+        servers run on the app's loop until the app unmounts.
 
         The worker ends once they listen, so waiting for workers never waits on them.
         """
-        from tasks.demo.cluster import DemoCluster
-        from tasks.demo.seed import publish_inventories
+        from tasks.demo.sandbox import build_demo_sandbox
+        from tasks.demo.seed import publish_demo_files
 
-        assert self.workspace.demo is not None
-        cluster = DemoCluster(self.workspace.demo.cluster_dir)
-        self.demo_cluster = cluster
-        await cluster.start()
-        publish_inventories(self.workspace.demo)
+        assert self.workspace.demo is not None and self.demo_cluster is not None
+        if not self.demo_sandbox_ready.is_set():
+            try:
+                await asyncio.to_thread(build_demo_sandbox, self.workspace.demo.root)
+            except (OSError, RuntimeError) as exc:
+                self.show_error(
+                    CrvsError(
+                        f"The demo sandbox cannot be built in {self.workspace.demo.root}: {exc}",
+                        "Demo sandbox",
+                    )
+                )
+                return
+            self.demo_sandbox_ready.set()
+        # asyncssh takes a few tenths of a second to import: not on the app's loop.
+        await asyncio.to_thread(importlib.import_module, "asyncssh")
+        await self.demo_cluster.start()
+        publish_demo_files(self.workspace.demo, Answers.of(self.session).target_version)
+
+    async def files_ready(self, timeout: float = 60.0) -> None:
+        """Real checkouts are there to read; the demo's once its sandbox is built."""
+        try:
+            await asyncio.wait_for(self.demo_sandbox_ready.wait(), timeout)
+        except TimeoutError:
+            raise CrvsError("The demo sandbox was not built.", "Demo sandbox") from None
 
     async def servers_ready(self, timeout: float = 30.0) -> None:
         """Real servers are always there to try; the demo's once its cluster listens."""
-        if self.workspace.demo is None:
+        if self.demo_cluster is None:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.demo_cluster is None:
-            if loop.time() > deadline:
-                raise CrvsError("The demo cluster did not start.", "Demo cluster")
-            await asyncio.sleep(0.05)
+        await self.files_ready()
         try:
             await asyncio.wait_for(self.demo_cluster.ready.wait(), timeout)
         except TimeoutError:
@@ -210,7 +239,10 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # Built on first use, then kept: the notes are rendered once per run.
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), name="help")
+        self.push_screen("help")
 
     def action_export_report(self) -> None:
         self.action_navigate("report")

@@ -67,6 +67,11 @@ class DemoSandbox:
         """Keys, known_hosts, ssh config and inventories of the demo cluster."""
         return self.root / "cluster"
 
+    @property
+    def built(self) -> bool:
+        """Whether its repositories are all there (the marker is written last)."""
+        return (self.root / MARKER).exists()
+
 
 def deploy_sh(version: str) -> str:
     """infrastructure/deploy.sh of the demo's country config at ``version`` (1.3.x)."""
@@ -192,14 +197,27 @@ def _build_core(root: Path, sandbox: DemoSandbox) -> None:
         cc.run_git(core, "tag", f"v{version}", commit)
 
 
-def build_demo_sandbox(root: Path) -> DemoSandbox:
-    """Build the sandbox in ``root`` (must be empty or absent); reuse one built before."""
+def demo_sandbox_at(root: Path) -> DemoSandbox:
+    """The sandbox to build (or reuse) in ``root``, without building it; cheap.
+
+    Raises ``FileExistsError`` for a directory that is neither a sandbox nor empty. Only
+    ``state/`` may already be there: the app writes its session and journal into it while
+    the sandbox is built (after the first paint).
+    """
     root = Path(root).absolute()
-    sandbox = DemoSandbox(root)
-    if (root / MARKER).exists():
+    if not (root / MARKER).exists() and root.is_dir():
+        if any(entry.name != "state" for entry in root.iterdir()):
+            raise FileExistsError(f"{root} is not empty and is not a crvs-migrate demo sandbox")
+    return DemoSandbox(root)
+
+
+def build_demo_sandbox(root: Path) -> DemoSandbox:
+    """Build the sandbox in ``root`` (absent, empty, or holding only ``state/``); reuse
+    one built before."""
+    sandbox = demo_sandbox_at(root)
+    root = sandbox.root
+    if sandbox.built:
         return sandbox
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty and is not a crvs-migrate demo sandbox")
     root.mkdir(parents=True, exist_ok=True)
     for d in ("upstream", "remotes", "state", "work"):
         (root / d).mkdir(exist_ok=True)

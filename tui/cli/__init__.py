@@ -98,12 +98,13 @@ def run_app(args: argparse.Namespace) -> int:
 
     demo = None
     if args.demo or args.demo_dir:
-        from tasks.demo.sandbox import build_demo_sandbox
+        from tasks.demo.sandbox import demo_sandbox_at
 
         root = args.demo_dir or Path(tempfile.mkdtemp(prefix="crvs-migrate-demo-")) / "sandbox"
         try:
-            demo = build_demo_sandbox(root)
-        except (OSError, RuntimeError) as exc:
+            # Only checked here: the app builds it after its first paint.
+            demo = demo_sandbox_at(root)
+        except OSError as exc:
             print(f"crvs-migrate: cannot build the demo sandbox in {root}: {exc}", file=sys.stderr)
             return EXIT_ERROR
     state_path = args.state or (demo.state_path if demo else locations.default_state_path())
