@@ -75,7 +75,9 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Static("2. Tag the release", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    str(tag.get("name") or propose_tag(version)), placeholder="tag", id="tag-name"
+                    str(tag.get("name") or self._proposed_tag(version)),
+                    placeholder="tag",
+                    id="tag-name",
                 )
                 yield Input("origin", placeholder="remote", id="tag-remote")
             with Horizontal(classes="release-buttons"):
@@ -111,6 +113,14 @@ class ReleaseScreen(ReleasePhaseScreen):
 
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
+
+    @staticmethod
+    def _proposed_tag(version: str) -> str:
+        # A target version edited by hand into nonsense leaves the field empty.
+        try:
+            return propose_tag(version)
+        except CrvsError:
+            return ""
 
     def _demo_env(self) -> str:
         if self.workspace.demo is None:

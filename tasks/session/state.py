@@ -11,8 +11,7 @@ module that converts to and from its section, so this module stays small.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import re
 import tomllib
 import uuid
 from collections.abc import Callable
@@ -23,10 +22,16 @@ from typing import Any
 
 import tomli_w
 
-from tasks.errors import StateFileCorrupt, StateFileUnsupported
+from tasks.errors import StateFileCorrupt, StateFileUnsupported, StateWriteError
+from tasks.session.files import write_atomic as write_atomic  # callers write through it
 from tasks.session.phases import PHASE_IDS, VIEWS_BY_ID, PhaseStatus, StepStatus
 
 SCHEMA_VERSION = 1
+
+# A session file is a few kilobytes; anything near these is not one of ours, and
+# parsing it could take the app down (tomllib recurses on nested arrays/tables).
+MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_NESTING = 32
 
 # Feature sections stored as tables. Each is owned by one tasks module.
 SECTIONS = ("answers", "plan", "health", "release", "backup", "deploy")
@@ -50,13 +55,13 @@ class StepRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepRecord:
         return cls(
-            status=StepStatus(data.get("status", StepStatus.NOT_STARTED)),
-            started_at=data.get("started_at"),
-            finished_at=data.get("finished_at"),
-            exit_code=data.get("exit_code"),
-            duration_s=data.get("duration_s"),
-            note=str(data.get("note", "")),
-            log_file=data.get("log_file"),
+            status=StepStatus(_typed(data, "status", str, StepStatus.NOT_STARTED)),
+            started_at=_typed(data, "started_at", str),
+            finished_at=_typed(data, "finished_at", str),
+            exit_code=_typed(data, "exit_code", int),
+            duration_s=_number(data, "duration_s"),
+            note=_typed(data, "note", str, ""),
+            log_file=_typed(data, "log_file", str),
         )
 
 
@@ -74,11 +79,14 @@ class PhaseRecord:
         steps = data.get("steps", {})
         if not isinstance(steps, dict):
             raise ValueError("'steps' must be a table")
+        for step_id, step in steps.items():
+            if not isinstance(step, dict):
+                raise ValueError(f"step '{step_id}' must be a table")
         return cls(
-            status=PhaseStatus(data.get("status", PhaseStatus.NOT_STARTED)),
-            reason=str(data.get("reason", "")),
-            started_at=data.get("started_at"),
-            finished_at=data.get("finished_at"),
+            status=PhaseStatus(_typed(data, "status", str, PhaseStatus.NOT_STARTED)),
+            reason=_typed(data, "reason", str, ""),
+            started_at=_typed(data, "started_at", str),
+            finished_at=_typed(data, "finished_at", str),
             steps={str(k): StepRecord.from_dict(v) for k, v in steps.items()},
         )
 
@@ -126,7 +134,7 @@ class Session:
             if not isinstance(pdata, dict):
                 raise ValueError(f"phase '{pid}' must be a table")
             phases[pid] = PhaseRecord.from_dict(pdata)
-        current = str(data.get("current_view", "prepare"))
+        current = _typed(data, "current_view", str, "prepare")
         if current not in PHASE_IDS and current not in VIEWS_BY_ID:
             raise ValueError(f"unknown current view '{current}'")
         sections: dict[str, dict[str, Any]] = {}
@@ -136,16 +144,39 @@ class Session:
                 raise ValueError(f"'{name}' must be a table")
             sections[name] = value
         return cls(
-            schema_version=int(data["schema_version"]),
-            session_id=str(data.get("session_id") or uuid.uuid4().hex[:12]),
-            created_at=str(data.get("created_at", now_iso())),
-            updated_at=str(data.get("updated_at", now_iso())),
-            installation=str(data.get("installation", "")),
-            demo=bool(data.get("demo", False)),
+            schema_version=_typed(data, "schema_version", int, SCHEMA_VERSION),
+            session_id=_typed(data, "session_id", str, "") or uuid.uuid4().hex[:12],
+            created_at=_typed(data, "created_at", str, "") or now_iso(),
+            updated_at=_typed(data, "updated_at", str, "") or now_iso(),
+            installation=_typed(data, "installation", str, ""),
+            demo=_typed(data, "demo", bool, False),
             current_view=current,
             phases=phases,
             **sections,
         )
+
+
+def _typed(data: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
+    """``data[key]`` if it has the expected TOML type (absent: ``default``); else ValueError."""
+    if key not in data:
+        return default
+    value = data[key]
+    # TOML booleans are not numbers here, and numbers not booleans.
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise ValueError(f"'{key}' must be {_KIND_WORDS.get(kind, kind.__name__)}")
+
+
+def _number(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"'{key}' must be a number")
+
+
+_KIND_WORDS = {str: "a string", int: "an integer", bool: "true or false"}
 
 
 def _drop_none(value: Any) -> Any:
@@ -157,6 +188,108 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, PhaseStatus | StepStatus):
         return value.value
     return value
+
+
+# The TOML types the app's screens and tasks expect inside the feature sections, checked
+# at load so that a hand-edited value is refused with its name instead of crashing a
+# screen later. A key maps to a type, a tuple of types, a nested shape (a table), or a
+# one-element list (an array of that shape); "*" stands for every key of a table, and a
+# key ending in "!" must be present. Keys not listed are not checked (the owning module
+# reads them defensively).
+Shape = type | tuple[type, ...] | dict[str, "Shape"] | list["Shape"]
+_TABLE = dict
+_STAMP = str
+# Answers are read through tasks.upgrade.answers.Answers, which treats anything
+# unreadable as unanswered; only the texts some screens read directly are checked.
+_ANSWER_TEXT = (
+    "current_version detected_version target_version core_fork_path core_upstream_remote "
+    "integrations_list core_path config_path"
+).split()
+SECTION_SHAPES: dict[str, dict[str, Shape]] = {
+    "answers": dict.fromkeys(_ANSWER_TEXT, str),
+    "plan": {"current": _TABLE, "previous": _TABLE, "accepted": str, "applied": _TABLE},
+    "health": {
+        "environment": str,
+        "auto_refresh_s": (int, str),
+        "snapshots": {
+            "*": {
+                "nodes": [
+                    {"node": {"host!": str, "name": str}, "checks": [{"key!": str}], "status": str}
+                ],
+                "environment": str,
+                "checked_at": _STAMP,
+                "status": str,
+            }
+        },
+        "nodes": {"*": [_TABLE]},
+        "resources": {"*": [_TABLE]},
+    },
+    "release": {
+        "merge": {"branch!": str, "into!": str, "how!": str, "at": _STAMP},
+        "tag": {"name": str, "commit": str, "created_at": _STAMP},
+        "image": {"tag": str, "recorded_at": _STAMP, "how": str},
+        "env_check": {
+            "files": [str],
+            "required": [str],
+            "missing": [str],
+            "present": [str],
+            "unused": [str],
+            "invalid": [{"name": str, "reason": str}],
+            "ok": bool,
+        },
+        "local": {"at": _STAMP, "by": str},
+    },
+    "backup": {
+        "label": str,
+        "gate_opened_at": _STAMP,
+        "gate_open": bool,
+        "target": {"ssh_host": str, "ssh_port": int, "ssh_user": str, "remote_dir": str},
+        "taken": {"label": str, "argv": [str]},
+        "verification": {"parts": [_TABLE], "ok": bool, "error": str},
+        "restore": _TABLE,
+        "qa_health": _TABLE,
+        "records_ok": _TABLE,
+        "drafts": _TABLE,
+        "risk": _TABLE,
+    },
+    "deploy": {"*": {"stack": _TABLE, "health": _TABLE, "host": str, "replicas": (int, str)}},
+}
+
+
+def _shape_problem(value: Any, shape: Shape, where: str) -> str | None:
+    """Why ``value`` does not fit ``shape`` (naming the key), or ``None``."""
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"'{where}' must be a table"
+        for key in shape:
+            if key.endswith("!") and key[:-1] not in value:
+                return f"'{where}.{key[:-1]}' is missing"
+        for key, item in value.items():
+            sub = shape.get(str(key), shape.get(f"{key}!", shape.get("*")))
+            if sub is not None and (problem := _shape_problem(item, sub, f"{where}.{key}")):
+                return problem
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"'{where}' must be an array"
+        for n, item in enumerate(value):
+            if problem := _shape_problem(item, shape[0], f"{where}[{n}]"):
+                return problem
+        return None
+    kinds = shape if isinstance(shape, tuple) else (shape,)
+    if isinstance(value, bool) and bool not in kinds:
+        return f"'{where}' has the wrong type"
+    if not isinstance(value, kinds):
+        return f"'{where}' has the wrong type"
+    return None
+
+
+def section_problem(session: Session) -> str | None:
+    for name, shape in SECTION_SHAPES.items():
+        problem = _shape_problem(getattr(session, name), shape, name)
+        if problem:
+            return problem
+    return None
 
 
 # Checks that feature modules register to refuse states that could not have
@@ -187,22 +320,38 @@ def load_session(path: Path) -> Session | None:
     """Read the session at ``path``; ``None`` if there is no file yet.
 
     Raises ``StateFileCorrupt`` or ``StateFileUnsupported``; the file is left as it is.
+    Whatever the file holds, this never hangs and never raises anything else: its size
+    and nesting are bounded before it is parsed, and every check runs inside the
+    error handling.
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_STATE_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StateFileCorrupt(path, f"cannot be read ({exc.strerror})") from exc
+        raise StateFileCorrupt(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_STATE_BYTES:
+        raise StateFileCorrupt(
+            path, f"is larger than {MAX_STATE_BYTES // (1024 * 1024)} MiB: not a session file"
+        )
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StateFileCorrupt(path, f"is not UTF-8 text (byte {exc.start})") from exc
+    if _too_deep(text):
+        raise StateFileCorrupt(path, f"nests arrays or tables deeper than {MAX_NESTING} levels")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StateFileCorrupt(path, f"is not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise StateFileCorrupt(path, "nests arrays or tables too deeply") from exc
+    if _depth_exceeds(data, MAX_NESTING):
+        raise StateFileCorrupt(path, f"nests tables deeper than {MAX_NESTING} levels")
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise StateFileCorrupt(path, "has no schema_version")
     if version != SCHEMA_VERSION:
         raise StateFileUnsupported(
@@ -211,14 +360,62 @@ def load_session(path: Path) -> Session | None:
         )
     try:
         session = Session.from_dict(data)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StateFileCorrupt(path, f"has an invalid structure ({exc})") from exc
+    problem = section_problem(session)
+    if problem:
+        raise StateFileCorrupt(path, f"has an invalid structure ({problem})")
     _import_validators()
     for check in _validators:
-        problem = check(session)
+        try:
+            problem = check(session)
+        except Exception as exc:  # noqa: BLE001 - a hostile value must refuse the file, not crash
+            problem = f"has an invalid value ({type(exc).__name__}: {exc})"
         if problem:
             raise StateFileCorrupt(path, problem)
     return session
+
+
+# Strings and comments, skipped when measuring how deeply brackets nest (triple-quoted
+# forms first; a malformed string only blurs the estimate: tomllib has the last word).
+_TOML_SKIP = re.compile(
+    r'''"""(?:[^"\\]|\\.|"(?!""))*"""'''
+    r"|'''.*?'''"
+    r'''|"(?:[^"\\\n]|\\.)*"'''
+    r"|'[^'\n]*'"
+    r"|#[^\n]*",
+    re.DOTALL,
+)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+def _too_deep(text: str) -> bool:
+    """Whether brackets nest deeper than ``MAX_NESTING``, measured without recursion:
+    remove innermost pairs level by level (each pass is one linear regex scan)."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    brackets = _NOT_BRACKET.sub("", _TOML_SKIP.sub("", text))
+    for _level in range(MAX_NESTING):
+        reduced = _INNERMOST.sub("", brackets)
+        if reduced == brackets or not reduced:
+            return False  # balanced within the limit, or unbalanced (tomllib reports it)
+        brackets = reduced
+    return bool(brackets) and _INNERMOST.search(brackets) is not None
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether parsed data nests deeper than ``limit`` (dotted keys nest without brackets)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def dumps_session(session: Session) -> str:
@@ -226,34 +423,20 @@ def dumps_session(session: Session) -> str:
 
 
 def save_session(path: Path, session: Session) -> None:
-    """Atomically replace ``path`` with ``session``: temp file, fsync, rename; mode 0600."""
+    """Atomically replace ``path`` with ``session``: temp file, fsync, rename; mode 0600.
+
+    A symlinked ``path`` is written through to its target. Raises ``StateWriteError``
+    (full disk, read-only directory, ...); the file on disk then still holds the
+    previous state.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     session.updated_at = now_iso()
-    write_atomic(path, dumps_session(session).encode("utf-8"))
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` so that ``path`` always holds either the old or the new content."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = dumps_session(session).encode("utf-8")
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(path, data)
+    except OSError as exc:
+        raise StateWriteError(path, exc) from exc
 
 
 def new_session_path(path: Path) -> Path:
