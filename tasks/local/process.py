@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from tasks.errors import CrvsError
+from tasks.masking import mask_argv
 from tasks.session.journal import Journal
 from tasks.session.state import now_iso
 from tasks.text import strip_control
@@ -42,9 +43,11 @@ _STREAM_LIMIT = 1024 * 1024
 MAX_LINE = 1024 * 1024
 TERMINATE_GRACE_S = 3.0
 
-# Anything strip_control would change (C0/C1 controls, ESC, TAB). Checked once per
-# chunk so plain output takes the fast path (the benchmark streams a million lines).
-_NEEDS_CLEANING = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# Anything strip_control would change (C0/C1 controls, ESC, TAB, bidi controls). Checked
+# once per chunk so plain output takes the fast path (the benchmark streams a million lines).
+_NEEDS_CLEANING = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+)
 _CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 LinesCallback = Callable[[list[str]], object]
@@ -70,7 +73,8 @@ class Command:
 
     @property
     def display(self) -> str:
-        return shlex.join(self.argv)
+        """The command as shown and logged: secrets masked (``tasks.masking``)."""
+        return shlex.join(mask_argv(self.argv))
 
 
 @dataclass

@@ -153,16 +153,15 @@ def run_health(args: argparse.Namespace) -> int:
     policy = HealthPolicy(needed_free_bytes=int(args.needed_free_gb * GiB))
     results = asyncio.run(check_cluster(nodes, options, policy, deadline_s=args.timeout))
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "source": source,
-                    "exit_code": exit_code(results),
-                    "nodes": [r.to_state() for r in results],
-                },
-                indent=2,
-            )
-        )
+        from tasks.text import sanitize_tree
+
+        report = {
+            "source": source,
+            "exit_code": exit_code(results),
+            "nodes": [r.to_state() for r in results],
+        }
+        # Reasons and raw output come from the nodes: cleaned as on screen.
+        print(json.dumps(sanitize_tree(report), indent=2))
     else:
         print_table(results)
     return exit_code(results)
