@@ -12,6 +12,7 @@ no links followed where someone could plant one.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import threading
@@ -115,10 +116,18 @@ def open_no_follow(path: Path, flags: int, mode: int = 0o600, *, subdir_levels: 
     base = path.parents[subdir_levels]
     dir_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        here = base
         for part in path.parent.parts[len(base.parts) :]:
-            next_fd = os.open(
-                part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd
-            )
+            here = here / part
+            try:
+                next_fd = os.open(
+                    part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd
+                )
+            except NotADirectoryError:
+                # O_DIRECTORY|O_NOFOLLOW on a link says "not a directory": name the link.
+                if here.is_symlink():
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(here)) from None
+                raise
             os.close(dir_fd)
             dir_fd = next_fd
         return os.open(path.name, flags, mode, dir_fd=dir_fd)
