@@ -17,11 +17,12 @@ from screens.messages import NavigateTo
 from screens.modals.confirm import ConfirmModal
 from screens.modals.error import ErrorModal
 from screens.registry import make_screen
+from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
 from screens.state_error import StateErrorScreen
 from screens.widgets.node_table import NodeTable
 from screens.widgets.output_pane import OutputPane
 from screens.widgets.sidebar import PhaseSidebar
-from tasks.errors import CrvsError, StateFileError
+from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
 from tasks.local.process import RunningSteps
 from tasks.session.jumphost import jump_host_advice
 from tasks.session.phases import PHASE_IDS, PHASES, VIEWS, PhaseStatus
@@ -74,6 +75,7 @@ class CrvsMigrateApp(App[int]):
         session: Session | None = None,
         state_error: StateFileError | None = None,
         *,
+        unavailable: CrvsError | None = None,
         theme: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -84,6 +86,12 @@ class CrvsMigrateApp(App[int]):
         self.requested_theme = theme
         self.workspace = workspace
         self.state_error = state_error
+        # Why this instance may only look (another instance holds the session, or the
+        # lock cannot be made): asked first, then the session opens read-only or the
+        # app quits. ``tui.cli`` holds the lock while the app runs.
+        self.unavailable = unavailable
+        # The last file-writing failure shown (full disk, read-only directory).
+        self.storage_error: StorageError | None = None
         self.session = session or Session(demo=workspace.demo is not None)
         self.kit = WidgetKit(self)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
@@ -96,17 +104,60 @@ class CrvsMigrateApp(App[int]):
 
     def on_mount(self) -> None:
         self._apply_field_conditions()
-        if self.workspace.demo is not None:
+        if self.unavailable is not None:
+            self.push_screen(SessionUnavailableScreen(self.unavailable), self._unavailable_chosen)
+            return
+        self._open_session()
+
+    def _unavailable_chosen(self, choice: str | None) -> None:
+        if choice != "read-only":
+            self.exit(1)
+            return
+        self.workspace.open_read_only()
+        self._open_session()
+
+    def _open_session(self) -> None:
+        if self.workspace.read_only:
+            # A clear mode, on every screen: the header says so.
+            self.title = f"{self.TITLE} · READ-ONLY"
+            self.add_class("-read-only")
+        elif self.workspace.demo is not None:
             self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
             )
             return
+        self._note_journal_and_lock()
         # A brand-new session is written at once, so the file exists to resume from.
         if not self.workspace.state_path.exists():
             self.save_session()
         self.switch_mode(self.session.current_view)
+
+    def _note_journal_and_lock(self) -> None:
+        """What opening found: a cut journal record, a stale lock taken over (told once:
+        the note in the journal makes the record whole again)."""
+        journal = self.workspace.journal
+        tail = journal.damaged_tail()
+        notes = []
+        if tail is not None:
+            self.notify(tail.describe(journal.path), title="Journal", severity="warning",
+                        timeout=30, markup=False)  # fmt: skip
+            notes.append(
+                f"journal record at line {tail.line} found cut short ({tail.length} bytes)"
+            )
+        stale = self.workspace.lock.taken_over
+        if stale is not None and not self.workspace.read_only:
+            message = (
+                f"took over a stale lock of {stale.describe()} (that process no longer holds it)"
+            )
+            self.notify(message[0].upper() + message[1:], title="Session lock", markup=False)
+            notes.append(message)
+        try:
+            for note in notes:
+                journal.event(note)
+        except StorageError as exc:
+            self.show_storage_error(exc, can_retry=False, can_continue=True)
 
     def _apply_field_conditions(self) -> None:
         """Theme for the terminal, and the jump-host advice: once per run, not stored
@@ -137,6 +188,20 @@ class CrvsMigrateApp(App[int]):
             await self.demo_cluster.stop()
 
     def _handle_exception(self, error: Exception) -> None:
+        from textual.worker import WorkerFailed
+
+        # A worker that could not write a file (full disk, read-only directory) or that
+        # tried to change a read-only session: a clear screen, not a crash. A message
+        # handler's failure stops its widget, so from there only quitting is offered.
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(cause, StorageError):
+            self.show_storage_error(
+                cause, can_retry=False, can_continue=isinstance(error, WorkerFailed)
+            )
+            return
+        if isinstance(cause, ReadOnlySession) and isinstance(error, WorkerFailed):
+            self.show_error(cause)
+            return
         # Leave a report the operator can send, then let Textual exit as usual.
         if self.crash_report is None:
             try:
@@ -147,13 +212,35 @@ class CrvsMigrateApp(App[int]):
                 pass
         super()._handle_exception(error)
 
+    def _fatal_error(self) -> None:
+        """Textual's crash traceback, without local variables (they can hold secrets)."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     # -- services used by screens (see screens/base.py) --------------------
 
     def save_session(self) -> None:
-        """Persist the session atomically and show any status change in the sidebar."""
-        if self.state_error is not None:
-            return  # never write over a file we could not read
-        self.workspace.save(self.session)
+        """Persist the session atomically and show any status change in the sidebar.
+
+        Read-only (another instance holds the session): nothing is saved. A write that
+        fails (full disk, read-only directory) shows the storage screen; the file keeps
+        the previous state.
+        """
+        if self.state_error is not None or self.workspace.read_only:
+            return  # never write over a file we could not read, or another's session
+        try:
+            self.workspace.save(self.session)
+        except StorageError as exc:
+            self.show_storage_error(exc, can_retry=True, can_continue=False)
+            return
         try:
             sidebar = self.screen.query_one("#sidebar", PhaseSidebar)
         except Exception:  # noqa: BLE001 - screens without a sidebar (modals)
@@ -162,6 +249,27 @@ class CrvsMigrateApp(App[int]):
 
     def show_error(self, error: CrvsError) -> None:
         self.push_screen(ErrorModal(error.title, error.message))
+
+    def show_storage_error(
+        self, error: StorageError, *, can_retry: bool, can_continue: bool
+    ) -> None:
+        """The storage screen (once: a second failure while it shows only updates it)."""
+        first = self.storage_error is None
+        self.storage_error = error
+        if not first or isinstance(self.screen, StorageErrorScreen):
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("retry", "continue"):
+                self.storage_error = None
+                if choice == "retry":
+                    self.save_session()
+            else:
+                self.exit(1)  # storage_error stays: the CLI repeats it after the screen
+
+        self.push_screen(
+            StorageErrorScreen(error, can_retry=can_retry, can_continue=can_continue), chosen
+        )
 
     # -- navigation ---------------------------------------------------------
 
@@ -218,7 +326,18 @@ class CrvsMigrateApp(App[int]):
     def on_state_error_screen_start_new_session(
         self, message: StateErrorScreen.StartNewSession
     ) -> None:
-        self.workspace = Workspace(message.path, demo=self.workspace.demo)
+        if self.workspace.read_only:
+            self.show_error(ReadOnlySession("Starting a new session"))
+            return
+        self.workspace.lock.release()
+        self.workspace = Workspace(
+            message.path, demo=self.workspace.demo, confine_to=self.workspace.confine_to
+        )
+        try:
+            self.workspace.lock.acquire()
+        except CrvsError as exc:
+            self.show_error(exc)
+            return
         self.session = Session(demo=self.workspace.demo is not None)
         self.state_error = None
         self.save_session()

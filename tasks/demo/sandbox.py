@@ -25,6 +25,9 @@ from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0, RELEASES
 DEMO_START_VERSION = "1.3.0"
 CONFLICTING_FILE = "src/config.ts"
 MARKER = ".crvs-demo-sandbox"
+# One instance per sandbox (its demo cluster's ports and keys live here): see
+# tasks.session.lock. Taken before the sandbox is built, so it may be the only file.
+LOCK_FILE = ".crvs-demo.lock"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,14 @@ class DemoSandbox:
     @property
     def state_path(self) -> Path:
         return self.root / "state" / "session.toml"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @property
+    def built(self) -> bool:
+        return (self.root / MARKER).exists()
 
     @property
     def cluster_dir(self) -> Path:
@@ -215,7 +226,7 @@ def build_demo_sandbox(root: Path) -> DemoSandbox:
     sandbox = DemoSandbox(root)
     if (root / MARKER).exists():
         return sandbox
-    if root.exists() and any(root.iterdir()):
+    if root.exists() and any(p.name != LOCK_FILE for p in root.iterdir()):
         raise FileExistsError(f"{root} is not empty and is not a crvs-migrate demo sandbox")
     root.mkdir(parents=True, exist_ok=True)
     for d in ("upstream", "remotes", "state", "work"):
