@@ -92,6 +92,8 @@ class CrvsMigrateApp(App[int]):
         self.unavailable = unavailable
         # The last file-writing failure shown (full disk, read-only directory).
         self.storage_error: StorageError | None = None
+        # False until the operator may work on the session (after the choice above).
+        self.session_open = False
         self.session = session or Session(demo=workspace.demo is not None)
         self.kit = WidgetKit(self)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
@@ -117,6 +119,7 @@ class CrvsMigrateApp(App[int]):
         self._open_session()
 
     def _open_session(self) -> None:
+        self.session_open = True
         if self.workspace.read_only:
             # A clear mode, on every screen: the header says so.
             self.title = f"{self.TITLE} · READ-ONLY"
@@ -274,8 +277,10 @@ class CrvsMigrateApp(App[int]):
     # -- navigation ---------------------------------------------------------
 
     def action_navigate(self, view_id: str) -> None:
-        if self.state_error is not None:
+        if self.state_error is not None or not self.session_open:
             return
+        if isinstance(self.screen, StorageErrorScreen):
+            return  # answer it first: the session is not saved
         if self.session.current_view != view_id:
             self.session.current_view = view_id
             record = self.session.phases.get(view_id)
