@@ -143,7 +143,8 @@ class HealthScreen(PhaseScreen):
         answer = env_answers.get("inventory_path") if isinstance(env_answers, dict) else None
         answer = answer or self.session.answers.get(f"inventory_{environment}")
         if answer:
-            return Path(str(answer)).expanduser()
+            # A served demo reads no inventory outside its sandbox: OutsideSandbox.
+            return self.workspace.check_path(str(answer))
         cluster_dir = self._cluster_dir()
         if cluster_dir is not None:
             return cluster_dir / (
@@ -163,7 +164,10 @@ class HealthScreen(PhaseScreen):
         """(nodes, where they came from, problem). A bad inventory is a message, not a crash."""
         nodes: list[Node] = []
         source, problem = [], None
-        path = self.inventory_path(environment)
+        try:
+            path = self.inventory_path(environment)
+        except CrvsError as exc:
+            path, problem = None, exc.message
         if path is not None:
             try:
                 nodes = load_inventory(path).nodes()

@@ -326,7 +326,14 @@ class ReleaseScreen(ReleasePhaseScreen):
     @on(Button.Pressed, "#env-check")
     def _env(self) -> None:
         files, domain = self._values("env-files", "env-domain")
-        paths = [Path(p).expanduser().absolute() for p in files.replace(",", " ").split()]
+        try:
+            # A served demo reads no file outside its sandbox.
+            paths = [
+                self.workspace.check_path(p).absolute() for p in files.replace(",", " ").split()
+            ]
+        except CrvsError as exc:
+            self._fail(exc)
+            return
         if not paths:
             self._fail(CrvsError("Give at least one env file.", "No env file"))
             return

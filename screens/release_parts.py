@@ -60,8 +60,8 @@ def answer(session: Session, key: str, default: str = "") -> str:
 def config_path(session: Session, workspace: Workspace) -> Path | None:
     """The country config checkout: the Prepare answer, or the demo sandbox's."""
     value = answer(session, "config_path")
-    if value:
-        return Path(value).expanduser()
+    if value and (path := workspace.allowed(value)) is not None:
+        return path
     if workspace.demo is not None:
         return workspace.demo.config_path
     return None

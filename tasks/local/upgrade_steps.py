@@ -28,10 +28,12 @@ DEFAULT_YARN = ("yarn",)
 
 
 def core_path(session: Session, workspace: Workspace) -> Path | None:
-    """Prepare's answer, else (demo) the sandbox's opencrvs-core checkout."""
+    """Prepare's answer, else (demo) the sandbox's opencrvs-core checkout.
+
+    A served demo never uses an answer outside its sandbox (Prepare refused it)."""
     answer = session.answers.get("core_path")
-    if answer:
-        return Path(str(answer)).expanduser()
+    if answer and (path := workspace.allowed(str(answer))) is not None:
+        return path
     if workspace.demo is not None:
         return workspace.demo.core_path
     return None
@@ -39,8 +41,8 @@ def core_path(session: Session, workspace: Workspace) -> Path | None:
 
 def config_path(session: Session, workspace: Workspace) -> Path | None:
     answer = session.answers.get("config_path")
-    if answer:
-        return Path(str(answer)).expanduser()
+    if answer and (path := workspace.allowed(str(answer))) is not None:
+        return path
     if workspace.demo is not None:
         return workspace.demo.config_path
     return None

@@ -37,10 +37,12 @@ def ssh_options(workspace: Workspace) -> SshOptions:
 
 
 def inventory_path(session: Session, workspace: Workspace, environment: str) -> Path | None:
-    """The environment's Ansible inventory: Prepare's answer, else (demo) the demo cluster's."""
+    """The environment's Ansible inventory: Prepare's answer, else (demo) the demo cluster's.
+
+    A served demo never reads an answer outside its sandbox (Prepare refused it)."""
     answer = session.answers.get(f"inventory_{environment}")
-    if answer:
-        return Path(str(answer)).expanduser()
+    if answer and (path := workspace.allowed(str(answer))) is not None:
+        return path
     if workspace.demo is not None:
         path = workspace.demo.cluster_dir / f"{environment}.ini"
         return path if path.exists() else None

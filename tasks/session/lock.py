@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,8 +116,11 @@ class SessionLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> LockHolder | None:
+    def acquire(self, wait_s: float = 0.0) -> LockHolder | None:
         """Take the lock; returns the stale holder taken over, if any.
+
+        ``wait_s``: keep trying that long while another holds it (a served demo's page
+        reloads while the previous app process is still quitting).
 
         Raises ``SessionInUse`` when another instance holds it, ``LockFileError`` when
         the lock file cannot be created (read-only directory, full disk, a link).
@@ -128,15 +132,21 @@ class SessionLock:
             fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise LockFileError(self.path, exc) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = LockHolder.parse(_read_all(fd))
-            os.close(fd)
-            raise SessionInUse(self.path, holder, self.what) from None
-        except OSError as exc:
-            os.close(fd)
-            raise LockFileError(self.path, exc) from exc
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                holder = LockHolder.parse(_read_all(fd))
+                os.close(fd)
+                raise SessionInUse(self.path, holder, self.what) from None
+            except OSError as exc:
+                os.close(fd)
+                raise LockFileError(self.path, exc) from exc
         previous = LockHolder.parse(_read_all(fd))
         try:
             os.ftruncate(fd, 0)

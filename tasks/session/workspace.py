@@ -91,6 +91,11 @@ class Workspace:
             "and runs nothing anywhere else"
         )
 
+    def allowed(self, path: str | os.PathLike[str]) -> Path | None:
+        """``path`` as a Path, or ``None`` when it leads outside the sandbox (the answer
+        that named it was refused where it was typed; readers fall back as if unset)."""
+        return None if self.path_problem(path) else Path(os.path.expanduser(str(path).strip()))
+
     def check_path(self, path: str | os.PathLike[str]) -> Path:
         """``path`` as a Path; raises ``OutsideSandbox`` when it leads outside the sandbox."""
         problem = self.path_problem(path)

@@ -114,7 +114,9 @@ def run_app(args: argparse.Namespace) -> int:
         root = Path(root).expanduser().absolute()
         demo_lock = SessionLock(DemoSandbox(root).lock_path, what="demo sandbox")
         try:
-            demo_lock.acquire()
+            # Served (--confine): a reloaded page's previous app process may still be
+            # quitting; give it a moment before calling the sandbox busy.
+            demo_lock.acquire(wait_s=3.0 if args.confine else 0.0)
         except SessionInUse as exc:
             unavailable = exc  # its cluster is another instance's: never rebuilt here
         except StorageError as exc:
