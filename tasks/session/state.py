@@ -390,9 +390,16 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST = re.compile(r"\[\]|\{\}")
 
 
+# A key of MAX_NESTING or more dotted parts (quoted parts stand in as "s"): tomllib
+# takes quadratic time on long dotted keys, so they are refused before parsing too.
+_DOTTED = re.compile(r"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){" + str(MAX_NESTING) + ",}")
+
+
 def _too_deep(text: str) -> bool:
-    """Whether brackets nest deeper than ``MAX_NESTING``, measured without recursion:
-    remove innermost pairs level by level (each pass is one linear regex scan)."""
+    """Whether brackets or dotted keys nest deeper than ``MAX_NESTING``, measured without
+    recursion: remove innermost bracket pairs level by level (each pass one linear scan)."""
+    if text.count(".") >= MAX_NESTING and _DOTTED.search(_TOML_SKIP.sub("s", text)):
+        return True
     if text.count("[") + text.count("{") <= MAX_NESTING:
         return False
     brackets = _NOT_BRACKET.sub("", _TOML_SKIP.sub("", text))

@@ -66,6 +66,9 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     "deep inline tables": (HEAD + "x = " + "{a=" * 5_000 + "1" + "}" * 5_000 + "\n", "deeper"),
     "deep dotted keys": (HEAD + "[answers]\n" + ".".join(["a"] * 5_000) + " = 1\n", "deeper"),
     "deep table header": (HEAD + "[" + ".".join(["t"] * 5_000) + "]\n", "deeper"),
+    # tomllib takes quadratic time on long dotted keys: minutes for this one
+    "a 6 MiB dotted key": (HEAD + "a." * 3_000_000 + "a = 1\n", "deeper"),
+    "quoted dotted key": (HEAD + ".".join(['"k"'] * 1_000) + " = 1\n", "deeper"),
     "deep in a section": (
         HEAD + "[plan]\nsteps = " + "[" * 40 + "]" * 40 + "\n",
         "deeper than",
@@ -130,3 +133,45 @@ def test_a_real_session_loads_after_the_checks(tmp_path):
     assert loaded is not None
     assert loaded.phase("update_core").steps["fetch"].duration_s == 2.0
     assert loaded.answers == s.answers
+
+
+def test_temp_files_of_a_killed_save_go_at_the_next_save(tmp_path):
+    path = tmp_path / "session.toml"
+    save_session(path, Session())
+    left = [tmp_path / ".session.toml.abc123de.tmp", tmp_path / ".session.toml.zz9.tmp"]
+    for p in left:
+        p.write_text("half a session")
+    other = tmp_path / ".other.toml.abc.tmp"  # another file's: not ours to remove
+    other.write_text("x")
+    save_session(path, Session(installation="next"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.toml.abc.tmp", "session.toml"]
+
+
+def test_a_save_in_flight_in_another_thread_keeps_its_temp_file(tmp_path):
+    import threading
+
+    from tasks.session import files
+
+    path = tmp_path / "session.toml"
+    started, release = threading.Event(), threading.Event()
+    real_write_all = files.write_all
+
+    def slow_write_all(fd, data):
+        started.set()
+        release.wait(10)
+        real_write_all(fd, data)
+
+    files.write_all = slow_write_all  # type: ignore[assignment]
+    try:
+        slow = threading.Thread(target=save_session, args=(path, Session(installation="slow")))
+        slow.start()
+        assert started.wait(10)
+        files.write_all = real_write_all
+        files.remove_stale_temp_files(path)  # what another save does first
+        assert len([p for p in tmp_path.iterdir() if p.suffix == ".tmp"]) == 1
+        release.set()
+        slow.join(10)
+    finally:
+        files.write_all = real_write_all
+        release.set()
+    assert load_session(path).installation == "slow"  # type: ignore[union-attr]
