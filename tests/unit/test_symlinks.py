@@ -79,3 +79,21 @@ def test_a_step_log_is_private_and_fresh(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         StepLog(tmp_path / "logs" / "a.log")  # never truncates an existing file
     assert os.path.getsize(tmp_path / "logs" / "a.log") == 5
+
+
+def test_two_links_to_one_session_share_its_lock(tmp_path: Path) -> None:
+    from tasks.session.lock import SessionInUse
+
+    real = tmp_path / "usb" / "session.toml"
+    real.parent.mkdir()
+    save_session(real, Session())
+    (tmp_path / "a.toml").symlink_to(real)
+    (tmp_path / "b.toml").symlink_to(real)
+    first, second = Workspace(tmp_path / "a.toml"), Workspace(tmp_path / "b.toml")
+    assert first.lock.path == real.with_name("session.toml.lock")
+    first.lock.acquire()
+    try:
+        with pytest.raises(SessionInUse):
+            second.lock.acquire()
+    finally:
+        first.lock.release()
