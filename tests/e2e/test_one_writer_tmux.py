@@ -64,9 +64,9 @@ def test_two_instances_on_one_session_lose_no_answer(tmp_path: Path) -> None:
         saved = state.read_bytes()
 
         second = TmuxSession([CLI, "--state", str(state)], width=100, height=30, env=ENV)
-        screen = second.wait_for("This session is in use", timeout=60)
+        second.wait_for("This session is in use", timeout=60)
+        screen = second.wait_for("View it read-only")  # the buttons are drawn last
         assert "in use by " in screen and " since " in screen and "(process " in screen
-        assert "View it read-only" in screen
         second.send("r")
         second.wait_for("READ-ONLY")
         second.wait_for("/srv/answer-from-the-first")  # it shows the session
@@ -157,7 +157,8 @@ def test_a_second_demo_on_the_same_dir_leaves_the_first_cluster_alone(tmp_path: 
         port = next(iter(json.loads(ports_before).values()))
 
         second = TmuxSession([CLI, "--demo-dir", str(demo_dir)], width=100, height=30, env=ENV)
-        screen = second.wait_for("in use")
+        second.wait_for("in use", timeout=60)
+        screen = second.wait_for("View it read-only")
         assert "demo sandbox is in use" in screen
         second.send("r")  # look only: it must not start (or rebuild) a cluster
         second.wait_for("READ-ONLY")
