@@ -140,7 +140,9 @@ class HealthScreen(PhaseScreen):
         return str(value) if value is not Select.NULL else self._environment()
 
     def inventory_path(self, environment: str) -> Path | None:
-        return environments.inventory_path(self.session, environment)
+        path = environments.inventory_path(self.session, environment)
+        # A served demo reads no inventory outside its sandbox: OutsideSandbox.
+        return self.workspace.check_path(path) if path is not None else None
 
     def ssh_options(self) -> SshOptions:
         return environments.ssh_options(self.workspace)
@@ -157,7 +159,10 @@ class HealthScreen(PhaseScreen):
         source: list[str] = []
         problem = None
         findings: list[Finding] = []
-        path = self.inventory_path(environment)
+        try:
+            path = self.inventory_path(environment)
+        except CrvsError as exc:
+            path, problem = None, exc.message
         if path is not None:
             try:
                 inventory = environments.load_environment_inventory(self.session, environment)

@@ -32,6 +32,9 @@ DEMO_START_VERSION = "1.3.0"
 CONFLICTING_FILE = "src/config.ts"
 MARKER = ".crvs-demo-sandbox"
 DEMO_OPS = ("Farajaland Ops", "ops@farajaland.invalid")
+# One instance per sandbox (its demo cluster's ports and keys live here): see
+# tasks.session.lock. Taken before the sandbox is built, so it may be the only file.
+LOCK_FILE = ".crvs-demo.lock"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class DemoSandbox:
     @property
     def state_path(self) -> Path:
         return self.root / "state" / "session.toml"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
 
     @property
     def cluster_dir(self) -> Path:
@@ -201,12 +208,13 @@ def demo_sandbox_at(root: Path) -> DemoSandbox:
     """The sandbox to build (or reuse) in ``root``, without building it; cheap.
 
     Raises ``FileExistsError`` for a directory that is neither a sandbox nor empty. Only
-    ``state/`` may already be there: the app writes its session and journal into it while
-    the sandbox is built (after the first paint).
+    ``state/`` and the demo lock may already be there: the CLI locks the sandbox first,
+    and the app writes its session and journal into ``state/`` while the sandbox is built
+    (after the first paint).
     """
     root = Path(root).absolute()
     if not (root / MARKER).exists() and root.is_dir():
-        if any(entry.name != "state" for entry in root.iterdir()):
+        if any(entry.name not in ("state", LOCK_FILE) for entry in root.iterdir()):
             raise FileExistsError(f"{root} is not empty and is not a crvs-migrate demo sandbox")
     return DemoSandbox(root)
 

@@ -5,15 +5,17 @@ from the session and the journal, then rendered twice. The HTML has its style
 inline and no external asset (no link, script or image), so it can be mailed or
 archived as one file.
 
-No secret values: the journal masks credential arguments when it writes them,
-keys that look like credentials are masked here, and as a last guard every
-value from the env files the operator pointed to is scrubbed from the output.
+No secret values: every text goes through ``tasks.masking`` (the journal masked
+argv when it wrote them; older journals and free texts are masked again here),
+keys that look like credentials are masked, and as a last guard every value from
+the env files the operator pointed to is scrubbed from the output.
+Untrusted text (remote output kept in the session) is stripped of control and bidi
+characters, and the Markdown escapes HTML (a Markdown viewer renders raw HTML).
 """
 
 from __future__ import annotations
 
 import html
-import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,15 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tasks.masking import MASK, is_secret_name, mask_argv, mask_text
 from tasks.release.gate import BackupRecord, compute_gate
 from tasks.release.publish import ReleaseRecord
-from tasks.session.journal import MASK, operator_identity
+from tasks.session.journal import operator_identity
 from tasks.session.phases import PHASES
 from tasks.session.state import Session, now_iso, write_atomic
 from tasks.session.workspace import Workspace
+from tasks.text import sanitize
 from tasks.upgrade.answers import Answers
 
-_SECRET_KEY = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE|DSN)", re.IGNORECASE)
 # Values shorter than this are too common to scrub safely ("yes", "qa", "3").
 _MIN_SCRUB = 6
 
@@ -50,10 +53,10 @@ class Section:
     blocks: list[Block] = field(default_factory=list)
 
     def p(self, text: str) -> None:
-        self.blocks.append(Block("p", text=text))
+        self.blocks.append(Block("p", text=_fmt(text)))
 
     def kv(self, pairs: Iterable[tuple[str, Any]]) -> None:
-        self.blocks.append(Block("kv", pairs=[(k, _fmt(v)) for k, v in pairs]))
+        self.blocks.append(Block("kv", pairs=[(_fmt(k), _fmt(v)) for k, v in pairs]))
 
     def table(self, headers: list[str], rows: list[list[Any]]) -> None:
         self.blocks.append(
@@ -78,13 +81,13 @@ def _fmt(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
         return ", ".join(_fmt(v) for v in value)
-    return str(value)
+    return mask_text(sanitize(str(value)))
 
 
 def _mask_tree(data: Any) -> Any:
     if isinstance(data, dict):
         return {
-            str(k): (MASK if _SECRET_KEY.search(str(k)) and v not in ("", None) else _mask_tree(v))
+            str(k): (MASK if is_secret_name(str(k)) and v not in ("", None) else _mask_tree(v))
             for k, v in data.items()
         }
     if isinstance(data, list | tuple):
@@ -94,7 +97,7 @@ def _mask_tree(data: Any) -> Any:
 
 def _argv_text(argv: Any) -> str:
     if isinstance(argv, list):
-        return shlex.join(str(a) for a in argv)
+        return shlex.join(mask_argv([str(a) for a in argv]))
     return _fmt(argv)
 
 
@@ -332,8 +335,13 @@ def _health_section(s: Section, session: Session) -> None:
 # -- rendering ------------------------------------------------------------------
 
 
+def _md(text: Any) -> str:
+    """Text for Markdown: HTML escaped (viewers render raw HTML), no control characters."""
+    return html.escape(str(text), quote=False)
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    return _md(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
 def _md_tree(data: Any, depth: int = 0) -> list[str]:
@@ -342,31 +350,36 @@ def _md_tree(data: Any, depth: int = 0) -> list[str]:
     if isinstance(data, dict):
         for k, v in data.items():
             if isinstance(v, dict | list) and v:
-                lines.append(f"{pad}- **{k}**:")
+                lines.append(f"{pad}- **{_md(_fmt(k))}**:")
                 lines += _md_tree(v, depth + 1)
             else:
-                lines.append(f"{pad}- **{k}**: {_fmt(v)}")
+                lines.append(f"{pad}- **{_md(_fmt(k))}**: {_md(_fmt(v))}")
     elif isinstance(data, list):
         for v in data:
             if isinstance(v, dict | list):
                 lines.append(f"{pad}-")
                 lines += _md_tree(v, depth + 1)
             else:
-                lines.append(f"{pad}- {_fmt(v)}")
+                lines.append(f"{pad}- {_md(_fmt(v))}")
     else:
-        lines.append(f"{pad}- {_fmt(data)}")
+        lines.append(f"{pad}- {_md(_fmt(data))}")
     return lines
 
 
 def render_markdown(report: Report) -> str:
-    out = [f"# {report.title}", "", f"Generated by crvs-migrate at {report.generated_at}.", ""]
+    out = [
+        f"# {_md(_fmt(report.title))}",
+        "",
+        f"Generated by crvs-migrate at {report.generated_at}.",
+        "",
+    ]
     for section in report.sections:
-        out += [f"## {section.title}", ""]
+        out += [f"## {_md(section.title)}", ""]
         for b in section.blocks:
             if b.kind == "p":
-                out += [b.text, ""]
+                out += [_md(b.text), ""]
             elif b.kind == "kv":
-                out += [f"- **{k}**: {v}" for k, v in b.pairs] + [""]
+                out += [f"- **{_md(k)}**: {_md(v)}" for k, v in b.pairs] + [""]
             elif b.kind == "table":
                 out.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
                 out.append("|" + "---|" * len(b.headers))
@@ -464,7 +477,7 @@ def env_values_to_scrub(session: Session) -> list[str]:
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
     for value in secrets:
-        for form in {value, html.escape(value, quote=True), _md_cell(value)}:
+        for form in {value, html.escape(value, quote=True), _md(value), _md_cell(value)}:
             text = text.replace(form, MASK)
     return text
 
