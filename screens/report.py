@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 
 from screens.release_parts import ReleasePhaseScreen
 from tasks.errors import CrvsError
-from tasks.report.document import ExportedReport, export_report
+from tasks.report.export import ExportedReport, export_report
 
 
 class ReportScreen(ReleasePhaseScreen):

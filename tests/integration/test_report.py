@@ -9,7 +9,7 @@ from pathlib import Path
 from tasks.release.env_check import check_env_files
 from tasks.release.gate import acknowledge_drafts, open_gate
 from tasks.release.publish import record_env_check
-from tasks.report.document import export_report
+from tasks.report.export import export_report
 from tasks.servers.health import Health, HealthSnapshot, NodeHealth, save_snapshot
 from tasks.servers.inventory import Node, Role
 from tasks.session.state import Session
@@ -98,7 +98,7 @@ def test_report_has_every_command_and_no_secret(tmp_path: Path) -> None:
             in page
         )
     assert "deploy '--password=********' --host=prod" in md
-    assert "| 1 | 12.5 |" in md  # exit code and duration of the failed yarn
+    assert "| 1 | 12 s |" in md  # exit code and duration of the failed yarn
     # Self-contained: no external asset of any kind.
     assert not re.search(r"<(link|script|img|iframe)\b", page, re.I)
     assert "http://" not in page and "https://" not in page and "url(" not in page
