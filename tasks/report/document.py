@@ -15,6 +15,7 @@ and is stripped of control characters here; rendering escapes it (``tasks.report
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,14 +52,17 @@ from tasks.text import sanitize
 from tasks.upgrade.answers import Answers
 from tasks.upgrade.plan import current_plan, plan_accepted
 
+# A stored time quoted inside a text (a gate condition's words): shown like every other time.
+_ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)")
+
 
 def text(value: Any) -> str:
-    """Any value as report text: masked, control characters stripped."""
+    """Any value as report text: masked, control characters stripped, times in words."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return mask_text(sanitize(str(value)))
+    return _ISO_TIME.sub(lambda m: when(m.group(0)), mask_text(sanitize(str(value))))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tasks.masking import MASK
+from tasks.masking import MASK, is_secret_name
 from tasks.release.publish import ReleaseRecord
 from tasks.report.document import Report, build_report
 from tasks.report.inputs import ReportInput
@@ -29,10 +29,36 @@ from tasks.session.workspace import Workspace
 # Values shorter than this are too common to scrub safely ("yes", "qa", "3").
 _MIN_SCRUB = 6
 FORMATS = ("md", "html")
+# Deploy variables that name public things the report shows on purpose (the domain, the
+# Docker Hub account in every image name, users, hosts): their values are not scrubbed.
+# Any other variable's value is, whatever its name (errs on the side of hiding).
+PUBLIC_VARIABLES = frozenset(
+    {
+        "DOMAIN",
+        "REPLICAS",
+        "DOCKERHUB_ACCOUNT",
+        "DOCKERHUB_REPO",
+        "CONTENT_SECURITY_POLICY_WILDCARD",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USERNAME",
+        "ALERT_EMAIL",
+        "SENDER_EMAIL_ADDRESS",
+        "KIBANA_USERNAME",
+        "MINIO_ROOT_USER",
+        "MONGODB_ADMIN_USER",
+        "SSH_USER",
+        "SSH_HOST",
+        "LOG_LOCATION",
+        "INFOBIP_GATEWAY_ENDPOINT",
+        "INFOBIP_SENDER_ID",
+    }
+)
 
 
 def env_values_to_scrub(session: Session) -> list[str]:
-    """Every value in the env files named in the session, longest first."""
+    """Every value in the env files named in the session (but the public ones), longest
+    first."""
     from tasks.release.env_check import read_env_files
 
     check = ReleaseRecord.of(session).env_check
@@ -43,7 +69,11 @@ def env_values_to_scrub(session: Session) -> list[str]:
             env = read_env_files([Path(name)], strict=False)
         except Exception:  # noqa: BLE001 - a moved file just means nothing to scrub from it
             continue
-        values.update(v for v in env.values() if len(v) >= _MIN_SCRUB)
+        values.update(
+            v
+            for k, v in env.items()
+            if len(v) >= _MIN_SCRUB and (k not in PUBLIC_VARIABLES or is_secret_name(k))
+        )
     return sorted(values, key=len, reverse=True)
 
 

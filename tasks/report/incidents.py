@@ -14,8 +14,9 @@ operator chose against the advice: yarn ignoring node's engines, local verificat
 skipped, QA's data wiped), ``by_hand`` (steps recorded as done by hand, with the reason),
 ``unjournalled`` (a confirmation in the session with no journal record behind it),
 ``approval`` (production deployed before every sign-off, a window moved after one),
-``window`` (production outside the planned window) and ``versions`` (a server runs
-another tag than was deployed).
+``window`` (production outside the planned window), ``versions`` (a server runs another
+tag than was deployed) and ``phases_not_done`` (production deployed before a phase the
+plan applies was done).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tasks.report.change import ChangeRecord, parse_aware, signed_after
 from tasks.report.facts import ENVIRONMENT_TITLES, production_downtime, running_versions
 from tasks.report.inputs import ReportInput
 from tasks.report.words import duration, parse_time, seconds_between, when
-from tasks.session.phases import PHASES, PHASES_BY_ID, VIEWS_BY_ID, StepStatus
+from tasks.session.phases import PHASES, PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus, StepStatus
 from tasks.session.state import Session
 from tasks.upgrade.plan import current_plan
 
@@ -210,15 +211,25 @@ def _interrupted(inp: ReportInput) -> Iterable[Incident]:
 
 @incident_source("failed")
 def _failed(inp: ReportInput) -> Iterable[Incident]:
+    from tasks.report.steps import step_record
+
     for e in inp.commands:
         if e.exit_code not in (None, 0):
             took = f" after {duration(e.duration_s)}" if e.duration_s is not None else ""
+            later = ""
+            rec = step_record(inp.session, e.phase, _plan_id(e.phase, e.step)) if e.phase else None
+            if (
+                rec is not None
+                and rec.status is StepStatus.SUCCEEDED
+                and _not_before(rec.finished_at, e.finished_at or e.at)
+            ):
+                later = "; the step succeeded afterwards" + (f" ({rec.note})" if rec.note else "")
             yield Incident(
                 "failed",
                 "Command failed",
                 e.started_at or e.at,
                 where(inp.session, e.phase, e.step) if e.phase else (e.host or e.cwd),
-                f"`{' '.join(e.argv)}` exited with code {e.exit_code}{took}",
+                f"`{' '.join(e.argv)}` exited with code {e.exit_code}{took}{later}",
                 f"journal record {e.n}",
             )
     for p in PHASES:
@@ -242,6 +253,17 @@ def _failed(inp: ReportInput) -> Iterable[Incident]:
                     rec.note or "failed",
                     f"log {rec.log_file}" if rec.log_file else "",
                 )
+
+
+def _not_before(later: str | None, earlier: str) -> bool:
+    a, b = parse_time(later), parse_time(earlier)
+    return a is not None and b is not None and a >= b
+
+
+def _plan_id(phase: str, step: str) -> str:
+    from tasks.report.steps import STEP_ALIASES
+
+    return STEP_ALIASES.get((phase, step), step)
 
 
 @incident_source("override")
@@ -461,3 +483,30 @@ def _versions(inp: ReportInput) -> Iterable[Incident]:
                 + ", ".join(rv.stray),
                 f"read from the manager at {when(rv.images_read_at)}",
             )
+
+
+@incident_source("phases_not_done")
+def _phases_not_done(inp: ReportInput) -> Iterable[Incident]:
+    """Phases the plan applies that were not done when production was deployed."""
+    prod = DeployRecord.of(inp.session).production
+    if prod is None:
+        return
+    plan = current_plan(inp.session)
+    for phase in plan.phases:
+        if phase.id == "deploy_production" or phase.status.value != "applies" or phase.optional:
+            continue
+        rec = inp.session.phase(phase.id)
+        done_at = parse_time(rec.finished_at)
+        deployed = parse_time(prod.at)
+        if rec.status is PhaseStatus.DONE and (
+            done_at is None or deployed is None or done_at <= deployed
+        ):
+            continue
+        yield Incident(
+            "phases_not_done",
+            "Phase not done",
+            prod.at,
+            where(inp.session, phase.id),
+            f"{phase.title} was not recorded as done when production was deployed "
+            f"(it is {rec.status.label} now)",
+        )

@@ -64,8 +64,9 @@ def _utc(value: str) -> str:
 
 def css_string(value: str) -> str:
     """``value`` as a CSS string literal: anything but letters, digits and a few marks is a
-    hex escape, so no quote, backslash or ``</style>`` can end it."""
-    safe = " .,-:#()"
+    hex escape, so no quote, backslash or ``</style>`` can end it. (Spaces too: a space
+    after an escape would be read as the escape's end.)"""
+    safe = ".,-:#()"
     return '"' + "".join(c if c.isalnum() or c in safe else f"\\{ord(c):06x}" for c in value) + '"'
 
 
@@ -80,7 +81,8 @@ h3{margin:1.3em 0 .4em;font-size:1.1em}
 p.lead{font-size:1.05em;padding:.5em .7em;border-left:4px solid #333;background:#f3f3f3}
 table{border-collapse:collapse;width:100%;margin:.4em 0 1em}
 th,td{border:1px solid #c8c8c8;padding:.25em .45em;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
+overflow-wrap:break-word}
+td.long{overflow-wrap:anywhere}
 th{background:#eee}
 table.kv th{width:16em;background:#f6f6f6;font-weight:600}
 ul{margin:.3em 0 1em}
@@ -107,21 +109,30 @@ def _h(value: str) -> str:
     return html.escape(value, quote=True)
 
 
+# A cell with a word this long (a path, a command's argument) may break anywhere; other
+# cells break between words only, so narrow columns keep whole words.
+_LONG_WORD = 24
+
+
+def _td(value: str) -> str:
+    if any(len(word) > _LONG_WORD for word in value.split()):
+        return f'<td class="long">{_h(value)}</td>'
+    return f"<td>{_h(value)}</td>"
+
+
 def _html_block(b: Block) -> str:
     if b.kind == "p":
         return f"<p>{_h(b.text)}</p>"
     if b.kind == "lead":
         return f'<p class="lead"><strong>{_h(b.text)}</strong></p>'
     if b.kind == "kv":
-        rows = "".join(f'<tr><th scope="row">{_h(k)}</th><td>{_h(v)}</td></tr>' for k, v in b.pairs)
+        rows = "".join(f'<tr><th scope="row">{_h(k)}</th>{_td(v)}</tr>' for k, v in b.pairs)
         return f'<table class="kv"><tbody>{rows}</tbody></table>'
     if b.kind == "list":
         return "<ul>" + "".join(f"<li>{_h(i)}</li>" for i in b.items) + "</ul>"
     if b.kind == "table":
         head = "".join(f'<th scope="col">{_h(h)}</th>' for h in b.headers)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>" for row in b.rows
-        )
+        body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     return ""
 

@@ -18,7 +18,7 @@ from tasks.release.publish import ReleaseRecord
 from tasks.report.inputs import Entry, ReportInput
 from tasks.report.words import duration, phase_status, size, step_status, when
 from tasks.session.phases import PHASES, PhaseStatus, StepStatus
-from tasks.session.state import Session
+from tasks.session.state import Session, StepRecord
 from tasks.upgrade.plan import PlanStep, current_plan
 
 DONE = "✓ done"
@@ -250,6 +250,26 @@ def _resolver(phase: str, step: str) -> Resolver | None:
     return found
 
 
+# Step ids the step screens record under that are not the plan's (the same step).
+STEP_ALIASES = {
+    ("update_core", "yarn"): "yarn_install",
+    ("merge_config", "branch"): "upgrade_branch",
+    ("merge_config", "merge"): "merge_upstream",
+    ("merge_config", "yarn"): "yarn_install",
+}
+
+
+def step_record(session: Session, phase: str, step: str) -> StepRecord | None:
+    """The record of a plan step, under its own id or the id its screen records it as."""
+    rec = session.phase(phase).steps.get(step)
+    if rec is not None and rec.status is not StepStatus.NOT_STARTED:
+        return rec
+    for (alias_phase, alias), planned in STEP_ALIASES.items():
+        if alias_phase == phase and planned == step and alias in session.phase(phase).steps:
+            return session.phase(phase).steps[alias]
+    return rec
+
+
 def phase_rows(inp: ReportInput) -> list[PhaseRow]:
     session = inp.session
     plan = current_plan(session)
@@ -257,9 +277,8 @@ def phase_rows(inp: ReportInput) -> list[PhaseRow]:
     for p in PHASES:
         rec = session.phase(p.id)
         planned = plan.phase(p.id).steps
-        ids = [s.id for s in planned] + [
-            sid for sid in rec.steps if sid not in {s.id for s in planned}
-        ]
+        known = {s.id for s in planned} | {alias for (ph, alias) in STEP_ALIASES if ph == p.id}
+        ids = [s.id for s in planned] + [sid for sid in rec.steps if sid not in known]
         rows = [
             _step_row(inp, p.id, sid, next((s for s in planned if s.id == sid), None))
             for sid in ids
@@ -277,13 +296,13 @@ def _step_row(inp: ReportInput, phase: str, step: str, planned: PlanStep | None)
     session = inp.session
     title = planned.title if planned else step.replace("_", " ")
     manual = bool(planned and planned.manual)
-    rec = session.phase(phase).steps.get(step)
+    rec = step_record(session, phase, step)
     if rec is not None and rec.status not in (StepStatus.NOT_STARTED, StepStatus.SKIPPED):
         how = f"by hand ({rec.by})" if rec.by else "run in crvs-migrate"
         return StepRow(
             phase, step, title, step_status(rec.status), rec.finished_at or rec.started_at or "",
             duration(rec.duration_s), how,
-            rec.note if rec.status is not StepStatus.SUCCEEDED or rec.by else _exit(rec.exit_code),
+            rec.note or _exit(rec.exit_code),
             manual,
         )  # fmt: skip
     if planned is not None and not planned.applies:
