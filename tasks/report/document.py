@@ -37,6 +37,7 @@ from tasks.report.facts import (
 )
 from tasks.report.incidents import Incident, collect_incidents
 from tasks.report.inputs import ReportInput
+from tasks.report.places import where
 from tasks.report.steps import hand_evidence, phase_rows
 from tasks.report.words import (
     NOT_NAMED,
@@ -614,8 +615,6 @@ def _health_section(s: Section, inp: ReportInput) -> None:
 
 
 def _part_journal(inp: ReportInput) -> Part:
-    from tasks.report.incidents import where
-
     session = inp.session
     part = Part("Journal")
     s = part.section("Commands run")

@@ -31,9 +31,9 @@ from tasks.release.publish import ReleaseRecord
 from tasks.report.change import ChangeRecord, parse_aware, signed_after
 from tasks.report.facts import ENVIRONMENT_TITLES, production_downtime, running_versions
 from tasks.report.inputs import ReportInput
+from tasks.report.places import STEP_ALIASES, step_record, step_title, where
 from tasks.report.words import duration, parse_time, seconds_between, when
-from tasks.session.phases import PHASES, PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus, StepStatus
-from tasks.session.state import Session
+from tasks.session.phases import PHASES, PhaseStatus, StepStatus
 from tasks.upgrade.plan import current_plan
 
 
@@ -80,47 +80,6 @@ def collect_incidents(inp: ReportInput) -> list[Incident]:
             )
     # Stable: findings of the same second keep the sources' order.
     return sorted(found, key=lambda i: (parse_time(i.at) is None, when(i.at)))
-
-
-def where(session: Session, phase: str, step: str = "") -> str:
-    """``Deploy to production › Deploy v1.3.5 …`` in words (the plan's step title where known)."""
-    if phase in PHASES_BY_ID:
-        title = PHASES_BY_ID[phase].title
-    elif phase in VIEWS_BY_ID:
-        title = VIEWS_BY_ID[phase].title
-    else:
-        title = phase
-    if not step:
-        return title
-    return f"{title} › {step_title(session, phase, step)}"
-
-
-def step_title(session: Session, phase: str, step: str) -> str:
-    """The plan's title of a step; for the journal's own step names, their words."""
-    if phase in PHASES_BY_ID:
-        found = current_plan(session).phase(phase).step(step)
-        if found is not None:
-            return found.title
-    return JOURNAL_STEPS.get(step, step.replace("_", " "))
-
-
-# Step names the screens journal under that are not the plan's step ids.
-JOURNAL_STEPS = {
-    "merge": "Merge the upgrade pull request",
-    "tag": "Tag the release",
-    "push_tag": "Push the tag",
-    "backup": "Emergency backup",
-    "verify": "Verify the backup on the backup server",
-    "restore": "Restore the backup on QA",
-    "restore_records": "Check the restored records",
-    "drafts": "Tell staff to submit their drafts",
-    "risk": "Migration-duration risk",
-    "local": "Verify locally",
-    "change": "Change number and window",
-    "approver": "Approvers",
-    "sign_off": "Sign-off",
-    "closing_note": "Closing note",
-}
 
 
 # -- built-in sources -------------------------------------------------------------------------
@@ -211,8 +170,6 @@ def _interrupted(inp: ReportInput) -> Iterable[Incident]:
 
 @incident_source("failed")
 def _failed(inp: ReportInput) -> Iterable[Incident]:
-    from tasks.report.steps import step_record
-
     for e in inp.commands:
         if e.exit_code not in (None, 0):
             took = f" after {duration(e.duration_s)}" if e.duration_s is not None else ""
@@ -261,8 +218,6 @@ def _not_before(later: str | None, earlier: str) -> bool:
 
 
 def _plan_id(phase: str, step: str) -> str:
-    from tasks.report.steps import STEP_ALIASES
-
     return STEP_ALIASES.get((phase, step), step)
 
 

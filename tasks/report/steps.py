@@ -16,9 +16,10 @@ from tasks.release.deploy import DeployRecord
 from tasks.release.gate import BackupRecord, compute_gate, qa_health_after_restore
 from tasks.release.publish import ReleaseRecord
 from tasks.report.inputs import Entry, ReportInput
+from tasks.report.places import STEP_ALIASES, step_record, step_title
 from tasks.report.words import duration, phase_status, size, step_status, when
 from tasks.session.phases import PHASES, PhaseStatus, StepStatus
-from tasks.session.state import Session, StepRecord
+from tasks.session.state import Session
 from tasks.upgrade.plan import PlanStep, current_plan
 
 DONE = "✓ done"
@@ -250,26 +251,6 @@ def _resolver(phase: str, step: str) -> Resolver | None:
     return found
 
 
-# Step ids the step screens record under that are not the plan's (the same step).
-STEP_ALIASES = {
-    ("update_core", "yarn"): "yarn_install",
-    ("merge_config", "branch"): "upgrade_branch",
-    ("merge_config", "merge"): "merge_upstream",
-    ("merge_config", "yarn"): "yarn_install",
-}
-
-
-def step_record(session: Session, phase: str, step: str) -> StepRecord | None:
-    """The record of a plan step, under its own id or the id its screen records it as."""
-    rec = session.phase(phase).steps.get(step)
-    if rec is not None and rec.status is not StepStatus.NOT_STARTED:
-        return rec
-    for (alias_phase, alias), planned in STEP_ALIASES.items():
-        if alias_phase == phase and planned == step and alias in session.phase(phase).steps:
-            return session.phase(phase).steps[alias]
-    return rec
-
-
 def phase_rows(inp: ReportInput) -> list[PhaseRow]:
     session = inp.session
     plan = current_plan(session)
@@ -346,8 +327,6 @@ def _said(entry: Entry | None) -> str:
 
 
 def hand_evidence(inp: ReportInput) -> list[HandEvidence]:
-    from tasks.report.incidents import step_title
-
     s = inp.session
     out: list[HandEvidence] = []
     for p in PHASES:
