@@ -43,6 +43,7 @@ from tasks.report.words import (
     NOT_NAMED,
     answer_rows,
     duration,
+    health,
     seconds_between,
     size,
     when,
@@ -301,7 +302,7 @@ def _running_row(rv: Any) -> list[str]:
     else:
         seen.append("the stack was not looked at after the deploy")
     if rec.health is not None:
-        seen.append(f"health {rec.health.status} at {when(rec.health.checked_at)}")
+        seen.append(f"health {health(rec.health.status)} at {when(rec.health.checked_at)}")
     return [rv.title, core, config, images or "not read", "; ".join(seen)]
 
 
@@ -540,7 +541,10 @@ def _deploy_section(s: Section, inp: ReportInput) -> None:
             pairs.append(("Stack after the deploy", line))
         if rec.health is not None:
             pairs.append(
-                ("Health after the deploy", f"{rec.health.status} at {when(rec.health.checked_at)}")
+                (
+                    "Health after the deploy",
+                    f"{health(rec.health.status)} at {when(rec.health.checked_at)}",
+                )
             )
         s.kv(pairs)
     if not found:

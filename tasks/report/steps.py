@@ -18,6 +18,7 @@ from tasks.release.publish import ReleaseRecord
 from tasks.report.inputs import Entry, ReportInput
 from tasks.report.places import STEP_ALIASES, step_record, step_title
 from tasks.report.words import duration, phase_status, size, step_status, when
+from tasks.report.words import health as health_words
 from tasks.session.phases import PHASES, PhaseStatus, StepStatus
 from tasks.session.state import Session
 from tasks.upgrade.plan import PlanStep, current_plan
@@ -150,7 +151,7 @@ def _services(inp: ReportInput, phase: str) -> StepRow | None:
     if stack.not_up:
         note += "; not up: " + ", ".join(stack.not_up)
     if health is not None:
-        note += f"; health {health.status} at {when(health.checked_at)}"
+        note += f"; health {health_words(health.status)} at {when(health.checked_at)}"
     at = max(stack.checked_at, health.checked_at) if health is not None else stack.checked_at
     return _row(phase, "check_services", status, at, "read on the manager", note)
 

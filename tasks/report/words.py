@@ -64,6 +64,17 @@ def size(n_bytes: int | float | None) -> str:
     return "" if n_bytes is None else fmt_bytes(n_bytes)
 
 
+def health(status: str) -> str:
+    """A stored health status (``pass``, ``warn``, ...) as Cluster health shows it."""
+    from tasks.servers.health import Health
+
+    try:
+        found = Health(status)
+    except ValueError:
+        return strip_control(status)
+    return f"{found.glyph} {found.label}"
+
+
 def yes_no(value: bool | None) -> str:
     return "not answered" if value is None else ("yes" if value else "no")
 
