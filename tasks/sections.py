@@ -8,6 +8,7 @@
 | release   | ``tasks.release.publish``      | merge, tag, image, env check           |
 | backup    | ``tasks.release.gate``         | the production gate's evidence         |
 | deploy    | ``tasks.release.deploy``       | each environment's deploy              |
+| change    | ``tasks.report.change``        | change number, window, approvers       |
 
 ``open_session`` is how the app and the headless commands read a session: every
 section is parsed at once (a damaged one is refused at load, never later in a
@@ -21,6 +22,7 @@ from pathlib import Path
 from tasks.release.deploy import DeployRecord
 from tasks.release.gate import BackupRecord, gate_contradictions, refresh_gate
 from tasks.release.publish import ReleaseRecord
+from tasks.report.change import ChangeRecord
 from tasks.servers.health import HealthRecord
 from tasks.session.state import Section, Session, StateCheck, load_session
 from tasks.session.workspace import Workspace
@@ -34,6 +36,7 @@ SECTIONS: tuple[type[Section], ...] = (
     ReleaseRecord,
     BackupRecord,
     DeployRecord,
+    ChangeRecord,
 )
 
 

@@ -6,7 +6,8 @@ the operator typed the host name exactly; production is always
 ``--clear_data=no`` and is refused while the production gate is not open.
 
 After a deploy, ``wait_for_stack`` polls the swarm manager (bounded) until every
-service runs n/n and the migration service finished, or says what is not up.
+service runs n/n and the migration service finished, or says what is not up; its last
+look also reads the image each service runs (the versions running at the end).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from tasks.session.state import Session, now_iso
 
 ENVIRONMENTS = ("qa", "production")
 MIGRATION_SERVICE = "opencrvs_migration"
+# The services whose image tags are the core and the country config versions.
+CORE_SERVICE = "opencrvs_gateway"
+COUNTRY_CONFIG_SERVICE = "opencrvs_countryconfig"
+SERVICE_IMAGES_ARGV = ["docker", "service", "ls", "--format", "{{.Name}}\t{{.Image}}"]
 # The stack takes about 10 minutes to come up; migrations at scale much longer.
 DEFAULT_WAIT_S = 20 * 60
 DEFAULT_INTERVAL_S = 10.0
@@ -131,6 +136,8 @@ class StackRecord:
     services_up: int = 0
     not_up: list[str] = field(default_factory=list)
     migration: str = "unknown"
+    # service -> image, as `docker service ls` showed them at the last look.
+    images: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -248,6 +255,7 @@ class StackProbe:
     migration: str = "unknown"
     migration_log_tail: list[str] = field(default_factory=list)
     error: str = ""
+    images: dict[str, str] = field(default_factory=dict)
 
     @property
     def not_up(self) -> list[str]:
@@ -286,6 +294,7 @@ class StackProbe:
             services_up=sum(1 for s in others if _service_up(s)),
             not_up=self.not_up,
             migration=self.migration,
+            images=dict(self.images),
         )
 
 
@@ -368,8 +377,42 @@ async def wait_for_stack(
         if on_progress is not None:
             on_progress(probe, elapsed)
         if probe.up or elapsed + interval_s > timeout_s:
+            if not probe.error:
+                probe.images = await read_service_images(run)
             return probe
         await asyncio.sleep(interval_s)
+
+
+def parse_service_images(text: str) -> dict[str, str]:
+    """``docker service ls --format '{{.Name}}\\t{{.Image}}'``: service -> image.
+    Lines of any other shape are left out (nothing is guessed)."""
+    from tasks.text import strip_control
+
+    images: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 2:
+            continue
+        name, image = (strip_control(p).strip() for p in parts)
+        if name and image and not any(c.isspace() for c in name + image):
+            images[name] = image
+    return images
+
+
+def image_tag(image: str) -> str:
+    """The tag of ``repo/name:tag`` (a digest after ``@`` dropped); "" when there is none."""
+    image = image.split("@", 1)[0]
+    _name, sep, tag = image.rpartition(":")
+    return tag if sep and "/" not in tag else ""
+
+
+async def read_service_images(run: RemoteRun) -> dict[str, str]:
+    """What each service runs now, read on the manager; empty when it cannot be read."""
+    try:
+        result = await asyncio.wait_for(run(SERVICE_IMAGES_ARGV), timeout=30)
+    except (TimeoutError, CrvsError):
+        return {}
+    return parse_service_images(result.stdout) if result.exit_status == 0 else {}
 
 
 def _deployed(session: Session, environment: str) -> EnvironmentDeploy:
