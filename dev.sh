@@ -53,7 +53,9 @@ ensure_venv() {
   # A venv made by another tool (uv venv) may have no pip: add it first.
   "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip >/dev/null
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv
-  "$VENV/bin/uv" pip install -q -p "$VENV/bin/python" -e '.[dev]'
+  # Bytecode now, as pip does: with PYTHONDONTWRITEBYTECODE set (or a read-only venv)
+  # every start would otherwise compile Textual and Rich again (about half a second).
+  "$VENV/bin/uv" pip install -q --compile-bytecode -p "$VENV/bin/python" -e '.[dev]'
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 }
@@ -64,8 +66,9 @@ ensure_git() {
 
 ensure_test_deps() {
   apt_install openssh-server openssh-client tmux git
-  # Headless browser for the `serve` test; tesseract reads its screenshot.
-  apt_install chromium chromium-driver tesseract-ocr
+  # Headless browser for the `serve` and report print tests; tesseract reads the serve
+  # screenshot, poppler-utils (pdfinfo, pdftotext) the printed report.
+  apt_install chromium chromium-driver tesseract-ocr poppler-utils
   if ! command -v yarn >/dev/null 2>&1; then
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     say "installing yarn 1.x"

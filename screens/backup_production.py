@@ -696,7 +696,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     def _offer_trust(self, target: BackupTarget, label: str, key, known_hosts) -> None:
         """An unknown backup-server key: show its fingerprint; trust only on an explicit yes."""
-        from screens.health import TrustHostKey
+        from screens.modals import TrustHostKey
         from tasks.servers.inventory import Node, Role
         from tasks.servers.ssh import trust_host_key
 

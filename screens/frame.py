@@ -31,6 +31,12 @@ class Frame(Protocol):
     def action_navigate(self, view_id: str) -> None:
         """Go to a phase or a view."""
 
+    async def files_ready(self) -> None:
+        """Wait (bounded) until the checkouts this session reads exist.
+
+        Returns at once for real ones; in the demo, once its sandbox is built.
+        """
+
     async def servers_ready(self) -> None:
         """Wait (bounded) until the servers this session talks to can answer.
 

@@ -9,6 +9,7 @@ arrows choose, space or Enter ticks a box.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -24,6 +25,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from screens.base import PhaseHeading, PhaseScreen
 from screens.widgets.form import Choice, ProblemValidator, TickBox
+from tasks.errors import CrvsError
 from tasks.names import remote_name_problem
 from tasks.servers.health import load_node_resources
 from tasks.session.phases import PhaseStatus
@@ -105,7 +107,7 @@ class PrepareScreen(PhaseScreen):
                 "Where is your country config checkout (your fork)?",
                 "The current version is read from it, and phase 4 merges the release into it.",
                 a.config_path,
-                lambda v: git_checkout_problem(v) if v.strip() else None,
+                self.checkout_problem,
                 placeholder="e.g. ~/opencrvs-farajaland",
             )
             yield from self.text_question(
@@ -113,7 +115,7 @@ class PrepareScreen(PhaseScreen):
                 "Where is your opencrvs-core checkout?",
                 "Phase 3 updates it to the release code.",
                 a.core_path,
-                lambda v: git_checkout_problem(v) if v.strip() else None,
+                self.checkout_problem,
                 placeholder="e.g. ~/opencrvs-core",
             )
             yield Label("Versions", classes="section")
@@ -148,7 +150,7 @@ class PrepareScreen(PhaseScreen):
                     "Path of your opencrvs-core fork",
                     "The checkout where your customisations live.",
                     a.core_fork_path,
-                    lambda v: git_checkout_problem(v) if v.strip() else None,
+                    self.checkout_problem,
                     placeholder="e.g. ~/opencrvs-core",
                 )
                 yield from self.text_question(
@@ -299,11 +301,7 @@ class PrepareScreen(PhaseScreen):
                     "Ansible inventory file (optional)",
                     "Lets crvs-migrate check and reach these servers.",
                     e.inventory_path if e else "",
-                    lambda v: (
-                        file_problem(resolve_answer_path(v, self.answers.config_path))
-                        if v.strip()
-                        else None
-                    ),
+                    self.inventory_problem,
                     placeholder="e.g. infrastructure/server-setup/qa.ini"
                     if env is EnvironmentId.QA
                     else "e.g. infrastructure/server-setup/production.ini",
@@ -350,17 +348,41 @@ class PrepareScreen(PhaseScreen):
             yield Choice(options, value, field_id)
             yield Static("", id=f"{field_id}-error", classes="field-error")
 
+    # -- path checks: a served demo reads nothing outside its sandbox -----------
+
+    def checkout_problem(self, value: str) -> str | None:
+        if not value.strip():
+            return None
+        return self.workspace.path_problem(value) or git_checkout_problem(value)
+
+    def inventory_problem(self, value: str) -> str | None:
+        if not value.strip():
+            return None
+        # Relative to the country config checkout, where operators keep inventories.
+        path = resolve_answer_path(value, self.answers.config_path)
+        return self.workspace.path_problem(path) or file_problem(path)
+
     # -- life cycle --------------------------------------------------------
 
     def on_mount(self) -> None:
         super().on_mount()
         self.show_conditionals()
         self.refresh_derived()
+        self._check_paths_when_ready()
+
+    def check_paths(self) -> None:
         for field_input in self.query(Input):
             if field_input.value:
                 self.show_input_problem(field_input)
-        if self.answers.config_path and not git_checkout_problem(self.answers.config_path):
+        if self.answers.config_path and not self.checkout_problem(self.answers.config_path):
             self.start_detection(self.answers.config_path)
+
+    @work(group="paths")
+    async def _check_paths_when_ready(self) -> None:
+        # The demo's checkouts appear a moment after the first paint: no "does not exist".
+        with contextlib.suppress(CrvsError):
+            await self.frame.files_ready()
+        self.check_paths()
 
     # -- reading and saving answers -------------------------------------------
 
@@ -369,7 +391,11 @@ class PrepareScreen(PhaseScreen):
         field_id = event.input.id or ""
         self.store_input(field_id, event.value, event.validation_result)
         self.show_input_problem(event.input, event.validation_result)
-        if field_id == "config_path" and not git_checkout_problem(event.value):
+        if (
+            field_id == "config_path"
+            and event.value.strip()
+            and not self.checkout_problem(event.value)
+        ):
             self.start_detection(event.value)
         self.answers_changed()
 
@@ -596,6 +622,9 @@ class PrepareScreen(PhaseScreen):
             if attr in ("servers", "inventory_path"):
                 return None
             return a.problem(f"env.{env_id}.{attr}")
+        if field_id in PATH_FIELDS and (value := getattr(a, field_id)):
+            if problem := self.workspace.path_problem(value):
+                return problem
         if field_id in (
             "config_path",
             "core_path",

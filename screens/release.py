@@ -74,7 +74,9 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Static("2. Tag the release", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    r.tag.name if r.tag else propose_tag(version), placeholder="tag", id="tag-name"
+                    r.tag.name if r.tag else self._proposed_tag(version),
+                    placeholder="tag",
+                    id="tag-name",
                 )
                 yield Input("origin", placeholder="remote", id="tag-remote")
             with Horizontal(classes="release-buttons"):
@@ -110,6 +112,14 @@ class ReleaseScreen(ReleasePhaseScreen):
 
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
+
+    @staticmethod
+    def _proposed_tag(version: str) -> str:
+        # A target version edited by hand into nonsense leaves the field empty.
+        try:
+            return propose_tag(version)
+        except CrvsError:
+            return ""
 
     def _suggested_env(self) -> str:
         """An env file the country config keeps for production deploys, when there is one."""
@@ -281,7 +291,8 @@ class ReleaseScreen(ReleasePhaseScreen):
     @on(Button.Pressed, "#env-check")
     def _env(self) -> None:
         files, domain = self._values("env-files", "env-domain")
-        paths = [Path(p).expanduser().absolute() for p in files.replace(",", " ").split()]
+        # A served demo reads no file outside its sandbox (OutsideSandbox is a CrvsError).
+        paths = [self.workspace.check_path(p).absolute() for p in files.replace(",", " ").split()]
         if not paths:
             raise CrvsError("Give at least one env file.", "No env file")
         check = check_env_files(

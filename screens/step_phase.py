@@ -115,7 +115,10 @@ class StepPhaseScreen(PhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if step_tasks.recover_interrupted(self.session, self.view_id):
+        interrupted = step_tasks.recover_interrupted(self.session, self.view_id)
+        if interrupted:
+            for step_id in interrupted:
+                self.journal.event(step_tasks.INTERRUPTED_EVENT + step_id, phase=self.view_id)
             self.save_session()
         self.query_one("#steps", OptionList).border_title = "Steps · Tab here, Enter runs"
         self.query_one("#step-checks").border_title = "Checks"
@@ -199,6 +202,8 @@ class StepPhaseScreen(PhaseScreen):
         await self.run_checks(tools=tools)
 
     async def run_checks(self, *, tools: bool = False) -> None:
+        with contextlib.suppress(CrvsError):  # then the checks say what is missing
+            await self.frame.files_ready()
         path = self.repo_path()
         if path is None:
             self._checks_done.set()

@@ -51,3 +51,54 @@ class InvalidName(CrvsError):
 
 class ToolMissing(CrvsError):
     title = "A required tool is missing"
+
+
+class StorageError(CrvsError):
+    """A file crvs-migrate keeps cannot be written (full disk, read-only directory, a link).
+
+    Carries the path and the system's reason in words; whatever was on disk before is
+    still there.
+    """
+
+    title = "A file cannot be written"
+    what = "The file"
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        self.path = Path(path)
+        self.reason = describe_os_error(error)
+        super().__init__(f"{self.what} {self.path} cannot be written: {self.reason}.")
+
+
+class StateWriteError(StorageError):
+    title = "The session cannot be saved"
+    what = "The session file"
+
+
+class JournalWriteError(StorageError):
+    title = "The journal cannot be written"
+    what = "The journal"
+
+
+class ReadOnlySession(CrvsError):
+    """This instance shows a session another instance is using: it never writes or runs."""
+
+    title = "This session is open read-only"
+
+    def __init__(self, action: str = "This") -> None:
+        super().__init__(
+            f"{action} cannot be done here: this window shows the session read-only "
+            "(another crvs-migrate is using it). Quit and use the other window, or quit "
+            "the other one and open the session again."
+        )
+
+
+def describe_os_error(error: OSError) -> str:
+    """The system's reason in words, e.g. "No space left on device"."""
+    import errno as _errno
+    import os as _os
+
+    if error.errno == _errno.ELOOP:
+        return "it is a symbolic link, and crvs-migrate does not follow links here"
+    if error.errno:
+        return error.strerror or _os.strerror(error.errno)
+    return str(error) or type(error).__name__

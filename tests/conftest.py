@@ -5,6 +5,7 @@ ssh_client_key    a client keypair (tests.support.sshd.KeyPair)
 sshd_factory      start(address, extra=[...], host_key=...) -> tests.support.sshd.Sshd, stopped at the end
 sshd_nodes        three sshd on 127.0.0.2, 127.0.0.3, 127.0.0.4 (session-wide)
 ssh_options       tasks.servers.ssh.SshOptions trusting sshd_nodes, logging in with ssh_client_key
+rehearsal_world   a whole 1.3.0 installation (repositories + five sshd nodes), see tests/support/world
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from tests.support.sshd import (
     make_key,
     shared_tempdir,
     sshd_available,
+)
+from tests.support.world.fixtures import (  # noqa: F401 (the rehearsal world)
+    make_rehearsal_world,
+    rehearsal_template,
+    rehearsal_world,
 )
 
 

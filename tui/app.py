@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Mapping
 from functools import partial
 from importlib import resources
@@ -20,15 +21,17 @@ from screens.messages import NavigateTo
 from screens.modals.confirm import ConfirmModal
 from screens.modals.error import ErrorModal
 from screens.registry import make_screen
+from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
 from screens.state_error import StateErrorScreen
 from screens.widgets.sidebar import PhaseSidebar
-from tasks.errors import CrvsError, StateFileError
+from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
 from tasks.local.process import RunningSteps
 from tasks.sections import new_session
 from tasks.session.jumphost import jump_host_advice
 from tasks.session.phases import PHASE_IDS, PHASES, VIEWS
 from tasks.session.state import Session, new_session_path
 from tasks.session.workspace import Workspace
+from tasks.upgrade.answers import Answers
 from tui.commands import CrvsCommands
 from tui.themes import auto_theme
 
@@ -63,6 +66,7 @@ class CrvsMigrateApp(App[int]):
         session: Session | None = None,
         state_error: StateFileError | None = None,
         *,
+        unavailable: CrvsError | None = None,
         theme: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -73,28 +77,89 @@ class CrvsMigrateApp(App[int]):
         self.requested_theme = theme
         self.workspace = workspace
         self.state_error = state_error
+        # Why this instance may only look (another instance holds the session, or the
+        # lock cannot be made): asked first, then the session opens read-only or the
+        # app quits. ``tui.cli`` holds the lock while the app runs.
+        self.unavailable = unavailable
+        # The last file-writing failure shown (full disk, read-only directory).
+        self.storage_error: StorageError | None = None
+        # False until the operator may work on the session (after the choice above).
+        self.session_open = False
         self.session: Session = session or new_session(workspace)
         # Steps running in any phase (git, yarn): quitting asks first while any runs.
         self.running_steps = RunningSteps()
-        # The demo cluster while in demo mode (its servers run on the app's loop).
+        # In the demo, the sandbox is built and the demo cluster started after the first
+        # paint: screens wait for them through files_ready() and servers_ready().
+        self.demo_sandbox_ready = asyncio.Event()
         self.demo_cluster: DemoCluster | None = None
+        if workspace.demo is None or workspace.demo.built:
+            self.demo_sandbox_ready.set()
+        if workspace.demo is not None:
+            from tasks.demo.cluster import DemoCluster
+
+            self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
         for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
             self.add_mode(view_id, partial(make_screen, view_id))
 
     def on_mount(self) -> None:
         self._apply_field_conditions()
-        if self.workspace.demo is not None:
-            self.run_worker(self._start_demo_cluster(), group="demo-cluster", exit_on_error=False)
+        if self.unavailable is not None:
+            self.push_screen(SessionUnavailableScreen(self.unavailable), self._unavailable_chosen)
+            return
+        self._open_session()
+
+    def _unavailable_chosen(self, choice: str | None) -> None:
+        if choice != "read-only":
+            self.exit(1)
+            return
+        self.workspace.open_read_only()
+        self._open_session()
+
+    def _open_session(self) -> None:
+        self.session_open = True
+        if self.workspace.read_only:
+            # A clear mode, on every screen: the header says so.
+            self.title = f"{self.TITLE} · READ-ONLY"
+            self.add_class("-read-only")
+        elif self.workspace.demo is not None:
+            # After the first paint: the first screen waits for neither git nor asyncssh.
+            self.call_after_refresh(self._begin_demo)
         if self.state_error is not None:
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
             )
             return
+        self._note_journal_and_lock()
         # A brand-new session is written at once, so the file exists to resume from.
         if not self.workspace.state_path.exists():
             self.save_session()
         self.switch_mode(self.session.current_view)
+
+    def _note_journal_and_lock(self) -> None:
+        """What opening found: a cut journal record, a stale lock taken over (told once:
+        the note in the journal makes the record whole again)."""
+        journal = self.workspace.journal
+        tail = journal.damaged_tail()
+        notes = []
+        if tail is not None:
+            self.notify(tail.describe(journal.path), title="Journal", severity="warning",
+                        timeout=30, markup=False)  # fmt: skip
+            notes.append(
+                f"journal record at line {tail.line} found cut short ({tail.length} bytes)"
+            )
+        stale = self.workspace.lock.taken_over
+        if stale is not None and not self.workspace.read_only:
+            message = (
+                f"took over a stale lock of {stale.describe()} (that process no longer holds it)"
+            )
+            self.notify(message[0].upper() + message[1:], title="Session lock", markup=False)
+            notes.append(message)
+        try:
+            for note in notes:
+                journal.event(note)
+        except StorageError as exc:
+            self.show_storage_error(exc, can_retry=False, can_continue=True)
 
     def _apply_field_conditions(self) -> None:
         """Theme for the terminal, and the jump-host advice: once per run, not stored
@@ -109,30 +174,48 @@ class CrvsMigrateApp(App[int]):
         if advice is not None:
             self.notify(advice.message, title=advice.title, timeout=20, markup=False)
 
-    async def _start_demo_cluster(self) -> None:
-        """Start the demo cluster; its servers run on the app's loop until the app unmounts.
+    def _begin_demo(self) -> None:
+        self.run_worker(self._start_demo(), group="demo-cluster", exit_on_error=False)
+
+    async def _start_demo(self) -> None:
+        """Build the demo sandbox (git, in a thread), then start the demo cluster; its
+        servers run on the app's loop until the app unmounts.
 
         The worker ends once they listen, so waiting for workers never waits on them.
         """
-        from tasks.demo.cluster import DemoCluster
-        from tasks.demo.seed import publish_inventories
+        from tasks.demo.sandbox import build_demo_sandbox
+        from tasks.demo.seed import publish_demo_files
 
-        assert self.workspace.demo is not None
-        cluster = DemoCluster(self.workspace.demo.cluster_dir)
-        self.demo_cluster = cluster
-        await cluster.start()
-        publish_inventories(self.workspace.demo)
+        assert self.workspace.demo is not None and self.demo_cluster is not None
+        if not self.demo_sandbox_ready.is_set():
+            try:
+                await asyncio.to_thread(build_demo_sandbox, self.workspace.demo.root)
+            except (OSError, RuntimeError) as exc:
+                self.show_error(
+                    CrvsError(
+                        f"The demo sandbox cannot be built in {self.workspace.demo.root}: {exc}",
+                        "Demo sandbox",
+                    )
+                )
+                return
+            self.demo_sandbox_ready.set()
+        # asyncssh takes a few tenths of a second to import: not on the app's loop.
+        await asyncio.to_thread(importlib.import_module, "asyncssh")
+        await self.demo_cluster.start()
+        publish_demo_files(self.workspace.demo, Answers.of(self.session).target_version)
+
+    async def files_ready(self, timeout: float = 60.0) -> None:
+        """Real checkouts are there to read; the demo's once its sandbox is built."""
+        try:
+            await asyncio.wait_for(self.demo_sandbox_ready.wait(), timeout)
+        except TimeoutError:
+            raise CrvsError("The demo sandbox was not built.", "Demo sandbox") from None
 
     async def servers_ready(self, timeout: float = 30.0) -> None:
         """Real servers are always there to try; the demo's once its cluster listens."""
-        if self.workspace.demo is None:
+        if self.demo_cluster is None:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.demo_cluster is None:
-            if loop.time() > deadline:
-                raise CrvsError("The demo cluster did not start.", "Demo cluster")
-            await asyncio.sleep(0.05)
+        await self.files_ready()
         try:
             await asyncio.wait_for(self.demo_cluster.ready.wait(), timeout)
         except TimeoutError:
@@ -144,7 +227,9 @@ class CrvsMigrateApp(App[int]):
 
     def _handle_exception(self, error: Exception) -> None:
         # The one place errors are shown: a CrvsError raised in any handler or worker
-        # is something the operator can act on, so it is a modal, not a crash.
+        # is something the operator can act on, so it is shown, not a crash. A file that
+        # could not be written (full disk, read-only directory) gets the storage screen;
+        # a change tried on a read-only session, the error modal.
         cause = error.error if isinstance(error, WorkerFailed) else error
         if isinstance(cause, CrvsError) and not isinstance(cause, StateFileError):
             self.show_error(cause)
@@ -159,24 +244,73 @@ class CrvsMigrateApp(App[int]):
                 pass
         super()._handle_exception(error)
 
+    def _fatal_error(self) -> None:
+        """Textual's crash traceback, without local variables (they can hold secrets)."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     # -- services used by screens (see screens/base.py) --------------------
 
     def save_session(self) -> None:
-        """Persist the session atomically and show any status change in the sidebar."""
-        if self.state_error is not None:
-            return  # never write over a file we could not read
-        self.workspace.save(self.session)
+        """Persist the session atomically and show any status change in the sidebar.
+
+        Read-only (another instance holds the session): nothing is saved. A write that
+        fails (full disk, read-only directory) shows the storage screen; the file keeps
+        the previous state.
+        """
+        if self.state_error is not None or self.workspace.read_only:
+            return  # never write over a file we could not read, or another's session
+        try:
+            self.workspace.save(self.session)
+        except StorageError as exc:
+            self.show_storage_error(exc, can_retry=True, can_continue=False)
+            return
         for sidebar in self.screen.query(PhaseSidebar):
             sidebar.refresh_statuses()
 
     def show_error(self, error: CrvsError) -> None:
+        """The one place errors are shown; a file that cannot be written gets its own screen."""
+        if isinstance(error, StorageError):
+            self.show_storage_error(error, can_retry=False, can_continue=True)
+            return
         self.push_screen(ErrorModal(error.title, error.message))
+
+    def show_storage_error(
+        self, error: StorageError, *, can_retry: bool, can_continue: bool
+    ) -> None:
+        """The storage screen (once: a second failure while it shows only updates it)."""
+        first = self.storage_error is None
+        self.storage_error = error
+        if not first or isinstance(self.screen, StorageErrorScreen):
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("retry", "continue"):
+                self.storage_error = None
+                if choice == "retry":
+                    self.save_session()
+            else:
+                self.exit(1)  # storage_error stays: the CLI repeats it after the screen
+
+        self.push_screen(
+            StorageErrorScreen(error, can_retry=can_retry, can_continue=can_continue), chosen
+        )
 
     # -- navigation ---------------------------------------------------------
 
     def action_navigate(self, view_id: str) -> None:
-        if self.state_error is not None:
+        if self.state_error is not None or not self.session_open:
             return
+        if isinstance(self.screen, StorageErrorScreen):
+            return  # answer it first: the session is not saved
         if self.session.current_view != view_id:
             # Opening a phase is not starting it: the phase's own steps do that.
             self.session.current_view = view_id
@@ -210,7 +344,10 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # Built on first use, then kept: the notes are rendered once per run.
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), name="help")
+        self.push_screen("help")
 
     def action_export_report(self) -> None:
         self.action_navigate("report")
@@ -225,7 +362,18 @@ class CrvsMigrateApp(App[int]):
     def on_state_error_screen_start_new_session(
         self, message: StateErrorScreen.StartNewSession
     ) -> None:
-        self.workspace = Workspace(message.path, demo=self.workspace.demo)
+        if self.workspace.read_only:
+            self.show_error(ReadOnlySession("Starting a new session"))
+            return
+        self.workspace.lock.release()
+        self.workspace = Workspace(
+            message.path, demo=self.workspace.demo, confine_to=self.workspace.confine_to
+        )
+        try:
+            self.workspace.lock.acquire()
+        except CrvsError as exc:
+            self.show_error(exc)
+            return
         self.session = new_session(self.workspace)
         self.state_error = None
         self.save_session()

@@ -53,12 +53,12 @@ from typing import Any
 
 from tasks.demo.runs import BACKUP_REMOTE_DIR, MONGO_DATABASES, build_backup_tree
 from tasks.servers.health import DOCKER_NODE_FORMAT, DOCKER_SERVICE_FORMAT
+from tasks.units import GIB
 
 HOST = "127.0.0.1"
 USER = "root"
 BACKUP_USER = "backup"
 __all__ = ["BACKUP_REMOTE_DIR", "MONGO_DATABASES", "build_backup_tree"]
-GB = 1000**3
 KIB = 1024
 
 
@@ -293,9 +293,9 @@ def _image(service: str) -> str:
 def _disks(
     root_used: float, data_used: float | None, root_gb: int = 80, data_gb: int = 400
 ) -> dict:
-    disks = {"/": ("/dev/sda1", root_gb * GB, int(root_gb * GB * root_used))}
+    disks = {"/": ("/dev/sda1", root_gb * GIB, int(root_gb * GIB * root_used))}
     if data_used is not None:
-        disks["/data"] = ("/dev/mapper/cryptfs", data_gb * GB, int(data_gb * GB * data_used))
+        disks["/data"] = ("/dev/mapper/cryptfs", data_gb * GIB, int(data_gb * GIB * data_used))
     return disks
 
 

@@ -1,30 +1,40 @@
 """The demo sandbox: real git repositories laid out like an operator's machine.
 
-Built with real git in a fresh directory, with no network:
-  upstream/opencrvs-countryconfig.git   upstream country config, tags v1.3.0 ... v1.3.5
-  remotes/opencrvs-farajaland.git       the operator's fork on "GitHub"
-  opencrvs-farajaland/                  the operator's checkout of the fork, on v1.3.0,
-                                        upstream as remote ``countryconfig``, with local
-                                        customisations that conflict with upstream master
-                                        in exactly one file (src/config.ts)
-  remotes/opencrvs-core.git             core's origin, a few commits ahead of ...
-  opencrvs-core/                        ... the operator's checkout of core
+Built with real git in a fresh directory, with no network, shaped like today's real
+repositories (``tasks.demo.countryconfig``):
+  upstream/opencrvs-countryconfig.git   upstream country config: tags v1.3.0 ... v1.3.5,
+                                        branches release-v1.3.2 ... release-v1.3.5, and
+                                        master/develop far past 1.3 (package.json 1.9.10)
+  remotes/opencrvs-farajaland.git       the operator's fork on "GitHub" (master = v1.3.0
+                                        plus the country's customisations, tag v1.3.0)
+  opencrvs-farajaland/                  the operator's checkout of the fork, on master,
+                                        upstream as remote ``countryconfig`` (not fetched
+                                        yet); merging v1.3.5 (or release-v1.3.5) conflicts in
+                                        exactly one file (src/config.ts); it ships upstream's
+                                        .github/workflows/publish-release.yml, approvers edited
+  remotes/opencrvs-core.git             core's origin: tags v1.3.0 ... v1.3.5, master at 2.0.0
+  opencrvs-core/                        the operator's checkout of core, cloned at v1.3.0
+                                        (master and origin/master there, no later tags)
   state/session.toml                    the demo session, separate from real sessions
+
+``infrastructure/deploy.sh`` has the real 1.3 structure (arguments, ``-z`` checks,
+``Info: Missing optional`` checks); after its checks it deploys nothing and says so.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0, RELEASES
+from tasks.demo import countryconfig as cc
 
 DEMO_START_VERSION = "1.3.0"
 CONFLICTING_FILE = "src/config.ts"
 MARKER = ".crvs-demo-sandbox"
+DEMO_OPS = ("Farajaland Ops", "ops@farajaland.invalid")
+# One instance per sandbox (its demo cluster's ports and keys live here): see
+# tasks.session.lock. Taken before the sandbox is built, so it may be the only file.
+LOCK_FILE = ".crvs-demo.lock"
 
 
 @dataclass(frozen=True)
@@ -56,115 +66,23 @@ class DemoSandbox:
         return self.root / "state" / "session.toml"
 
     @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @property
     def cluster_dir(self) -> Path:
         """Keys, known_hosts, ssh config and inventories of the demo cluster."""
         return self.root / "cluster"
 
-
-def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_AUTHOR_NAME="OpenCRVS Demo",
-        GIT_AUTHOR_EMAIL="demo@opencrvs.invalid",
-        GIT_COMMITTER_NAME="OpenCRVS Demo",
-        GIT_COMMITTER_EMAIL="demo@opencrvs.invalid",
-    )
-    return env
-
-
-def _git(cwd: Path, *args: str, date: str | None = None, who: str | None = None) -> str:
-    env = _git_env()
-    if date:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{date}T12:00:00+00:00"
-    if who:
-        env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = who
-    result = subprocess.run(
-        ["git", "-c", "init.defaultBranch=master", "-c", "commit.gpgsign=false", *args],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed in {cwd}: {result.stderr.strip()}")
-    return result.stdout
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def _package_json(name: str, version: str) -> str:
-    # No dependencies: `yarn --force` runs offline in well under a second.
-    data = {
-        "name": name,
-        "version": version,
-        "description": "OpenCRVS country configuration (crvs-migrate demo)",
-        "license": "MPL-2.0",
-        "private": True,
-        "scripts": {
-            "start": "echo 'Starting OpenCRVS country config (demo)'; echo 'Migrations run automatically'",
-            "deploy": "bash infrastructure/deploy.sh",
-        },
-        "engines": {"node": "16.20.0"},
-    }
-    return json.dumps(data, indent=2) + "\n"
+    @property
+    def built(self) -> bool:
+        """Whether its repositories are all there (the marker is written last)."""
+        return (self.root / MARKER).exists()
 
 
 def deploy_sh(version: str) -> str:
-    """An excerpt of infrastructure/deploy.sh as shipped with ``version``."""
-    required = list(DEPLOY_REQUIRED_ENV_1_3_0)
-    if tuple(int(x) for x in version.split(".")) >= (1, 3, 1):  # the "incompatible" hotfix
-        required.append("CONTENT_SECURITY_POLICY_WILDCARD")
-    checks = "\n".join(
-        f"if [ -z \"${var}\" ] ; then\n    echo 'Error: Missing environment variable {var}.'\n"
-        f"    print_usage_and_exit\nfi\n"
-        for var in required
-    )
-    return f"""#!/usr/bin/env bash
-# OpenCRVS country config {version}: deploy to a Docker Swarm cluster (demo excerpt).
-set -e
-
-print_usage_and_exit () {{
-    echo 'Usage: ./deploy.sh --clear_data=yes|no --host --environment --version --country_config_version --replicas'
-    exit 1
-}}
-
-for i in "$@"; do
-  case $i in
-    --clear_data=*) CLEAR_DATA="${{i#*=}}"; shift ;;
-    --host=*) HOST="${{i#*=}}"; shift ;;
-    --environment=*) ENV="${{i#*=}}"; shift ;;
-    --version=*) VERSION="${{i#*=}}"; shift ;;
-    --country_config_version=*) COUNTRY_CONFIG_VERSION="${{i#*=}}"; shift ;;
-    --replicas=*) REPLICAS="${{i#*=}}"; shift ;;
-    *) ;;
-  esac
-done
-
-{checks}
-echo "Deploying VERSION $VERSION to $HOST (demo: nothing is deployed)"
-"""
-
-
-_INVENTORY_3 = """[docker-manager-first]
-manager1 ansible_host="203.0.113.10"
-
-[docker-workers]
-worker1 ansible_host="203.0.113.11"
-worker2 ansible_host="203.0.113.12"
-
-[all:vars]
-data1_hostname=manager1
-data2_hostname=worker1
-data3_hostname=worker2
-"""
+    """infrastructure/deploy.sh of the demo's country config at ``version`` (1.3.x)."""
+    return cc.deploy_sh(version, cc.DEMO_DEPLOY_BODY)
 
 
 def _config_ts(app_name: str, extra: str = "") -> str:
@@ -179,118 +97,140 @@ def _config_ts(app_name: str, extra: str = "") -> str:
 
 def _certificate(helper: bool) -> str:
     place = "{{location placeOfBirthDistrictId 'name'}}" if helper else "{{placeOfBirthDistrict}}"
-    return f'<svg xmlns="http://www.w3.org/2000/svg"><text>{{{{childFirstName}}}} born in {place}</text></svg>\n'
-
-
-def _build_upstream(work: Path) -> None:
-    """Upstream history: one commit per release, each tagged v1.3.x."""
-    _git(work.parent, "init", "-q", work.name)
-    _write(work / "README.md", "# OpenCRVS Farajaland country configuration\n")
-    _write(work / "infrastructure/server-setup/example-3.ini", _INVENTORY_3)
-    _write(work / "CHANGELOG.md", "# Changelog\n")
-    for release in RELEASES:
-        v = release.version
-        _write(work / "package.json", _package_json("@opencrvs/countryconfig", v))
-        _write(work / "infrastructure/deploy.sh", deploy_sh(v))
-        extra = ""
-        if release.key >= (1, 3, 1):
-            extra = "export const CONTENT_SECURITY_POLICY_WILDCARD = process.env.CONTENT_SECURITY_POLICY_WILDCARD\n"
-        _write(work / CONFLICTING_FILE, _config_ts("Farajaland CRVS", extra))
-        _write(
-            work / "src/templates/certificates/birth-certificate.svg",
-            _certificate(helper=release.key >= (1, 3, 3)),
-        )
-        changelog = (work / "CHANGELOG.md").read_text()
-        _write(work / "CHANGELOG.md", changelog + f"\n## v{v}\n\n{release.summary}\n")
-        _git(work, "add", "-A")
-        _git(
-            work, "commit", "-q", "-m", f"Release v{v}", date=release.date, who="OpenCRVS Core Team"
-        )
-        _git(work, "tag", "-a", f"v{v}", "-m", f"OpenCRVS country config v{v}", date=release.date)
-
-
-def build_demo_sandbox(root: Path) -> DemoSandbox:
-    """Build the sandbox in ``root`` (must be empty or absent); reuse one built before."""
-    root = Path(root).absolute()
-    sandbox = DemoSandbox(root)
-    if (root / MARKER).exists():
-        return sandbox
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty and is not a crvs-migrate demo sandbox")
-    root.mkdir(parents=True, exist_ok=True)
-    for d in ("upstream", "remotes", "state", "work"):
-        (root / d).mkdir(exist_ok=True)
-    work = root / "work" / "countryconfig"
-    _build_upstream(work)
-    _git(root / "upstream", "clone", "-q", "--bare", str(work), sandbox.upstream_path.name)
-
-    # The operator's fork: cloned when v1.3.0 was current, then customised.
-    start_tag = f"v{DEMO_START_VERSION}"
-    _git(
-        root / "work", "clone", "-q", "--bare", "--no-tags", str(sandbox.upstream_path), "fork.git"
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>{{childFirstName}} born in '
+        f"{place}</text></svg>\n"
     )
-    fork_bare = root / "work" / "fork.git"
-    start_commit = _git(sandbox.upstream_path, "rev-parse", f"{start_tag}^{{commit}}").strip()
-    _git(fork_bare, "update-ref", "refs/heads/master", start_commit)
-    _git(fork_bare, "tag", start_tag, start_commit)
-    for ref in _git(fork_bare, "for-each-ref", "--format=%(refname)", "refs/heads").split():
+
+
+def _demo_script(name: str, usage: str) -> str:
+    return (
+        f"{cc.LICENSE_SH}set -e\n"
+        f"# crvs-migrate demo: a stand-in for {name} (the real one runs on the server).\n"
+        f"echo 'Usage: {usage}'\n"
+        "echo 'crvs-migrate demo stand-in: nothing was done.'\n"
+    )
+
+
+def _demo_files(version: str, variant: str) -> dict[str, str]:
+    key = cc.vkey(version)
+    extra = ""
+    if key >= (1, 3, 1):
+        extra = "export const CONTENT_SECURITY_POLICY_WILDCARD = process.env.CONTENT_SECURITY_POLICY_WILDCARD\n"
+    if key >= (1, 4, 0):
+        extra += "export const SENTRY_DSN = process.env.SENTRY_DSN\n"
+    files = {
+        CONFLICTING_FILE: _config_ts("Farajaland CRVS", extra),
+        "src/templates/certificates/birth-certificate.svg": _certificate(helper=key >= (1, 3, 3)),
+    }
+    if key < (1, 4, 0):
+        files["infrastructure/emergency-backup-metadata.sh"] = _demo_script(
+            "emergency-backup-metadata.sh",
+            "./emergency-backup-metadata.sh --ssh_user=XXX --ssh_host=XXX --ssh_port=XXX "
+            "--production_ip=XXX --remote_dir=XXX --replicas=XXX --label=XXX",
+        )
+        files["infrastructure/emergency-restore-metadata.sh"] = _demo_script(
+            "emergency-restore-metadata.sh",
+            "./emergency-restore-metadata.sh --label=XXX --replicas=XXX",
+        )
+    return files
+
+
+DEMO_FLAVOUR = cc.Flavour(files=_demo_files)
+
+
+def _build_fork(root: Path, sandbox: DemoSandbox) -> None:
+    """The fork: cloned from upstream when v1.3.0 was current, then customised."""
+    start = f"v{DEMO_START_VERSION}"
+    work = root / "work"
+    cc.run_git(work, "clone", "-q", "--bare", "--no-tags", str(sandbox.upstream_path), "fork.git")
+    fork_bare = work / "fork.git"
+    start_commit = cc.run_git(sandbox.upstream_path, "rev-parse", f"{start}^{{commit}}")
+    cc.run_git(fork_bare, "update-ref", "refs/heads/master", start_commit)
+    cc.run_git(fork_bare, "tag", start, start_commit)
+    for ref in cc.run_git(fork_bare, "for-each-ref", "--format=%(refname)", "refs/heads").split():
         if ref != "refs/heads/master":
-            _git(fork_bare, "update-ref", "-d", ref)
-    (root / "work" / "fork.git").rename(sandbox.fork_remote_path)
-    _git(root, "clone", "-q", str(sandbox.fork_remote_path), sandbox.config_path.name)
+            cc.run_git(fork_bare, "update-ref", "-d", ref)
+    fork_bare.rename(sandbox.fork_remote_path)
+    cc.run_git(root, "clone", "-q", str(sandbox.fork_remote_path), sandbox.config_path.name)
     cfg = sandbox.config_path
-    _git(cfg, "remote", "add", "countryconfig", str(sandbox.upstream_path))
-    _git(cfg, "config", "user.name", "Farajaland Ops")
-    _git(cfg, "config", "user.email", "ops@farajaland.invalid")
-    _write(
-        cfg / CONFLICTING_FILE,
+    cc.run_git(cfg, "remote", "add", "countryconfig", str(sandbox.upstream_path))
+    cc.run_git(cfg, "config", "user.name", DEMO_OPS[0])
+    cc.run_git(cfg, "config", "user.email", DEMO_OPS[1])
+    (cfg / CONFLICTING_FILE).write_text(
         _config_ts("Farajaland Civil Registry", "export const SMS_PROVIDER = 'farajaland-sms'\n"),
+        encoding="utf-8",
     )
-    _write(
-        cfg / "src/custom/farajaland-sms.ts",
-        "// Local customisation: national SMS gateway\nexport const SMS_GATEWAY = 'https://sms.farajaland.invalid'\n",
+    custom = cfg / "src" / "custom" / "farajaland-sms.ts"
+    custom.parent.mkdir(parents=True, exist_ok=True)
+    custom.write_text(
+        "// Local customisation: national SMS gateway\n"
+        "export const SMS_GATEWAY = 'https://sms.farajaland.invalid'\n",
+        encoding="utf-8",
     )
-    _git(cfg, "add", "-A")
-    _git(
+    # A fork must name its own approvers (upstream's workflow names OpenCRVS staff).
+    (cfg / ".github" / "workflows" / "publish-release.yml").write_text(
+        cc.publish_release_yml(("farajaland-ops",)), encoding="utf-8"
+    )
+    cc.run_git(cfg, "add", "-A")
+    cc.run_git(
         cfg,
         "commit",
         "-q",
         "-m",
-        "Farajaland: national SMS gateway and app name",
+        "Farajaland: national SMS gateway, app name and release approvers",
         date="2023-10-20",
-        who="Farajaland Ops",
+        who=DEMO_OPS,
     )
-    _git(cfg, "push", "-q", "origin", "master")
+    cc.run_git(cfg, "push", "-q", "origin", "master")
 
-    # opencrvs-core: the operator's checkout is a few commits behind origin.
-    core_work = root / "work" / "core"
-    _git(root / "work", "init", "-q", "core")
-    _write(core_work / "package.json", _package_json("@opencrvs/core", "1.3.0"))
-    _write(core_work / "README.md", "# OpenCRVS core\n")
-    _git(core_work, "add", "-A")
-    _git(
-        core_work,
-        "commit",
-        "-q",
-        "-m",
-        "Release v1.3.0",
-        date="2023-10-03",
-        who="OpenCRVS Core Team",
+
+def _build_core(root: Path, sandbox: DemoSandbox) -> None:
+    """Core's origin today, and the operator's checkout as cloned when v1.3.0 was current."""
+    cc.build_core_origin(sandbox.core_origin_path)
+    cc.run_git(
+        root, "clone", "-q", "--no-tags", str(sandbox.core_origin_path), sandbox.core_path.name
     )
-    _git(root / "remotes", "clone", "-q", "--bare", str(core_work), sandbox.core_origin_path.name)
-    _git(root, "clone", "-q", str(sandbox.core_origin_path), sandbox.core_path.name)
-    for release in RELEASES[1:4]:
-        _write(core_work / "package.json", _package_json("@opencrvs/core", release.version))
-        _git(
-            core_work,
-            "commit",
-            "-q",
-            "-am",
-            f"Release v{release.version}",
-            date=release.date,
-            who="OpenCRVS Core Team",
-        )
-    _git(core_work, "push", "-q", str(sandbox.core_origin_path), "master")
+    core = sandbox.core_path
+    start = cc.run_git(sandbox.core_origin_path, "rev-parse", f"v{DEMO_START_VERSION}^{{commit}}")
+    cc.run_git(core, "reset", "-q", "--hard", start)
+    for ref in cc.run_git(core, "for-each-ref", "--format=%(refname)", "refs/remotes").split():
+        if ref not in ("refs/remotes/origin/master", "refs/remotes/origin/HEAD"):
+            cc.run_git(core, "update-ref", "-d", ref)
+    cc.run_git(core, "update-ref", "refs/remotes/origin/master", start)
+    # The tags a clone made in October 2023 had.
+    for version in ("1.2.1", DEMO_START_VERSION):
+        commit = cc.run_git(sandbox.core_origin_path, "rev-parse", f"v{version}^{{commit}}")
+        cc.run_git(core, "tag", f"v{version}", commit)
 
+
+def demo_sandbox_at(root: Path) -> DemoSandbox:
+    """The sandbox to build (or reuse) in ``root``, without building it; cheap.
+
+    Raises ``FileExistsError`` for a directory that is neither a sandbox nor empty. Only
+    ``state/`` and the demo lock may already be there: the CLI locks the sandbox first,
+    and the app writes its session and journal into ``state/`` while the sandbox is built
+    (after the first paint).
+    """
+    root = Path(root).absolute()
+    if not (root / MARKER).exists() and root.is_dir():
+        if any(entry.name not in ("state", LOCK_FILE) for entry in root.iterdir()):
+            raise FileExistsError(f"{root} is not empty and is not a crvs-migrate demo sandbox")
+    return DemoSandbox(root)
+
+
+def build_demo_sandbox(root: Path) -> DemoSandbox:
+    """Build the sandbox in ``root`` (absent, empty, or holding only ``state/``); reuse
+    one built before."""
+    sandbox = demo_sandbox_at(root)
+    root = sandbox.root
+    if sandbox.built:
+        return sandbox
+    root.mkdir(parents=True, exist_ok=True)
+    for d in ("upstream", "remotes", "state", "work"):
+        (root / d).mkdir(exist_ok=True)
+    cc.build_countryconfig_upstream(sandbox.upstream_path, DEMO_FLAVOUR)
+    _build_fork(root, sandbox)
+    _build_core(root, sandbox)
     (root / MARKER).write_text("crvs-migrate demo sandbox\n", encoding="utf-8")
     return sandbox

@@ -24,22 +24,22 @@ LOCAL_FILES = (ENV_FILE, f"/{INVENTORY_HOME}/qa.ini", f"/{INVENTORY_HOME}/produc
 
 
 def seed_session(session: Session, sandbox: DemoSandbox) -> None:
-    """A fresh demo session: the checkouts answered, the env file in place."""
+    """A fresh demo session: the checkouts answered (the sandbox may be built later)."""
     answers = Answers.of(session)
     answers.config_path = answers.config_path or str(sandbox.config_path)
     answers.core_path = answers.core_path or str(sandbox.core_path)
+
+
+def publish_demo_files(sandbox: DemoSandbox, target_version: str) -> None:
+    """Once the sandbox is built and its cluster listens: the env file, and the cluster's
+    inventories (rewritten each start: their ports change), where operators keep them."""
     _exclude(sandbox.config_path)
     env_file = sandbox.config_path / ENV_FILE
     if not env_file.exists():
-        shutil.copyfile(demo_env_file(sandbox.root, answers.target_version), env_file)
+        shutil.copyfile(demo_env_file(sandbox.root, target_version), env_file)
         env_file.chmod(0o600)
-
-
-def publish_inventories(sandbox: DemoSandbox) -> None:
-    """Copy the running demo cluster's inventories into the fork (ports change per start)."""
     home = sandbox.config_path / INVENTORY_HOME
     home.mkdir(parents=True, exist_ok=True)
-    _exclude(sandbox.config_path)
     for env in ("qa", "production"):
         source = sandbox.cluster_dir / f"{env}.ini"
         if source.exists():

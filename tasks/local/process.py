@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tasks.errors import CrvsError
+from tasks.errors import CrvsError, ReadOnlySession, StorageError, describe_os_error
+from tasks.masking import mask_argv
+from tasks.session.files import open_no_follow
 from tasks.session.journal import Journal
 from tasks.session.state import now_iso
 from tasks.text import strip_control
@@ -42,9 +44,11 @@ _STREAM_LIMIT = 1024 * 1024
 MAX_LINE = 1024 * 1024
 TERMINATE_GRACE_S = 3.0
 
-# Anything strip_control would change (C0/C1 controls, ESC, TAB). Checked once per
-# chunk so plain output takes the fast path (the benchmark streams a million lines).
-_NEEDS_CLEANING = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# Anything strip_control would change (C0/C1 controls, ESC, TAB, bidi controls). Checked
+# once per chunk so plain output takes the fast path (the benchmark streams a million lines).
+_NEEDS_CLEANING = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+)
 _CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 LinesCallback = Callable[[list[str]], object]
@@ -70,7 +74,8 @@ class Command:
 
     @property
     def display(self) -> str:
-        return shlex.join(self.argv)
+        """The command as shown and logged: secrets masked (``tasks.masking``)."""
+        return shlex.join(mask_argv(self.argv))
 
 
 @dataclass
@@ -164,6 +169,55 @@ def log_path_for(logs_dir: Path, phase: str | None, step: str | None) -> Path:
     return path
 
 
+class StepLogError(StorageError):
+    title = "The step log cannot be written"
+    what = "The step log"
+
+
+class StepLog:
+    """A step's log file: created fresh (never through a link planted in the logs
+    directory); a write that fails (full disk) stops the log, not the step."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = open_no_follow(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, subdir_levels=1)
+        except OSError as exc:
+            raise StepLogError(path, exc) from exc
+        self._fh: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
+        self.error: str | None = None
+
+    def write(self, text: str) -> str | None:
+        """Write ``text``; returns the reason the log stopped, once, when it does."""
+        if self._fh is None:
+            return None
+        try:
+            self._fh.write(text)
+            return None
+        except OSError as exc:
+            self.error = describe_os_error(exc)
+            self._close_quietly()
+            return self.error
+
+    def close(self) -> None:
+        if self._fh is None:
+            return
+        try:
+            self._fh.close()
+        except OSError as exc:
+            self.error = self.error or describe_os_error(exc)
+        self._fh = None
+
+    def _close_quietly(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
+
+
 class ProcessRun:
     """One run of one command. ``await run()``; ``cancel()`` from anywhere on the loop."""
 
@@ -217,17 +271,17 @@ class ProcessRun:
 
     async def run(self) -> ProcessResult:
         cmd = self.command
+        if self.journal is not None and self.journal.read_only:
+            raise ReadOnlySession(f"Running `{cmd.display}`")
         if not cmd.cwd.is_dir():
             raise CrvsError(
                 f"The directory {cmd.cwd} does not exist, so `{cmd.display}` cannot run there.",
                 title="Directory not found",
             )
         started_at = now_iso()
-        log: IO[str] | None = None
+        log: StepLog | None = None
         if self.log_file is not None:
-            self.log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            log = os.fdopen(fd, "w", encoding="utf-8")
+            log = StepLog(self.log_file)
             log.write(f"$ {cmd.display}\n# in {cmd.cwd}\n# started {started_at}\n")
         self.started_monotonic = time.monotonic()
         exit_code: int | None = None
@@ -300,14 +354,15 @@ class ProcessRun:
             _signal_group(proc.pid, signal.SIGKILL)
             await proc.wait()
 
-    def _deliver(self, lines: list[str], log: IO[str] | None) -> None:
-        if log is not None:
-            log.write("\n".join(lines) + "\n")
+    def _deliver(self, lines: list[str], log: StepLog | None) -> None:
+        stopped = log.write("\n".join(lines) + "\n") if log is not None else None
         if self.on_lines is not None:
             self.on_lines(lines)
+            if stopped and log is not None:
+                self.on_lines([f"[the log {log.path} stopped here: {stopped}]"])
 
     def _finish(
-        self, started_at: str, exit_code: int | None, lines: int, log: IO[str] | None
+        self, started_at: str, exit_code: int | None, lines: int, log: StepLog | None
     ) -> ProcessResult:
         if self.result is not None:
             return self.result

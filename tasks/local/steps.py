@@ -41,8 +41,13 @@ def needs_run(session: Session, phase_id: str, step: Step, *, force: bool = Fals
     return force or record(session, phase_id, step.id).status is not StepStatus.SUCCEEDED
 
 
+# The journal event noting each one (the report lists it even after the step ran again).
+INTERRUPTED_EVENT = "Step interrupted: "
+
+
 def recover_interrupted(session: Session, phase_id: str) -> list[str]:
-    """A step saved as running when the app starts was interrupted: it did not finish."""
+    """A step saved as running when the app starts was interrupted: it did not finish.
+    The caller journals ``INTERRUPTED_EVENT + step_id`` for each id returned."""
     ids = []
     for step_id, rec in session.phase(phase_id).steps.items():
         if rec.status is StepStatus.RUNNING:

@@ -12,6 +12,8 @@ manager (bounded) until every service runs n/n and the migration service finishe
 checks of ``tasks.release.checks`` run, and the deploy settles only on a passing manager.
 Every deploy record is sealed (``tasks.session.seal``); the loader refuses a production
 deploy crvs-migrate did not write (``production_contradictions``).
+Its last look also reads the image each service runs (the versions running at
+the end).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from tasks.servers.health import (
     HealthSnapshot,
     Service,
     Unparseable,
-    one_shot,
+    is_one_shot,
     parse_docker_services,
 )
 from tasks.servers.runner import RemoteRun
@@ -50,6 +52,10 @@ MIGRATION_SERVICE = "opencrvs_migration"
 # A live gate check counts for a production deploy made within this time.
 LIVE_CHECK_MAX_AGE_S = 15 * 60
 __all__ = ["migration_state"]
+# The services whose image tags are the core and the country config versions.
+CORE_SERVICE = "opencrvs_gateway"
+COUNTRY_CONFIG_SERVICE = "opencrvs_countryconfig"
+SERVICE_IMAGES_ARGV = ["docker", "service", "ls", "--format", "{{.Name}}\t{{.Image}}"]
 # The stack takes about 10 minutes to come up; migrations at scale much longer.
 DEFAULT_WAIT_S = 20 * 60
 DEFAULT_INTERVAL_S = 10.0
@@ -149,6 +155,8 @@ class StackRecord:
     # The manager that answered.
     node: str = ""
     migrations_applied: list[str] = field(default_factory=list)
+    # service -> image, as `docker service ls` showed them at the last look.
+    images: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -397,6 +405,7 @@ class StackProbe:
     migration: str = "unknown"
     migration_log_tail: list[str] = field(default_factory=list)
     error: str = ""
+    images: dict[str, str] = field(default_factory=dict)
 
     node: str = ""
     progress: MigrationProgress | None = None
@@ -406,7 +415,7 @@ class StackProbe:
         return [
             f"{s.name} {s.running}/{s.desired}"
             for s in self.services
-            if not one_shot(s) and not _service_up(s)
+            if not is_one_shot(s) and not _service_up(s)
         ]
 
     @property
@@ -421,7 +430,7 @@ class StackProbe:
     def summary(self) -> str:
         if self.error:
             return self.error
-        others = [s for s in self.services if not one_shot(s)]
+        others = [s for s in self.services if not is_one_shot(s)]
         ready = sum(1 for s in others if _service_up(s))
         text = f"{ready}/{len(others)} services n/n; migrations {self.migration}"
         if self.progress is not None and self.progress.applied:
@@ -431,7 +440,7 @@ class StackProbe:
         return text
 
     def to_record(self) -> StackRecord:
-        others = [s for s in self.services if not one_shot(s)]
+        others = [s for s in self.services if not is_one_shot(s)]
         return StackRecord(
             checked_at=self.checked_at,
             up=self.up,
@@ -442,6 +451,7 @@ class StackProbe:
             migration=self.migration,
             node=self.node,
             migrations_applied=list(self.progress.applied) if self.progress else [],
+            images=dict(self.images),
         )
 
 
@@ -498,8 +508,42 @@ async def wait_for_stack(
         if on_progress is not None:
             on_progress(probe, elapsed)
         if probe.up or elapsed + interval_s > timeout_s:
+            if not probe.error:
+                probe.images = await read_service_images(run)
             return probe
         await asyncio.sleep(interval_s)
+
+
+def parse_service_images(text: str) -> dict[str, str]:
+    """``docker service ls --format '{{.Name}}\\t{{.Image}}'``: service -> image.
+    Lines of any other shape are left out (nothing is guessed)."""
+    from tasks.text import strip_control
+
+    images: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 2:
+            continue
+        name, image = (strip_control(p).strip() for p in parts)
+        if name and image and not any(c.isspace() for c in name + image):
+            images[name] = image
+    return images
+
+
+def image_tag(image: str) -> str:
+    """The tag of ``repo/name:tag`` (a digest after ``@`` dropped); "" when there is none."""
+    image = image.split("@", 1)[0]
+    _name, sep, tag = image.rpartition(":")
+    return tag if sep and "/" not in tag else ""
+
+
+async def read_service_images(run: RemoteRun) -> dict[str, str]:
+    """What each service runs now, read on the manager; empty when it cannot be read."""
+    try:
+        result = await asyncio.wait_for(run(SERVICE_IMAGES_ARGV), timeout=30)
+    except (TimeoutError, CrvsError):
+        return {}
+    return parse_service_images(result.stdout) if result.exit_status == 0 else {}
 
 
 def _deployed(session: Session, environment: str) -> EnvironmentDeploy:

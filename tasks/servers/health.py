@@ -279,9 +279,10 @@ class Service:
     desired: int
 
 
-# Services of a 1.3 stack that run once per deploy and then show 0/1 (task Complete):
-# migration (restart on-failure), mongo-on-update (restart none); the two setup-* services
-# exit too and swarm restarts them, so they are 0/1 or 1/1 depending on the moment.
+# 1.3's services that run once per deploy and then show 0/1 (task state Complete): the
+# migration (restart on-failure), mongo-on-update (restart none) and the two setup
+# services, which exit and are restarted by swarm. Whether the migration itself finished
+# well is judged from its task state and logs after a deploy (tasks.release.deploy).
 ONE_SHOT_SERVICES = frozenset(
     {
         "opencrvs_migration",
@@ -292,8 +293,8 @@ ONE_SHOT_SERVICES = frozenset(
 )
 
 
-def one_shot(service: Service) -> bool:
-    """A service that finishes (a job, or one of the 1.3 stack's run-once services)."""
+def is_one_shot(service: Service) -> bool:
+    """A job-mode service, or one of 1.3's run-once services: 0/n after its run is no fault."""
     return "job" in service.mode.lower() or service.name in ONE_SHOT_SERVICES
 
 
@@ -594,7 +595,7 @@ def evaluate_swarm(
     except Unparseable as exc:
         problems.append(f"cannot read docker service ls ({exc})")
         return Check("swarm", worst([status, Health.UNKNOWN]), summary, "; ".join(problems), raw)
-    down = [s for s in services if s.running != s.desired and not one_shot(s)]
+    down = [s for s in services if s.running != s.desired and not is_one_shot(s)]
     if down:
         status = Health.FAIL
         problems.append(

@@ -208,7 +208,10 @@ class CommandResult:
 
     @property
     def command(self) -> str:
-        return shlex.join(self.argv)
+        """The command as shown: secrets masked (``tasks.masking``)."""
+        from tasks.masking import mask_argv
+
+        return shlex.join(mask_argv(self.argv))
 
 
 def known_hosts_name(host: str, port: int) -> str:

@@ -29,3 +29,10 @@ def logs_dir(state_path: Path) -> Path:
 
 def reports_dir(state_path: Path) -> Path:
     return state_path.with_name(state_path.stem + ".reports")
+
+
+def lock_path(state_path: Path) -> Path:
+    """One writer per session: the lock beside the real file (a symlinked session path
+    locks its target, so two links to one session share the lock)."""
+    target = state_path.resolve() if state_path.is_symlink() else state_path
+    return target.with_name(target.name + ".lock")

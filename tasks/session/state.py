@@ -9,7 +9,7 @@ change their own status through their methods (start, finish, fail, skip, block,
 reopen, interrupt, ...). A test refuses any other assignment to a status.
 
 Feature sections (``answers``, ``plan``, ``health``, ``release``, ``backup``,
-``deploy``) are typed dataclasses owned by their feature's module. Each
+``deploy``, ``change``) are typed dataclasses owned by their feature's module. Each
 implements ``Section`` (a ``KEY`` naming its table, ``to_state``/``from_state``)
 and is reached as ``session.section(OwnerClass)``; this module never imports
 them, so it stays at the bottom of the layers. ``tasks.sections`` lists every
@@ -18,8 +18,7 @@ owner and loads a session with all of them parsed.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import re
 import tomllib
 import uuid
 from collections.abc import Callable, Iterable
@@ -30,13 +29,19 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import tomli_w
 
-from tasks.errors import StateFileCorrupt, StateFileUnsupported
+from tasks.errors import StateFileCorrupt, StateFileUnsupported, StateWriteError
+from tasks.session.files import write_atomic as write_atomic  # callers write through it
 from tasks.session.phases import PHASE_IDS, VIEWS_BY_ID, PhaseStatus, StepStatus
 
 SCHEMA_VERSION = 1
 
 # The tables a session file may hold besides its header and phases.
-SECTION_KEYS = ("answers", "plan", "health", "release", "backup", "deploy")
+SECTION_KEYS = ("answers", "plan", "health", "release", "backup", "deploy", "change")
+
+# A session file is a few kilobytes; anything near these is not one of ours, and
+# parsing it could take the app down (tomllib recurses on nested arrays/tables).
+MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_NESTING = 32
 
 
 def now_iso() -> str:
@@ -152,14 +157,14 @@ class StepRecord:
         if not isinstance(data, dict):
             raise ValueError("a step must be a table")
         return cls(
-            status=StepStatus(data.get("status", StepStatus.NOT_STARTED)),
-            started_at=_str_or_none(data.get("started_at")),
-            finished_at=_str_or_none(data.get("finished_at")),
-            exit_code=_int_or_none(data.get("exit_code")),
-            duration_s=_number_or_none(data.get("duration_s")),
-            note=str(data.get("note", "")),
-            log_file=_str_or_none(data.get("log_file")),
-            by=_str_or_none(data.get("by")),
+            status=StepStatus(_typed(data, "status", str, StepStatus.NOT_STARTED)),
+            started_at=_typed(data, "started_at", str),
+            finished_at=_typed(data, "finished_at", str),
+            exit_code=_typed(data, "exit_code", int),
+            duration_s=_number(data, "duration_s"),
+            note=_typed(data, "note", str, ""),
+            log_file=_typed(data, "log_file", str),
+            by=_typed(data, "by", str),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,11 +240,14 @@ class PhaseRecord:
         steps = data.get("steps", {})
         if not isinstance(steps, dict):
             raise ValueError("'steps' must be a table")
+        for step_id, step in steps.items():
+            if not isinstance(step, dict):
+                raise ValueError(f"step '{step_id}' must be a table")
         return cls(
-            status=PhaseStatus(data.get("status", PhaseStatus.NOT_STARTED)),
-            reason=str(data.get("reason", "")),
-            started_at=_str_or_none(data.get("started_at")),
-            finished_at=_str_or_none(data.get("finished_at")),
+            status=PhaseStatus(_typed(data, "status", str, PhaseStatus.NOT_STARTED)),
+            reason=_typed(data, "reason", str, ""),
+            started_at=_typed(data, "started_at", str),
+            finished_at=_typed(data, "finished_at", str),
             steps={str(k): StepRecord.from_dict(v) for k, v in steps.items()},
         )
 
@@ -343,7 +351,7 @@ class Session:
                 phases[pid] = PhaseRecord.from_dict(pdata)
             except ValueError as exc:
                 raise ValueError(f"phase '{pid}': {exc}") from exc
-        current = str(data.get("current_view", "prepare"))
+        current = _typed(data, "current_view", str, "prepare")
         if current not in PHASE_IDS and current not in VIEWS_BY_ID:
             raise ValueError(f"unknown current view '{current}'")
         raw: dict[str, dict[str, Any]] = {}
@@ -353,12 +361,12 @@ class Session:
                 raise ValueError(f"'{name}' must be a table")
             raw[name] = value
         session = cls(
-            schema_version=int(data["schema_version"]),
-            session_id=str(data.get("session_id") or uuid.uuid4().hex[:12]),
-            created_at=str(data.get("created_at", now_iso())),
-            updated_at=str(data.get("updated_at", now_iso())),
-            installation=str(data.get("installation", "")),
-            demo=bool(data.get("demo", False)),
+            schema_version=_typed(data, "schema_version", int, SCHEMA_VERSION),
+            session_id=_typed(data, "session_id", str, "") or uuid.uuid4().hex[:12],
+            created_at=_typed(data, "created_at", str, "") or now_iso(),
+            updated_at=_typed(data, "updated_at", str, "") or now_iso(),
+            installation=_typed(data, "installation", str, ""),
+            demo=_typed(data, "demo", bool, False),
             current_view=current,
             phases=phases,
             raw_sections=raw,
@@ -369,6 +377,29 @@ class Session:
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ValueError(f"section '{kind.KEY}': {exc}") from exc
         return session
+
+
+def _typed(data: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
+    """``data[key]`` if it has the expected TOML type (absent: ``default``); else ValueError."""
+    if key not in data:
+        return default
+    value = data[key]
+    # TOML booleans are not numbers here, and numbers not booleans.
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise ValueError(f"'{key}' must be {_KIND_WORDS.get(kind, kind.__name__)}")
+
+
+def _number(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"'{key}' must be a number")
+
+
+_KIND_WORDS = {str: "a string", int: "an integer", bool: "true or false"}
 
 
 def _drop_none(value: Any) -> Any:
@@ -396,23 +427,38 @@ def load_session(
 
     ``sections`` are parsed at once and ``checks`` run (``tasks.sections.open_session``
     passes every owner and check). Raises ``StateFileCorrupt`` or
-    ``StateFileUnsupported``; the file is left as it is.
+    ``StateFileUnsupported``; the file is left as it is. Whatever the file holds, this
+    never hangs and never raises anything else: its size and nesting are bounded before
+    it is parsed, and every section and check runs inside the error handling.
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_STATE_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StateFileCorrupt(path, f"cannot be read ({exc.strerror})") from exc
+        raise StateFileCorrupt(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_STATE_BYTES:
+        raise StateFileCorrupt(
+            path, f"is larger than {MAX_STATE_BYTES // (1024 * 1024)} MiB: not a session file"
+        )
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StateFileCorrupt(path, f"is not UTF-8 text (byte {exc.start})") from exc
+    if _too_deep(text):
+        raise StateFileCorrupt(path, f"nests arrays or tables deeper than {MAX_NESTING} levels")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StateFileCorrupt(path, f"is not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise StateFileCorrupt(path, "nests arrays or tables too deeply") from exc
+    if _depth_exceeds(data, MAX_NESTING):
+        raise StateFileCorrupt(path, f"nests tables deeper than {MAX_NESTING} levels")
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise StateFileCorrupt(path, "has no schema_version")
     if version != SCHEMA_VERSION:
         raise StateFileUnsupported(
@@ -421,12 +467,65 @@ def load_session(
         )
     try:
         session = Session.from_dict(data, sections)
-        problems = [p for check in checks if (p := check(session))]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise StateFileCorrupt(path, f"has an invalid structure ({exc})") from exc
-    if problems:
-        raise StateFileCorrupt(path, problems[0])
+    for check in checks:
+        try:
+            problem = check(session)
+        except Exception as exc:  # noqa: BLE001 - a hostile value must refuse the file, not crash
+            problem = f"has an invalid value ({type(exc).__name__}: {exc})"
+        if problem:
+            raise StateFileCorrupt(path, problem)
     return session
+
+
+# Strings and comments, skipped when measuring how deeply brackets nest (triple-quoted
+# forms first; a malformed string only blurs the estimate: tomllib has the last word).
+_TOML_SKIP = re.compile(
+    r'''"""(?:[^"\\]|\\.|"(?!""))*"""'''
+    r"|'''.*?'''"
+    r'''|"(?:[^"\\\n]|\\.)*"'''
+    r"|'[^'\n]*'"
+    r"|#[^\n]*",
+    re.DOTALL,
+)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+# A key of MAX_NESTING or more dotted parts (quoted parts stand in as "s"): tomllib
+# takes quadratic time on long dotted keys, so they are refused before parsing too.
+_DOTTED = re.compile(r"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){" + str(MAX_NESTING) + ",}")
+
+
+def _too_deep(text: str) -> bool:
+    """Whether brackets or dotted keys nest deeper than ``MAX_NESTING``, measured without
+    recursion: remove innermost bracket pairs level by level (each pass one linear scan)."""
+    if text.count(".") >= MAX_NESTING and _DOTTED.search(_TOML_SKIP.sub("s", text)):
+        return True
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    brackets = _NOT_BRACKET.sub("", _TOML_SKIP.sub("", text))
+    for _level in range(MAX_NESTING):
+        reduced = _INNERMOST.sub("", brackets)
+        if reduced == brackets or not reduced:
+            return False  # balanced within the limit, or unbalanced (tomllib reports it)
+        brackets = reduced
+    return bool(brackets) and _INNERMOST.search(brackets) is not None
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether parsed data nests deeper than ``limit`` (dotted keys nest without brackets)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
 
 
 def dumps_session(session: Session) -> str:
@@ -434,34 +533,20 @@ def dumps_session(session: Session) -> str:
 
 
 def save_session(path: Path, session: Session) -> None:
-    """Atomically replace ``path`` with ``session``: temp file, fsync, rename; mode 0600."""
+    """Atomically replace ``path`` with ``session``: temp file, fsync, rename; mode 0600.
+
+    A symlinked ``path`` is written through to its target. Raises ``StateWriteError``
+    (full disk, read-only directory, ...); the file on disk then still holds the
+    previous state.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     session.updated_at = now_iso()
-    write_atomic(path, dumps_session(session).encode("utf-8"))
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` so that ``path`` always holds either the old or the new content."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = dumps_session(session).encode("utf-8")
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(path, data)
+    except OSError as exc:
+        raise StateWriteError(path, exc) from exc
 
 
 def new_session_path(path: Path) -> Path:

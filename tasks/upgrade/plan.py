@@ -1042,6 +1042,14 @@ class PlanRecord:
                 return None
             if not isinstance(value, dict):
                 raise ValueError(f"'{key}' must be a table")
+            # Written only by crvs-migrate: any other type is a hand edit, refused.
+            for text in ("current", "target", "kind", "summary"):
+                if not isinstance(value.get(text, ""), str):
+                    raise ValueError(f"'{key}.{text}' must be text")
+            for table in ("phases", "blockers", "warnings", "crossed"):
+                items = value.get(table, [])
+                if not isinstance(items, list):
+                    raise ValueError(f"'{key}.{table}' must be a list")
             return Plan.from_state(value)
 
         applied = data.get("applied", {})

@@ -49,6 +49,7 @@ def test_app_command_quotes_the_sandbox_path() -> None:
     cmd = cli_serve.app_command(Path("/tmp/a dir/it's; rm -rf x"))
     assert shlex.split(cmd) == [
         sys.executable, "-m", "tui", "--demo", "--demo-dir", "/tmp/a dir/it's; rm -rf x",
+        "--confine",
     ]  # fmt: skip
 
 
@@ -67,6 +68,36 @@ def test_bad_port_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         main(["serve", "--demo", "--port", "70000"])
     assert exc.value.code == 2
     assert "between 1 and 65535" in capsys.readouterr().err
+
+
+def start_server(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """A real ``crvs-migrate serve`` on 127.0.0.1; returns it, the address it printed
+    (with its token) and its log. Stop it with ``stop_server``."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui", "serve", "--demo", "--demo-dir", str(tmp_path / "demo"),
+         "--port", str(port)],
+        cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:  # bounded: the sandbox is built (real git) before the server listens
+        assert server.poll() is None, log.read_text()
+        found = re.search(rf"Open (http://127\.0\.0\.1:{port}/\?token=[\w-]+)", log.read_text())
+        if found:
+            return server, found.group(1), log
+        assert time.monotonic() < deadline, f"serve did not start:\n{log.read_text()}"
+        time.sleep(0.1)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
 
 
 def _serve(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +122,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 def test_non_loopback_host_warns_about_no_authentication(tmp_path: Path) -> None:
     # A name that cannot resolve: the warning is printed, then the bind fails cleanly.
     result = _serve(tmp_path, "--host", "crvs-migrate-test.invalid", "--port", str(free_port()))
-    assert "no authentication" in result.stderr
+    assert "can drive this demo" in result.stderr and "token" in result.stderr
     assert "WARNING" in result.stderr
     assert result.returncode == 1
 
@@ -105,26 +136,9 @@ def test_demo_renders_in_headless_chromium(tmp_path: Path) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    log = tmp_path / "serve.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--demo", "--demo-dir", str(tmp_path / "demo"),
-         "--port", str(port)],
-        cwd=tmp_path, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    server, url, log = start_server(tmp_path)
     driver = None
     try:
-        deadline = time.monotonic() + 60
-        while True:  # bounded: the sandbox is built (real git) before the server listens
-            assert server.poll() is None, log.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "serve did not start listening"
-                time.sleep(0.1)
-
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for flag in (

@@ -10,7 +10,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 # Runs the program and writes its exit code to a file: the code is known as
@@ -102,3 +103,221 @@ class TmuxSession:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+
+
+class TmuxControl:
+    """A tmux terminal watched through one control-mode client (``tmux -C``), for timing.
+
+    What the program in the pane writes reaches tmux, which updates the pane's grid and
+    notifies the control client (``%output``) in the same pass; the client's commands
+    (``send-keys``, ``capture-pane``) travel over the same pipe, with no process started
+    per command. So ``wait_screen`` looks at the grid only when new output has arrived (no
+    polling loop competing with the program for the CPU), and a match is timed by the
+    arrival of the last output that tmux had processed before the matching capture.
+    ``Seen.resolution`` bounds how much earlier the match can have happened: it is the
+    span from the first output after the previous, non-matching capture to that time.
+    """
+
+    def __init__(self, *, width: int = 120, height: int = 40) -> None:
+        import threading
+        from collections import deque
+
+        if shutil.which("tmux") is None:
+            raise RuntimeError("tmux is not installed (./dev.sh test installs it)")
+        self.width, self.height = width, height
+        self.socket = f"crvs-bench-{uuid.uuid4().hex[:8]}"
+        self._dir = Path(tempfile.mkdtemp(prefix="crvs-tmuxctl-"))
+        conf = self._dir / "tmux.conf"
+        # No status line, so the pane is the whole width x height.
+        conf.write_text(
+            f"set -g default-size {width}x{height}\n"
+            "set -g status off\n"
+            "set -g remain-on-exit on\n"
+            "set -g escape-time 0\n"
+            "set -g history-limit 0\n"
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TMUX", "TEXTUAL", "COLORTERM", "NO_COLOR", "SSH_"))
+        }
+        self._env = env
+        subprocess.run(
+            ["tmux", "-L", self.socket, "-f", str(conf), "new-session", "-d", "-s", "app",
+             "-x", str(width), "-y", str(height), "--", "sleep", "86400"],
+            check=True, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+        )  # fmt: skip
+        # (window-size in the config file crashes tmux 3.3a at start: set it afterwards)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "set-option", "-g", "window-size", "manual"],
+            check=True, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+        )  # fmt: skip
+        self._client = subprocess.Popen(
+            ["tmux", "-L", self.socket, "-C", "attach-session", "-t", "app"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._lock = threading.Condition()
+        self._output_times: list[float] = []  # arrival of every %output, in order
+        self._replies: deque[tuple[bool, list[str], int]] = deque()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.command("display-message -p ok")  # the attach has been answered
+
+    # -- the control-mode protocol --------------------------------------------
+
+    def _read(self) -> None:
+        assert self._client.stdout is not None
+        block: list[str] | None = None
+        seq_at_begin = 0
+        for raw in self._client.stdout:
+            now = time.monotonic()
+            if raw.startswith(b"%output "):
+                with self._lock:
+                    self._output_times.append(now)
+                    self._lock.notify_all()
+                continue
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if block is None:
+                # flags 1: the answer to a command this client sent (0: tmux's own)
+                if line.startswith("%begin ") and line.endswith(" 1"):
+                    block = []
+                    with self._lock:
+                        seq_at_begin = len(self._output_times)
+                continue
+            if line.startswith(("%end ", "%error ")) and line.endswith(" 1"):
+                with self._lock:
+                    self._replies.append((line.startswith("%end"), block, seq_at_begin))
+                    self._lock.notify_all()
+                block = None
+            else:
+                block.append(line)
+        with self._lock:
+            self._replies.append((False, ["control client ended"], len(self._output_times)))
+            self._lock.notify_all()
+
+    def _send(self, cmd: str) -> float:
+        assert self._client.stdin is not None
+        sent = time.monotonic()
+        self._client.stdin.write(cmd.encode() + b"\n")
+        self._client.stdin.flush()
+        return sent
+
+    def command(self, cmd: str, timeout: float = 10.0) -> tuple[list[str], int]:
+        """Run one tmux command; its output lines and how many outputs tmux had processed."""
+        with self._lock:
+            self._send(cmd)
+            if not self._lock.wait_for(lambda: self._replies, timeout):
+                raise AssertionError(f"tmux did not answer {cmd!r} within {timeout}s")
+            ok, lines, seq = self._replies.popleft()
+        if not ok:
+            raise RuntimeError(f"tmux {cmd!r}: {' '.join(lines)}")
+        return lines, seq
+
+    @staticmethod
+    def _quote(arg: str) -> str:
+        if "'" in arg or "\n" in arg:
+            raise ValueError(f"cannot pass {arg!r} to tmux")
+        return f"'{arg}'"
+
+    # -- what a benchmark uses -------------------------------------------------
+
+    def start(
+        self, argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> float:
+        """Start ``argv`` in the pane (killing what ran there); returns the time it was asked."""
+        self.command("clear-history -t app")
+        parts = ["respawn-pane", "-k", "-t", "app"]
+        for k, v in (env or {}).items():
+            parts += ["-e", self._quote(f"{k}={v}")]
+        if cwd is not None:
+            parts += ["-c", self._quote(str(cwd))]
+        parts += ["--", *(self._quote(a) for a in argv)]
+        with self._lock:
+            started = self._send(" ".join(parts))
+            if not self._lock.wait_for(lambda: self._replies, 10):
+                raise AssertionError("tmux did not answer respawn-pane")
+            ok, lines, _seq = self._replies.popleft()
+        if not ok:
+            raise RuntimeError(f"respawn-pane: {' '.join(lines)}")
+        return started
+
+    def send_keys(self, *keys: str, literal: bool = False) -> float:
+        """Type ``keys`` into the pane (tmux key names, or text with ``literal``); when sent."""
+        flag = "-l " if literal else ""
+        with self._lock:
+            sent = self._send(f"send-keys -t app {flag}" + " ".join(self._quote(k) for k in keys))
+            if not self._lock.wait_for(lambda: self._replies, 10):
+                raise AssertionError("tmux did not answer send-keys")
+            ok, lines, _seq = self._replies.popleft()
+        if not ok:
+            raise RuntimeError(f"send-keys: {' '.join(lines)}")
+        return sent
+
+    def screen(self) -> str:
+        return "\n".join(self.command("capture-pane -p -J -t app")[0])
+
+    def pane(self, fmt: str) -> str:
+        return self.command(f"display-message -p -t app {self._quote(fmt)}")[0][0]
+
+    def wait_screen(
+        self, shown: Callable[[str], bool], since: float, timeout: float = 30.0
+    ) -> Seen:
+        """Wait until ``shown(screen text)`` after ``since``; see the class docstring."""
+        deadline = time.monotonic() + timeout
+        previous_seq: int | None = None
+        screen = ""
+        captures = 0
+        while True:
+            lines, seq = self.command("capture-pane -p -J -t app")
+            captures += 1
+            screen = "\n".join(lines)
+            if shown(screen):
+                with self._lock:
+                    times = self._output_times[:seq]
+                if not times or times[-1] < since:
+                    raise AssertionError(f"already shown before the action:\n{screen}")
+                at = times[-1]
+                if previous_seq is None:  # the first look: the first output since the action
+                    previous_seq = next(i for i, t in enumerate(times) if t >= since)
+                first = times[previous_seq]
+                return Seen(at=at, resolution=at - first, screen=screen, captures=captures)
+            previous_seq = seq
+            with self._lock:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._lock.wait_for(
+                    lambda seq=seq: len(self._output_times) > seq, left
+                ):
+                    raise AssertionError(f"not shown within {timeout}s; the screen was:\n{screen}")
+
+    def output_count(self) -> int:
+        with self._lock:
+            return len(self._output_times)
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead, _, status = self.pane("#{pane_dead} #{pane_dead_status}").partition(" ")
+            if dead == "1":
+                return int(status or 0)
+            time.sleep(0.02)
+        raise AssertionError(f"the program did not exit within {timeout}s:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        try:
+            self._client.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._client.kill()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """When a screen was first seen: ``at`` (time.monotonic), at most ``resolution`` late."""
+
+    at: float
+    resolution: float
+    screen: str
+    captures: int

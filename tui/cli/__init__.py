@@ -2,7 +2,8 @@
 
 Exit codes:
   0  the operator quit normally (the session is saved)
-  1  the session file could not be used and the operator quit, or an unexpected error
+  1  the session file could not be used (damaged, in use by another instance, not
+     writable) and the operator quit, or an unexpected error
   2  bad command-line usage
   Subcommands document their own codes (``crvs-migrate health --help``).
 """
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to build (or reuse) the demo sandbox; implies --demo (default: a fresh temp dir)",
     )
     parser.add_argument(
+        "--confine",
+        action="store_true",
+        help="with --demo: read and run nothing outside the demo sandbox (what `serve` does)",
+    )
+    parser.add_argument(
         "--theme",
         metavar="NAME",
         help="colour theme, e.g. ansi-dark or ansi-light (the terminal's own 16 colours), "
@@ -76,9 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    from tui.cli import check_env, health, plan, serve
+    from tui.cli import check_env, health, plan, report, serve
 
-    return [health.register, plan.register, check_env.register, serve.register]
+    return [health.register, plan.register, check_env.register, report.register, serve.register]
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -92,26 +98,62 @@ def run_app(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
 
-    from tasks.errors import StateFileError
+    from tasks.errors import StateFileError, StorageError
     from tasks.sections import open_session
+    from tasks.session.lock import SessionInUse, SessionLock
     from tasks.session.workspace import Workspace
 
     demo = None
+    demo_lock: SessionLock | None = None
+    # Why this instance may only look (another holds the session or the sandbox, or
+    # the lock cannot be made): the app asks whether to view read-only or quit.
+    unavailable: SessionInUse | StorageError | None = None
     if args.demo or args.demo_dir:
-        from tasks.demo.sandbox import build_demo_sandbox
+        from tasks.demo.sandbox import DemoSandbox, demo_sandbox_at
 
         root = args.demo_dir or Path(tempfile.mkdtemp(prefix="crvs-migrate-demo-")) / "sandbox"
+        root = Path(root).expanduser().absolute()
+        demo_lock = SessionLock(DemoSandbox(root).lock_path, what="demo sandbox")
         try:
-            demo = build_demo_sandbox(root)
-        except (OSError, RuntimeError) as exc:
-            print(f"crvs-migrate: cannot build the demo sandbox in {root}: {exc}", file=sys.stderr)
+            # Served (--confine): a reloaded page's previous app process may still be
+            # quitting; give it a moment before calling the sandbox busy.
+            demo_lock.acquire(wait_s=3.0 if args.confine else 0.0)
+        except SessionInUse as exc:
+            unavailable = exc  # its cluster is another instance's: never rebuilt here
+        except StorageError as exc:
+            print(
+                f"crvs-migrate: cannot use the demo sandbox in {root}: {exc.message}",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
+        if unavailable is None:
+            try:
+                # Only checked here: the app builds it after its first paint.
+                demo = demo_sandbox_at(root)
+            except OSError as exc:
+                demo_lock.release()
+                print(
+                    f"crvs-migrate: cannot build the demo sandbox in {root}: {exc}", file=sys.stderr
+                )
+                return EXIT_ERROR
+        else:
+            demo = DemoSandbox(root)
+    elif args.confine:
+        print("crvs-migrate: --confine goes with --demo (it confines the demo)", file=sys.stderr)
+        return EXIT_USAGE
     state_path = args.state or (demo.state_path if demo else locations.default_state_path())
-    workspace = Workspace(state_path, demo=demo)
+    workspace = Workspace(
+        state_path, demo=demo, confine_to=demo.root if demo is not None and args.confine else None
+    )
+    if unavailable is None:
+        try:
+            workspace.lock.acquire()
+        except (SessionInUse, StorageError) as exc:
+            unavailable = exc
     session = None
     state_error = None
     try:
-        session = open_session(workspace.state_path)
+        session = open_session(workspace.state_path, confine_to=workspace.confine_to)
     except StateFileError as exc:
         state_error = exc
 
@@ -121,10 +163,24 @@ def run_app(args: argparse.Namespace) -> int:
         workspace,
         session=session,
         state_error=state_error,
+        unavailable=unavailable,
         theme=args.theme,
         environ=os.environ,
     )
-    result = app.run()
+    try:
+        result = app.run()
+    finally:
+        # The app may have moved to a new session file (after a damaged one).
+        for lock in (app.workspace.lock, workspace.lock, demo_lock):
+            if lock is not None:
+                lock.release()
+    if app.storage_error is not None:
+        print(
+            f"crvs-migrate: {app.storage_error.message} The file still holds what was last "
+            "written successfully.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     if app.crash_report is not None:
         print(
             f"crvs-migrate stopped unexpectedly. Your session is saved in {workspace.state_path}.\n"
@@ -134,7 +190,7 @@ def run_app(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if app.return_code not in (None, 0):
         return app.return_code
-    if demo is not None:
+    if demo is not None and not workspace.read_only:
         print(f"Demo sandbox kept in {demo.root} (resume with --demo-dir {demo.root})")
     return result if isinstance(result, int) else EXIT_OK
 

@@ -197,17 +197,16 @@ def run_health(args: argparse.Namespace) -> int:
     policy = HealthPolicy(needed_free_bytes=int(args.needed_free_gb * GIB))
     results = asyncio.run(check_cluster(nodes, options, policy, deadline_s=args.timeout))
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "source": source,
-                    "exit_code": exit_code(results),
-                    "nodes": [r.to_state() for r in results],
-                    "findings": [f.to_state() for f in findings],
-                },
-                indent=2,
-            )
-        )
+        from tasks.text import sanitize_tree
+
+        report = {
+            "source": source,
+            "exit_code": exit_code(results),
+            "nodes": [r.to_state() for r in results],
+            "findings": [f.to_state() for f in findings],
+        }
+        # Reasons and raw output come from the nodes: cleaned as on screen.
+        print(json.dumps(sanitize_tree(report), indent=2))
     else:
         print_table(results)
     return exit_code(results)

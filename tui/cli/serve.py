@@ -2,14 +2,18 @@
 
 For demos on a projector from a laptop: the browser shows the same app as the
 terminal. Every browser session starts one app process running
-``crvs-migrate --demo-dir <DIR>`` on ONE sandbox shared by all sessions (built
-once, when the server starts): reloading the page resumes where the demo was,
-just as restarting after an SSH drop does. Two tabs open at once share that
-sandbox and its session file (each save is atomic; the last one wins); for
+``crvs-migrate --demo-dir <DIR> --confine`` on ONE sandbox shared by all sessions
+(built once, when the server starts): reloading the page resumes where the demo
+was, just as restarting after an SSH drop does. The sandbox is locked by the app
+process using it, so a second tab open at once is offered a read-only view; for
 separate audiences run two servers with different --demo-dir and --port.
 
-textual-serve has no authentication, so the server listens on loopback unless
-told otherwise, and only the demo can be served (never a real upgrade).
+textual-serve has no authentication of its own: the server listens on loopback
+unless told otherwise, only the demo can be served (never a real upgrade), the
+address printed at start holds a random token without which neither the page nor
+its WebSocket opens, the Host and the WebSocket's Origin must be the served
+address (``tui.cli.serve_guard``), and the served app reads and runs nothing
+outside its sandbox (``--confine``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             f"Only this machine can connect by default ({DEFAULT_HOST}). To let other machines "
             "connect, give --host with this machine's address (or 0.0.0.0 with --public-url). "
-            "There is NO authentication: anyone who reaches the port drives the demo. "
+            "The printed address holds a random token: only who has it can open the demo. "
             "Exit codes: 0 stopped with Ctrl+C; 1 sandbox or port problem; 2 bad usage."
         ),
     )
@@ -99,7 +103,9 @@ def is_wildcard(host: str) -> bool:
 
 def app_command(demo_dir: Path) -> str:
     # textual-serve runs this through a shell: quote every part.
-    return shlex.join([sys.executable, "-m", "tui", "--demo", "--demo-dir", str(demo_dir)])
+    return shlex.join(
+        [sys.executable, "-m", "tui", "--demo", "--demo-dir", str(demo_dir), "--confine"]
+    )
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -139,17 +145,18 @@ def serve(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"WARNING: textual-serve has no authentication. Anyone who can reach {host} "
-            f"port {args.port} can drive this demo. Use --host {DEFAULT_HOST} unless the "
-            "network is trusted.",
+            f"WARNING: anyone who can reach {host} port {args.port} and has the address "
+            "printed below (with its token) can drive this demo; the connection is not "
+            f"encrypted. Use --host {DEFAULT_HOST} unless the network is trusted.",
             file=err,
         )
     print(f"Demo sandbox: {sandbox.root} (shared by every browser session)", file=err)
 
-    from textual_serve.server import Server
+    from tui.cli.serve_guard import GuardedServer, new_token
 
-    server = Server(
+    server = GuardedServer(
         app_command(sandbox.root),
+        token=new_token(),
         host=host,
         port=args.port,
         title="crvs-migrate demo",
