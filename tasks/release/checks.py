@@ -32,7 +32,7 @@ from tasks.servers.health import (
     DOCKER_SERVICE_FORMAT,
     Service,
     Unparseable,
-    one_shot,
+    is_one_shot,
     parse_docker_services,
 )
 from tasks.servers.runner import RemoteRun
@@ -193,8 +193,8 @@ async def migration_progress(run: RemoteRun, tail: int = 400) -> MigrationProgre
 
 def _services_check(services: list[Service], data_fs: str) -> CheckResult:
     title = "Every service at n/n"
-    down = [s for s in services if not one_shot(s) and s.running != s.desired]
-    others = [s for s in services if not one_shot(s)]
+    down = [s for s in services if not is_one_shot(s) and s.running != s.desired]
+    others = [s for s in services if not is_one_shot(s)]
     if not services:
         return CheckResult(
             "services", title, FAIL, "no service of the stack is listed", [], [FIX_ENCRYPTED_DATA]

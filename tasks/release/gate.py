@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from tasks.errors import CrvsError, InvalidName
 from tasks.names import validate_label
@@ -213,10 +213,16 @@ class Gate:
         return [f"{c.title}: {c.missing}" for c in self.conditions if not c.met]
 
 
+class JournalLookup(Protocol):
+    """The journal as the gate reads it: an entry by its id (``Journal``, the report's input)."""
+
+    def find(self, entry_id: str) -> dict[str, Any] | None: ...
+
+
 class _Evidence:
     """What compute_gate checks every record against: seals, journal, clock."""
 
-    def __init__(self, session: Session, journal: Journal | None) -> None:
+    def __init__(self, session: Session, journal: JournalLookup | None) -> None:
         self.session = session
         self.journal = journal
         self.backup = BackupRecord.of(session)
@@ -485,12 +491,12 @@ CONDITIONS: tuple[Callable[[_Evidence, float | None, str], Condition], ...] = (
 )
 
 
-def opening_problem(session: Session, journal: Journal | None) -> str:
+def opening_problem(session: Session, journal: JournalLookup | None) -> str:
     """Empty when the gate's opening holds up (sealed, journalled, in time), else why not."""
     return _opened(_Evidence(session, journal))[1]
 
 
-def compute_gate(session: Session, journal: Journal | None) -> Gate:
+def compute_gate(session: Session, journal: JournalLookup | None) -> Gate:
     ev = _Evidence(session, journal)
     opened, why_not = _opened(ev)
     return Gate(tuple(check(ev, opened, why_not) for check in CONDITIONS))
@@ -686,7 +692,7 @@ def acknowledge_risk(session: Session, journal: Journal, strategy: str) -> None:
     seal_slot(session, "risk")
 
 
-def refresh_gate(session: Session, journal: Journal | None) -> Gate:
+def refresh_gate(session: Session, journal: JournalLookup | None) -> Gate:
     """Recompute the gate and set the backup phase's status from it (never the other way)."""
     gate = compute_gate(session, journal)
     record = session.phase(PHASE)
