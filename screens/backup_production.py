@@ -594,6 +594,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
             await self._verify(target, label)
 
     def _reattach(self) -> None:
+        if self.workspace.read_only:
+            return  # the window holding the session follows its runs
         for slot in ("backup_run", "restore_run"):
             run = run_in_slot(self.session, slot)
             if run is not None and run.running:
@@ -772,6 +774,10 @@ class BackupProductionScreen(ReleasePhaseScreen):
             self._mark("restore", False)
 
     async def _restore(self, replicas: int, scripts: str) -> None:
+        if self.workspace.read_only:
+            from tasks.errors import ReadOnlySession
+
+            raise ReadOnlySession("Copying the backup onto QA")
         from tasks.release.emergency import (
             ES_RESTART,
             RESTORE_ANSWERS,

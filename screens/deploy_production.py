@@ -220,6 +220,10 @@ class DeployProductionScreen(DeployScreen):
             self.refresh_from_session()
 
     async def _step(self, step_id: str) -> None:
+        if self.workspace.read_only:
+            from tasks.errors import ReadOnlySession
+
+            raise ReadOnlySession("A rollback step")
         await self.frame.servers_ready()
         pane = self.query_one("#rollback-pane", OutputPane)
         if step_id in ("redeploy", "redeploy_after_restore"):

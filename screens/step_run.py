@@ -85,6 +85,10 @@ async def run_remote_in_pane(
     """Run ``record`` detached on its server (``start``) or reattach to it, its log streaming
     into ``pane``; journalled when it ends. A dropped connection is said in the pane and
     retried: the command goes on on the server meanwhile."""
+    if start and frame.workspace.read_only:
+        from tasks.errors import ReadOnlySession
+
+        raise ReadOnlySession(f"Running `{' '.join(record.argv[:2])}` on {record.node}")
     where = f"{record.node} ({record.where})"
     pane.start(
         record.argv,

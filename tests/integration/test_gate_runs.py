@@ -297,3 +297,34 @@ async def test_a_backup_still_running_is_reattached_after_a_restart(
     assert Path(taken.run.log_file).read_text().count("writing ") == 7  # every line, once
     commands = [e for e in again.workspace.journal.entries() if e["kind"] == "command"]
     assert len(commands) == 1 and commands[0]["exit_code"] == 0
+
+
+async def test_a_read_only_window_runs_nothing_on_the_servers(
+    world: GateWorld, tmp_path: Path
+) -> None:
+    state = tmp_path / "state" / "session.toml"
+    app = make_app(state, view="backup_production", answers=_answers(world))
+    async with app.run_test(size=(110, 50)) as pilot:  # the window that holds the session
+        await pilot.pause()
+        await _until(
+            pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
+        )
+        await press_when_shown(pilot, app, "#gate-open")
+    viewer = make_app(state, load=True)
+    viewer.workspace.open_read_only()
+    async with viewer.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        await _until(
+            pilot,
+            lambda: viewer.screen.query_one("#backup-host", Input).value == world.backup.address,
+        )
+        viewer.screen.query_one("#backup-label", Input).value = LABEL
+        viewer.screen.query_one("#backup-scripts", Input).value = world.manager.scripts_dir
+        await press_when_shown(pilot, viewer, "#backup-run")
+        await press_when_shown(pilot, viewer, "#confirm")
+        await _until(pilot, lambda: bool(_errors(viewer)))
+        assert "read-only" in " ".join(_errors(viewer))
+    assert not (world.manager.dir / "data" / "backups" / "mongo").exists() or not any(
+        (world.manager.dir / "data" / "backups" / "mongo").iterdir()
+    )
+    assert not world.backup_tree(LABEL).exists()
