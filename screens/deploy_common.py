@@ -49,7 +49,7 @@ from tasks.release.deploy import (
     record_stack,
     settle_phase,
     settle_problems,
-    wait_for_stack,
+    wait_on_manager,
 )
 from tasks.release.gate import compute_gate
 from tasks.release.publish import ReleaseRecord
@@ -501,6 +501,11 @@ class DeployScreen(ReleasePhaseScreen):
 
         def show(probe: StackProbe, elapsed: float) -> None:
             text = Text(f"◐ {fmt_elapsed(elapsed)}: ", style="bold")
+            if probe.lost:
+                text.append("the connection to the manager dropped; reconnecting (the stack ")
+                text.append("and its migrations go on meanwhile)")
+                progress.update(text)
+                return
             text.append(probe.summary())
             p = probe.progress
             if p is not None and p.state == "running":
@@ -516,13 +521,12 @@ class DeployScreen(ReleasePhaseScreen):
 
         try:
             await self.frame.servers_ready()
-            async with manager_runner(self.session, self.workspace, self.ENVIRONMENT) as run:
-                probe = await wait_for_stack(
-                    run,
-                    on_progress=show,
-                    node=node.name if node else "",
-                    interval_s=self._wait_interval(),
-                )
+            probe = await wait_on_manager(
+                lambda: manager_runner(self.session, self.workspace, self.ENVIRONMENT),
+                on_progress=show,
+                node=node.name if node else "",
+                interval_s=self._wait_interval(),
+            )
         except CrvsError as exc:
             progress.update(Text(f"✗ {exc.message}", style="bold red"))
             return False

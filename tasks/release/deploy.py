@@ -19,6 +19,7 @@ the end).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -409,6 +410,8 @@ class StackProbe:
 
     node: str = ""
     progress: MigrationProgress | None = None
+    # The connection to the manager dropped (wait_on_manager reconnects).
+    lost: bool = False
 
     @property
     def not_up(self) -> list[str]:
@@ -503,14 +506,69 @@ async def wait_for_stack(
         except TimeoutError:
             probe = StackProbe(error="the manager did not answer in time")
         except CrvsError as exc:
-            probe = StackProbe(error=exc.message)
+            probe = StackProbe(error=exc.message, lost=_lost(exc))
         elapsed = time.monotonic() - t0
         if on_progress is not None:
             on_progress(probe, elapsed)
-        if probe.up or elapsed + interval_s > timeout_s:
+        if probe.up or probe.lost or elapsed + interval_s > timeout_s:
             if not probe.error:
                 probe.images = await read_service_images(run)
             return probe
+        await asyncio.sleep(interval_s)
+
+
+def _shifted(
+    on_progress: Callable[[StackProbe, float], None] | None, before: float
+) -> Callable[[StackProbe, float], None] | None:
+    """Progress with the time already waited before a reconnection added."""
+    if on_progress is None:
+        return None
+    report = on_progress
+    return lambda probe, elapsed: report(probe, elapsed + before)
+
+
+def _lost(exc: CrvsError) -> bool:
+    from tasks.servers.ssh import FailureKind, SshFailure
+
+    return isinstance(exc, SshFailure) and exc.kind in (
+        FailureKind.LOST,
+        FailureKind.TIMEOUT,
+        FailureKind.REFUSED,
+        FailureKind.UNREACHABLE,
+    )
+
+
+async def wait_on_manager(
+    connect: Callable[[], contextlib.AbstractAsyncContextManager[RemoteRun]],
+    *,
+    timeout_s: float = DEFAULT_WAIT_S,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    on_progress: Callable[[StackProbe, float], None] | None = None,
+    node: str = "",
+) -> StackProbe:
+    """``wait_for_stack`` that reconnects when the link to the manager drops (the stack and
+    its migrations go on meanwhile): only the whole wait is bounded."""
+    t0 = time.monotonic()
+    while True:
+        left = timeout_s - (time.monotonic() - t0)
+        try:
+            async with connect() as run:
+                probe = await wait_for_stack(
+                    run,
+                    timeout_s=max(left, interval_s),
+                    interval_s=interval_s,
+                    on_progress=_shifted(on_progress, timeout_s - left),
+                    node=node,
+                )
+        except CrvsError as exc:
+            if not _lost(exc):
+                raise
+            probe = StackProbe(error=exc.message, lost=True, node=node)
+        elapsed = time.monotonic() - t0
+        if not probe.lost or elapsed + interval_s > timeout_s:
+            return probe
+        if on_progress is not None:
+            on_progress(probe, elapsed)
         await asyncio.sleep(interval_s)
 
 

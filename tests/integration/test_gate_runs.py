@@ -328,3 +328,33 @@ async def test_a_read_only_window_runs_nothing_on_the_servers(
         (world.manager.dir / "data" / "backups" / "mongo").iterdir()
     )
     assert not world.backup_tree(LABEL).exists()
+
+
+async def test_the_wait_after_a_deploy_reconnects_when_the_link_drops(world: GateWorld) -> None:
+    from tasks.release.deploy import wait_on_manager
+    from tests.support.detached import cut_connections
+
+    world.manager.set_state("migration_state", "Running 10 seconds ago\n")
+    seen: list[tuple[bool, str, float]] = []
+    task = asyncio.create_task(
+        wait_on_manager(
+            lambda: _runner(world.manager),
+            timeout_s=60,
+            interval_s=0.3,
+            on_progress=lambda p, t: seen.append((p.lost, p.migration, t)),
+            node="manager1",
+        )
+    )
+    async with asyncio.timeout(20):
+        while len(seen) < 2:
+            await asyncio.sleep(0.1)
+    cut_connections(world.sshds["manager1"])
+    async with asyncio.timeout(20):
+        while not any(lost for lost, _m, _t in seen):
+            await asyncio.sleep(0.1)
+    world.manager.set_state("migration_state", "Complete 1 second ago\n")
+    probe = await asyncio.wait_for(task, 40)
+    assert probe.up and probe.migration == "finished" and probe.node == "manager1"
+    assert [m for lost, m, _t in seen if not lost][0] == "running"
+    times = [t for _lost, _m, t in seen]
+    assert times == sorted(times)  # elapsed keeps counting across the reconnection
