@@ -16,6 +16,7 @@ from screens.widgets.output_pane import OutputPane
 from tasks.errors import CrvsError
 from tasks.local.process import ProcessResult, ProcessRun, log_path_for
 from tasks.local.steps import Step, run_step
+from tasks.servers.detached import Connect, FollowEvents, RemoteRunRecord, RunFile, follow_run
 
 
 async def run_in_pane(
@@ -67,3 +68,67 @@ async def run_in_pane(
         frame.running_steps.remove(phase_id, key)
     pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)
     return result
+
+
+async def run_remote_in_pane(
+    frame: Frame,
+    pane: OutputPane,
+    phase_id: str,
+    record: RemoteRunRecord,
+    connect: Connect,
+    *,
+    start: bool,
+    stdin_text: str = "",
+    file: RunFile | None = None,
+    title: str = "",
+) -> RemoteRunRecord:
+    """Run ``record`` detached on its server (``start``) or reattach to it, its log streaming
+    into ``pane``; journalled when it ends. A dropped connection is said in the pane and
+    retried: the command goes on on the server meanwhile."""
+    if start and frame.workspace.read_only:
+        from tasks.errors import ReadOnlySession
+
+        raise ReadOnlySession(f"Running `{' '.join(record.argv[:2])}` on {record.node}")
+    where = f"{record.node} ({record.where})"
+    pane.start(
+        record.argv,
+        f"on {where}",
+        started_ago=record.elapsed_s() if not start else 0.0,
+        note=title or ("reattached: it ran on while crvs-migrate was away" if not start else ""),
+    )
+
+    def reconnecting(attempt: int, wait: float, why: str) -> None:
+        pane.set_note(
+            f"connection lost, reconnecting in {wait:.0f} s (try {attempt}); "
+            "the command goes on on the server"
+        )
+
+    events = FollowEvents(
+        on_lines=pane.write_lines,
+        on_reconnecting=reconnecting,
+        on_reattached=lambda: pane.set_note("reconnected"),
+    )
+    try:
+        done = await follow_run(
+            connect, record, events=events, start=start, stdin_text=stdin_text, file=file
+        )
+    except CrvsError as exc:
+        pane.finish(None, record.elapsed_s())
+        pane.set_status(f"✗ {exc.message} (the run may go on on the server: reattach later)")
+        raise
+    entry = frame.workspace.journal.command(
+        done.argv,
+        None,
+        done.started_at,
+        done.finished_at,
+        done.exit_code,
+        duration_s=done.duration_s(),
+        phase=phase_id,
+        step=done.run_id,
+        host=done.host,
+    )
+    done.journal_id = entry.id
+    pane.finish(done.exit_code, done.duration_s() or record.elapsed_s())
+    if done.state == "interrupted":
+        pane.set_status(f"✗ interrupted: {done.note}", "bold red")
+    return done

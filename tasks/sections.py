@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.release.deploy import DeployRecord
-from tasks.release.gate import BackupRecord, gate_contradictions, refresh_gate
+from tasks.release.deploy import DeployRecord, production_contradictions
+from tasks.release.gate import BackupRecord, refresh_gate
 from tasks.release.publish import ReleaseRecord
 from tasks.report.change import ChangeRecord
 from tasks.servers.health import HealthRecord
+from tasks.session.journal import Journal
+from tasks.session.locations import journal_path
 from tasks.session.state import Section, Session, StateCheck, load_session
 from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers, resolve_answer_path
@@ -40,12 +42,10 @@ SECTIONS: tuple[type[Section], ...] = (
 )
 
 
-def _gate_check(session: Session) -> str | None:
-    production = DeployRecord.of(session).production
-    return gate_contradictions(session, production.gate_open_at if production else None)
-
-
-CHECKS: tuple[StateCheck, ...] = (_gate_check,)
+# Only contradictions no button can produce: a production deploy crvs-migrate did not
+# write. Evidence that fails its seal is not refused: it shows "edited outside
+# crvs-migrate" and counts for nothing.
+CHECKS: tuple[StateCheck, ...] = (production_contradictions,)
 
 
 def answered_paths(session: Session) -> list[str]:
@@ -80,7 +80,7 @@ def open_session(path: Path, *, confine_to: Path | None = None) -> Session | Non
     if session is not None:
         # Derived from evidence, never trusted from the file (a hand edit, or evidence
         # that changed after the phase was marked): recomputed in memory.
-        refresh_gate(session)
+        refresh_gate(session, Journal(journal_path(Path(path).expanduser().absolute())))
     return session
 
 

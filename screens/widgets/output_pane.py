@@ -40,6 +40,7 @@ class OutputPane(Vertical):
         self._flush_timer: Timer | None = None
         self._tick: Timer | None = None
         self._started: float | None = None
+        self._note = ""
         self._has_run = False
         self.lines_received = 0
 
@@ -73,17 +74,31 @@ class OutputPane(Vertical):
 
     # -- running --------------------------------------------------------------
 
-    def start(self, argv: Sequence[str], cwd: Path | str) -> None:
+    def start(
+        self, argv: Sequence[str], cwd: Path | str, *, started_ago: float = 0.0, note: str = ""
+    ) -> None:
+        """A run begins (or is reattached: ``started_ago`` seconds ago, so elapsed is right)."""
         self.clear()
-        self.show_command(argv, cwd)
+        self.show_command(argv, cwd, note)
         self._has_run = True
-        self._started = time.monotonic()
-        self.set_status("running · 0.0 s", "bold")
+        self._started = time.monotonic() - max(0.0, started_ago)
+        self._note = ""
+        self._show_elapsed()
+        if self._tick is not None:
+            self._tick.stop()
         self._tick = self.set_interval(0.5, self._show_elapsed)
+
+    def set_note(self, note: str) -> None:
+        """A line shown beside the elapsed time while it runs (e.g. "reconnecting")."""
+        self._note = note
+        self._show_elapsed()
 
     def _show_elapsed(self) -> None:
         if self._started is not None:
-            self.set_status(f"running · {_duration(time.monotonic() - self._started)}", "bold")
+            note = f" · {self._note}" if self._note else ""
+            self.set_status(
+                f"running · {_duration(time.monotonic() - self._started)}{note}", "bold"
+            )
 
     def write_lines(self, lines: Sequence[str]) -> None:
         """Queue lines (already sanitised by tasks.local.process); written on the next frame."""
@@ -106,6 +121,7 @@ class OutputPane(Vertical):
             self._tick.stop()
             self._tick = None
         self._started = None
+        self._note = ""
         if cancelled:
             self.set_status(f"✗ cancelled after {_duration(duration_s)}", "bold yellow")
         elif exit_code == 0:

@@ -23,7 +23,7 @@ from typing import Any
 
 from tasks.masking import mask_text
 from tasks.release.deploy import DeployRecord, EnvironmentDeploy
-from tasks.release.gate import STRATEGIES, BackupRecord, compute_gate
+from tasks.release.gate import STRATEGIES, BackupRecord, compute_gate, tampered_records
 from tasks.release.publish import ReleaseRecord
 from tasks.report.change import ChangeRecord
 from tasks.report.facts import (
@@ -249,7 +249,7 @@ def _part_change(inp: ReportInput, incidents: list[Incident], downtime: Downtime
     )
 
     s = part.section("Rollback plan")
-    rollback = rollback_plan(session)
+    rollback = rollback_plan(session, inp)
     s.lead(rollback.summary)
     s.kv(rollback.rows)
 
@@ -442,13 +442,16 @@ def _release_section(s: Section, inp: ReportInput) -> None:
 
 def _backup_section(s: Section, inp: ReportInput) -> None:
     session = inp.session
-    gate = compute_gate(session)
+    gate = compute_gate(session, inp)
     b = BackupRecord.of(session)
     s.lead("The production gate is " + ("OPEN." if gate.open else "LOCKED."))
     s.table(
-        ["Condition", "Holds", "What is missing"],
-        [[c.title, "✓ yes" if c.met else "✗ no", c.missing] for c in gate.conditions],
+        ["Condition", "Holds", "How", "What is missing"],
+        [[c.title, "✓ yes" if c.met else "✗ no", c.how, c.missing] for c in gate.conditions],
     )
+    tampered = tampered_records(session)
+    if tampered:
+        s.p("Edited outside crvs-migrate, so counting for nothing: " + ", ".join(tampered) + ".")
     pairs: list[tuple[str, str]] = []
     if b.gate_opened_at:
         pairs.append(("Gate opened", when(b.gate_opened_at)))

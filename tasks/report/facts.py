@@ -17,7 +17,13 @@ from tasks.release.deploy import (
     EnvironmentDeploy,
     image_tag,
 )
-from tasks.release.gate import STRATEGIES, BackupRecord, compute_gate, qa_health_after_restore
+from tasks.release.gate import (
+    STRATEGIES,
+    BackupRecord,
+    JournalLookup,
+    compute_gate,
+    qa_health_after_restore,
+)
 from tasks.release.publish import ReleaseRecord
 from tasks.report.change import ChangeRecord
 from tasks.report.inputs import ReportInput
@@ -246,12 +252,12 @@ class RollbackPlan:
     summary: str = ""
 
 
-def rollback_plan(session: Session) -> RollbackPlan:
+def rollback_plan(session: Session, journal: JournalLookup | None = None) -> RollbackPlan:
     """From the plan (what the upgrade changes) and the verified backup (what it can restore)."""
     plan = current_plan(session)
     answers = Answers.of(session)
     backup = BackupRecord.of(session)
-    gate = compute_gate(session)
+    gate = compute_gate(session, journal)
     previous = plan.current or answers.current_version
     rows: list[tuple[str, str]] = []
     crossed = [r for r in CATALOGUE.releases if r.version in plan.crossed]

@@ -42,6 +42,8 @@ class Entry:
     n: int  # its place in the journal, from 1
     kind: str
     at: str = ""
+    # The id evidence in the session names it by (tasks.release.gate checks it).
+    id: str = ""
     phase: str = ""
     step: str = ""
     what: str = ""
@@ -68,6 +70,7 @@ class Entry:
             n=n,
             kind=_text(data, "kind") or "damaged",
             at=_text(data, "at"),
+            id=_text(data, "id"),
             phase=_text(data, "phase"),
             step=_text(data, "step"),
             what=mask_text(sanitize(data["what"])) if isinstance(data.get("what"), str) else "",
@@ -103,6 +106,21 @@ class ReportInput:
         entries = tuple(Entry.from_dict(n, e) for n, e in enumerate(journal_entries, 1))
         crashes = tuple(find_crash_reports(crash_dir)) if crash_dir is not None else ()
         return cls(session, entries, crashes, now_iso(), exported_by)
+
+    def find(self, entry_id: str) -> dict[str, Any] | None:
+        """The entry with ``entry_id`` as the gate reads it (``tasks.release.gate``)."""
+        entry = next((e for e in self.entries if entry_id and e.id == entry_id), None)
+        if entry is None:
+            return None
+        return {
+            "kind": entry.kind,
+            "phase": entry.phase,
+            "step": entry.step,
+            "at": entry.at,
+            "by": entry.by,
+            "host": entry.host,
+            "exit_code": entry.exit_code,
+        }
 
     def of_kind(self, kind: str) -> list[Entry]:
         return [e for e in self.entries if e.kind == kind]

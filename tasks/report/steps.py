@@ -200,7 +200,7 @@ def _gate(inp: ReportInput, phase: str) -> StepRow | None:
     if prod is not None and prod.gate_open_at:
         return _row(phase, "backup_gate", DONE, prod.gate_open_at, "computed from the evidence",
                     "the gate was open when production was deployed")  # fmt: skip
-    gate = compute_gate(inp.session)
+    gate = compute_gate(inp.session, inp)
     if gate.open:
         return _row(phase, "backup_gate", DONE, "", "computed from the evidence", "open")
     return _row(phase, "backup_gate", NOT_DONE, "", "computed from the evidence",

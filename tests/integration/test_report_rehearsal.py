@@ -22,15 +22,19 @@ from tasks.local.process import Command, ProcessRun, log_path_for
 from tasks.local.start import confirm_local_ok
 from tasks.local.steps import Step, run_step
 from tasks.masking import is_secret_name
-from tasks.release.backup import BackupTarget, restore_argv, verify_backup
+from tasks.release.backup import BackupTarget, backup_argv, restore_argv, verify_backup
+from tasks.release.checks import run_post_deploy_checks
 from tasks.release.deploy import (
     DeployRecord,
     DeployRequest,
+    LiveGateCheck,
     build_deploy_argv,
+    record_checks,
     record_deploy,
     record_health,
     record_stack,
     settle_phase,
+    settle_problems,
     wait_for_stack,
 )
 from tasks.release.env_check import check_env_files
@@ -38,10 +42,12 @@ from tasks.release.gate import (
     BackupRecord,
     acknowledge_drafts,
     acknowledge_risk,
-    confirm_backup_taken,
+    compute_gate,
+    confirm_backup_outside,
     confirm_records_ok,
-    confirm_restored,
+    confirm_restored_outside,
     open_gate,
+    plan_backup,
     record_verification,
     refresh_gate,
 )
@@ -131,16 +137,21 @@ class Rehearsal:
             phase, "deploy", argv, world.config, world.local_env() | world.env_values(environment)
         )
         assert code == 0, self.ws.logs_dir / f"{phase}-deploy.log"
-        record_deploy(self.session, req, argv, how="run in crvs-migrate", exit_code=code,
-                      duration_s=self.duration)  # fmt: skip
+        live = LiveGateCheck(now_iso(), compute_gate(self.session, self.ws.journal).open)
+        record_deploy(self.session, self.ws.journal, req, argv, how="run in crvs-migrate",
+                      exit_code=code, duration_s=self.duration,
+                      gate_check=live if environment == "production" else None)  # fmt: skip
         m = env.manager
         async with ssh_runner(m.address, None, m.user, world.ssh_options(), timeout=60) as run:
-            probe = await wait_for_stack(run, timeout_s=60, interval_s=0.2)
+            probe = await wait_for_stack(run, timeout_s=60, interval_s=0.2, node=m.name)
+            checks = await run_post_deploy_checks(run, environment, m.name, env.domain)
         assert probe.up, probe.summary()
         record_stack(self.session, environment, probe)
+        assert checks.ok, [(r.title, r.summary) for r in checks.failed]
+        record_checks(self.session, environment, checks)
         snapshot = await self.health(environment)
-        record_health(self.session, environment, snapshot.checked_at, snapshot.status.value)
-        assert settle_phase(self.session, environment)
+        record_health(self.session, environment, snapshot)
+        assert settle_phase(self.session, environment), settle_problems(self.session, environment)
         self.save()
 
 
@@ -216,10 +227,12 @@ async def test_report_of_a_rehearsal_upgrade_holds_true_figures(
         str(v["manager_production_server_ip"]), 3,
     )  # fmt: skip
     m, b, qa = world.production.manager, world.backup, world.qa.manager
-    argv = confirm_backup_taken(s, journal, target, LABEL)
+    plan_backup(s, target, LABEL)
+    argv = backup_argv(target, LABEL)
     async with ssh_runner(m.address, None, m.user, world.ssh_options(), timeout=120) as run:
         taken = await run([argv[0], m.backup_script, *argv[2:]])
     assert taken.exit_status == 0, taken.stderr[-2000:]
+    confirm_backup_outside(s, journal, target, LABEL, argv)
     async with ssh_runner(b.address, b.port, b.user, world.ssh_options()) as run:
         verification = await verify_backup(
             run, "backup", world.backup_remote_dir, LABEL, BackupRecord.of(s).gate_opened_at
@@ -232,12 +245,12 @@ async def test_report_of_a_rehearsal_upgrade_holds_true_figures(
         env=world.local_env(), input="y\nyes\n", capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert restored.returncode == 0, restored.stdout[-2000:]
-    confirm_restored(s, journal, LABEL)
+    confirm_restored_outside(s, journal, LABEL, qa.address, 1)
     await r.health("qa")
     confirm_records_ok(s, journal)
     acknowledge_drafts(s, journal)
     acknowledge_risk(s, journal, "in_place")
-    assert refresh_gate(s).open
+    assert refresh_gate(s, journal).open
 
     # The change board, then production.
     now = datetime.now(UTC)

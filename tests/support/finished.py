@@ -19,11 +19,14 @@ from pathlib import Path
 from tasks.local.process import Command, ProcessRun, log_path_for
 from tasks.local.start import confirm_local_ok
 from tasks.local.steps import INTERRUPTED_EVENT, Step, recover_interrupted, run_step
-from tasks.release.backup import BackupTarget, verify_backup
+from tasks.release.backup import BackupTarget, backup_argv, verify_backup
+from tasks.release.checks import CheckResult, PostDeployChecks
 from tasks.release.deploy import (
     DeployRequest,
+    LiveGateCheck,
     StackProbe,
     build_deploy_argv,
+    record_checks,
     record_deploy,
     record_health,
     record_stack,
@@ -34,10 +37,12 @@ from tasks.release.gate import (
     BackupRecord,
     acknowledge_drafts,
     acknowledge_risk,
-    confirm_backup_taken,
+    compute_gate,
+    confirm_backup_outside,
     confirm_records_ok,
-    confirm_restored,
+    confirm_restored_outside,
     open_gate,
+    plan_backup,
     record_verification,
     refresh_gate,
 )
@@ -49,7 +54,8 @@ from tasks.release.publish import (
     record_tag_pushed,
 )
 from tasks.report.change import add_approver, record_sign_off, set_change_details
-from tasks.servers.health import Service
+from tasks.servers.health import Health, HealthSnapshot, NodeHealth, Service
+from tasks.servers.inventory import Node, Role
 from tasks.session.crash import write_crash_report
 from tasks.session.state import Session, now_iso, save_session
 from tasks.session.workspace import Workspace
@@ -126,14 +132,33 @@ def _deploy(ws: Workspace, session: Session, env: str, host: str, started: str) 
     ws.journal.command(argv, ws.state_path.parent, started, finished, 0, duration_s=took,
                        phase=phase, step="deploy")  # fmt: skip
     step.succeed(exit_code=0, duration_s=took, at=finished)
-    record_deploy(session, req, argv, how="run in crvs-migrate", exit_code=0, duration_s=took)
+    # Production stands on the gate as crvs-migrate re-verifies it just before the deploy.
+    live = LiveGateCheck(now_iso(), compute_gate(session, ws.journal).open)
+    record_deploy(
+        session,
+        ws.journal,
+        req,
+        argv,
+        how="run in crvs-migrate",
+        exit_code=0,
+        duration_s=took,
+        gate_check=live if env == "production" else None,
+    )
+    manager = "manager1" if env == "production" else "qa1"
     probe = StackProbe(
         services=_services(3 if env == "production" else 1),
         migration="finished",
         images=_images(TAG),
+        node=manager,
     )
     record_stack(session, env, probe)
-    record_health(session, env, now_iso(), "pass")
+    checks = [CheckResult("services", "Every service at n/n", "pass", "all n/n")]
+    record_checks(session, env, PostDeployChecks(env, manager, host, now_iso(), checks))
+    at = now_iso()
+    node = Node(manager, "203.0.113.10", Role.MANAGER)
+    record_health(
+        session, env, HealthSnapshot(env, at, [NodeHealth(node, Health.PASS, checked_at=at)])
+    )
     settle_phase(session, env)
 
 
@@ -200,18 +225,19 @@ async def finished_session(tmp_path: Path) -> Finished:
     remote = tmp_path / "backup-server"
     make_backup_dir(remote, LABEL)
     target = BackupTarget("backup", "203.0.113.50", 22, str(remote), "203.0.113.10", 3)
-    confirm_backup_taken(session, ws.journal, target, LABEL)
+    plan_backup(session, target, LABEL)
+    confirm_backup_outside(session, ws.journal, target, LABEL, backup_argv(target, LABEL))
     verification = await verify_backup(
         local_run, "203.0.113.50", str(remote), LABEL, BackupRecord.of(session).gate_opened_at
     )
     assert verification.ok, verification.problems
     record_verification(session, verification)
-    confirm_restored(session, ws.journal, LABEL)
+    confirm_restored_outside(session, ws.journal, LABEL, "203.0.113.20", 1)
     qa_health(session)
     confirm_records_ok(session, ws.journal)
     acknowledge_drafts(session, ws.journal)
     acknowledge_risk(session, ws.journal, "in_place")
-    assert refresh_gate(session).open
+    assert refresh_gate(session, ws.journal).open
 
     # The change board: number, window, two approvers signed off before production.
     now = datetime.now(UTC)
