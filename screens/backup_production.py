@@ -17,6 +17,7 @@ from screens.release_parts import (
     target_version,
 )
 from screens.widgets.form import AnswerButton
+from screens.widgets.manual_steps import ManualSteps
 from tasks.errors import CrvsError
 from tasks.release.backup import BackupTarget, restore_argv, suggest_label, verify_backup
 from tasks.release.gate import (
@@ -50,6 +51,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
         label = b.label or suggest_label(target_version(self.session))
         with VerticalScroll(id="content"):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield ManualSteps(self.view_id)
             yield Static(id="gate-panel")
             yield Static(
                 "Opening the gate records the time: the backup found on the backup server must be "

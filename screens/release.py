@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from screens.modals.confirm import ConfirmModal
+from screens.widgets.manual_steps import ManualSteps
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
@@ -110,6 +111,7 @@ class ReleaseScreen(ReleasePhaseScreen):
                 yield Button("Check", id="env-check")
             yield Static(id="env-result")
 
+            yield ManualSteps(self.view_id)
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
 

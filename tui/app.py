@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed
 
@@ -325,7 +325,11 @@ class CrvsMigrateApp(App[int]):
         except StorageError as exc:
             self.show_storage_error(exc, can_retry=True, can_continue=False)
             return
-        for sidebar in self.screen.query(PhaseSidebar):
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # the app is closing (a detached step ended meanwhile): saved all the same
+        for sidebar in screen.query(PhaseSidebar):
             sidebar.refresh_statuses()
 
     def show_error(self, error: CrvsError) -> None:

@@ -390,10 +390,15 @@ def record_health(session: Session, environment: str, checked_at: str, status: s
 
 
 def settle_phase(session: Session, environment: str) -> bool:
-    """Mark the deploy phase done once the deploy ran, the stack came up and health passed after."""
+    """Mark the deploy phase done once the deploy ran, the stack came up and health passed after,
+    and the plan's by-hand steps of the phase (Ansible, integrations, informing staff) are
+    confirmed."""
+    from tasks.upgrade.manual import manual_missing
+
     entry = DeployRecord.of(session).get(environment)
     complete = bool(
-        entry is not None
+        not manual_missing(session, PHASE_OF[environment])
+        and entry is not None
         and entry.succeeded
         and entry.stack is not None
         and entry.stack.up
