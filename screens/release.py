@@ -11,7 +11,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from screens.modals.confirm import ConfirmModal
-from screens.widgets.manual_steps import ManualSteps
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
@@ -19,6 +18,7 @@ from screens.release_parts import (
     plan_text,
     target_version,
 )
+from screens.widgets.manual_steps import ManualSteps
 from tasks.errors import CrvsError
 from tasks.release.env_check import check_env_files, suggested_env_file
 from tasks.release.publish import (

@@ -12,9 +12,9 @@ import contextlib
 
 from rich.text import Text
 from textual import on, work
-from textual.css.query import NoMatches
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Button, Input, Static
 
 from screens.modals.confirm import TextPromptModal
