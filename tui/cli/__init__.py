@@ -82,9 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    from tui.cli import check_env, health, plan, serve
+    from tui.cli import check_env, health, plan, serve, status
 
-    return [health.register, plan.register, check_env.register, serve.register]
+    return [health.register, plan.register, check_env.register, status.register, serve.register]
 
 
 def run_app(args: argparse.Namespace) -> int:
