@@ -139,6 +139,8 @@ class OutputPane(Vertical):
         else:
             message, style = f"✗ exit code {exit_code} · {_duration(duration_s)}", "bold red"
         self.set_status(message, style, detail)
+        # The status may have grown (a cause, the log's path): keep the last lines in view.
+        self.call_after_refresh(self.log_widget.scroll_end, animate=False)
 
     def clear(self) -> None:
         self._has_run = False

@@ -30,6 +30,7 @@ import os
 import shlex
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections import deque
@@ -214,7 +215,10 @@ class ProcessRun:
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._done = asyncio.Event()
         self._files: RunFiles | None = None
-        self._proc: asyncio.subprocess.Process | None = None
+        # The supervisor, when this run started it. A plain Popen on purpose: asyncio's
+        # subprocess transport kills a process still running when it is closed or
+        # collected, and the supervisor must outlive the app.
+        self._proc: subprocess.Popen[bytes] | None = None
         self._output_start = 0
         self._tempdir: Path | None = None
         self._kill_handle: asyncio.TimerHandle | None = None
@@ -304,10 +308,10 @@ class ProcessRun:
             dir_fd, log.fd, log_file.stem, cmd.cwd, self.terminate_grace_s, cmd.argv
         )
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 # A supervisor that breaks says why in the log.
                 stderr=log.fd,
                 pass_fds=(dir_fd, log.fd),
@@ -321,7 +325,7 @@ class ProcessRun:
         self._files = RunFiles(log_file)
         announced = await self._announcement()
         if "child_pid" not in announced:
-            await self._proc.wait()
+            await asyncio.to_thread(self._proc.wait, START_TIMEOUT_S)
             self._cleanup()
             message = str(announced.get("message", ""))
             if announced.get("error") == "not_found":
@@ -347,11 +351,17 @@ class ProcessRun:
             self.cancel()
 
     async def _announcement(self) -> dict[str, object]:
-        assert self._proc is not None and self._proc.stdout is not None
+        """The supervisor's one line on stdout (it closes stdout right after)."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        stdout = proc.stdout
         try:
-            line = await asyncio.wait_for(self._proc.stdout.readline(), START_TIMEOUT_S)
+            line = await asyncio.wait_for(asyncio.to_thread(stdout.readline, 4096), START_TIMEOUT_S)
         except TimeoutError:
             line = b""
+        finally:
+            if line or proc.poll() is not None:
+                stdout.close()
         try:
             data = json.loads(line.decode("utf-8", "replace")) if line.strip() else {}
         except ValueError:
@@ -439,8 +449,10 @@ class ProcessRun:
         splitter = LineSplitter()
         status: RunStatus | None = None
         ended_without_status = False
-        proc_wait = asyncio.ensure_future(self._proc.wait()) if self._proc is not None else None
+        proc = self._proc
         next_alive_check = 0.0
+        # Idle waits grow from a few milliseconds (a short git step ends at once) to POLL_S.
+        idle = POLL_S / 8
         try:
             while True:
                 want = CHUNK_SIZE
@@ -458,6 +470,7 @@ class ProcessRun:
                     offset += len(data)
                     self._deliver(splitter.feed(data))
                     # Let the UI breathe even when the log never runs dry.
+                    idle = POLL_S / 8
                     await asyncio.sleep(0)
                     continue
                 if status is not None:
@@ -465,17 +478,15 @@ class ProcessRun:
                 status = files.read_status()
                 if status is not None:
                     continue
-                if proc_wait is not None:
-                    if proc_wait.done():
-                        status = files.read_status()
-                        if status is None:
-                            ended_without_status = True
-                            break
-                        continue
-                    await asyncio.wait({proc_wait}, timeout=POLL_S)
+                if proc is not None and proc.poll() is not None:
+                    # Our supervisor ended (poll reaps it): its status is written by now.
+                    status = files.read_status()
+                    if status is None:
+                        ended_without_status = True
+                        break
                     continue
                 now = time.monotonic()
-                if now >= next_alive_check:
+                if proc is None and now >= next_alive_check:
                     next_alive_check = now + ALIVE_CHECK_S
                     if not supervisor_running(self.supervisor_pid, files.name):
                         status = files.read_status()
@@ -483,13 +494,13 @@ class ProcessRun:
                             ended_without_status = True
                             break
                         continue
-                await asyncio.sleep(POLL_S)
+                await asyncio.sleep(idle)
+                idle = min(POLL_S, idle * 2)
             self._deliver(splitter.flush())
         finally:
+            # Stopped following (the app quits, or it ended): the supervisor and the
+            # command go on if they still run.
             os.close(fd)
-            if proc_wait is not None and not proc_wait.done():
-                # Stopped following (the app quits): the supervisor and the command go on.
-                proc_wait.cancel()
         if ended_without_status:
             return self._finish(None)
         return self._finish(status)
@@ -550,25 +561,32 @@ class ProcessRun:
 
 
 async def capture(argv: Sequence[str], cwd: Path, timeout: float = 30.0) -> tuple[int, str]:
-    """Run a short query command (no streaming, no journal: it changes nothing)."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=str(cwd),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=child_env(),
-        start_new_session=True,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except (TimeoutError, asyncio.CancelledError):
-        _signal_group(proc.pid, signal.SIGKILL)
-        # Bounded: this may run while the app shuts down.
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(proc.wait(), 2)
-        raise
-    return proc.returncode or 0, out.decode("utf-8", errors="replace")
+    """Run a short query command (no streaming, no journal: it changes nothing).
+
+    In a thread with a plain Popen: an asyncio subprocess still running when the app closes
+    its loop leaves a transport that complains (or kills) when collected. A query cancelled
+    meanwhile ends on its own within ``timeout``.
+    """
+
+    def run() -> tuple[int, str]:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=str(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise TimeoutError(f"{argv[0]} did not answer within {timeout:g} s") from None
+        return proc.returncode or 0, out.decode("utf-8", errors="replace")
+
+    return await asyncio.to_thread(run)
 
 
 @dataclass
