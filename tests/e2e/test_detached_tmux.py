@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
