@@ -155,7 +155,7 @@ async def test_quit_leaving_a_step_running_and_find_it_again(tmp_path: Path) -> 
             )
             app.screen.query_one("#choice-leave").press()
             await until(pilot, lambda: not app.is_running, what="exit")
-        del app
+        app.running_steps.runs.clear()
         gc.collect()
         # The app ended normally, its loop closed: the step still runs, saved as running.
         assert run.supervisor_pid is not None
