@@ -132,6 +132,10 @@ class MergeConfigScreen(StepPhaseScreen):
             return []
         return config_outside_work(path, self.ref, self.repo, self.branch_name)
 
+    async def recognise_outside_work(self, path: Path) -> None:
+        await super().recognise_outside_work(path)
+        self.record_resolved_conflicts()  # a merge concluded in the shell resolved them too
+
     def record_resolved_conflicts(self) -> None:
         """Resolving conflicts is the operator's; the evidence says when it is done: the
         release merged, the merge concluded, no conflict or marker left."""

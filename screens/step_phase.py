@@ -683,8 +683,8 @@ class StepPhaseScreen(PhaseScreen):
             changed = True
         if changed or not quiet:
             self.save_session()
-        self.refresh_from_session()
-        with contextlib.suppress(NoMatches):
+        with contextlib.suppress(NoMatches):  # the app may be closing
+            self.refresh_from_session()
             self.query_one(ManualSteps).refresh_steps()
             if not quiet:
                 self.show_checks()

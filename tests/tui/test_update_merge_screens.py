@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -402,3 +403,222 @@ async def test_no_path_yet_points_to_prepare(tmp_path: Path) -> None:
         await pilot.pause()
         text = str(app.screen.query_one("#step-checks-text").render())
         assert "Prepare" in text and not app.screen.steps
+
+
+class _Registry:
+    """An npm registry on loopback that knows @types/code 4.0.7 but has lost its tarball
+    (the real registry's 404 for @types/code-4.0.7.tgz, seen on a 1.3 core)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                if self.path.lower() in ("/@types%2fcode", "/@types/code"):
+                    body = json.dumps(registry.metadata()).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self.send_error(404, "Not Found")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def metadata(self) -> dict:
+        version = {
+            "name": "@types/code",
+            "version": "4.0.7",
+            "dist": {
+                "tarball": f"{self.url}/@types/code/-/code-4.0.7.tgz",
+                "shasum": "0" * 40,
+            },
+        }
+        return {
+            "name": "@types/code",
+            "dist-tags": {"latest": "4.0.7"},
+            "versions": {"4.0.7": version},
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@needs_yarn
+async def test_a_yarn_failure_shows_its_cause_and_can_be_done_by_hand(
+    sandbox, tmp_path: Path, monkeypatch
+) -> None:
+    registry = _Registry()
+    try:
+        core = sandbox.core_path
+        data = json.loads((core / "package.json").read_text())
+        data["dependencies"] = {"@types/code": "4.0.7"}
+        (core / "package.json").write_text(json.dumps(data, indent=2) + "\n")
+        (core / ".yarnrc").write_text(f'registry "{registry.url}/"\n')
+        monkeypatch.setenv("YARN_CACHE_FOLDER", str(tmp_path / "yarn-cache"))
+        app = make_app(sandbox, "update_core")
+        async with app.run_test(size=(100, 40)) as pilot:
+            screen = app.screen
+            await run_step(pilot, app, "update_core", 4, "yarn_install")
+            rec = app.session.phase("update_core").step("yarn_install")
+            assert rec.status is StepStatus.FAILED
+            # The cause, found in the output and shown whole (wrapped), and the log.
+            await until(
+                pilot,
+                lambda: "Cause:" in str(screen.pane.query_one(".output-status").render()),
+                what="the cause",
+            )
+            status = str(screen.pane.query_one(".output-status").render())
+            flat = " ".join(status.split())
+            assert "404 Not Found" in flat and "@types/code/-/code-4.0.7.tgz" in flat
+            assert rec.log_file and rec.log_file in flat.replace(" ", "")
+            assert "Press d" in flat
+            # Fixed outside the app (a mirror, a pinned version): recorded by hand, with why.
+            screen.query_one("#steps").focus()
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, TextPromptModal), what="reason")
+            await pilot.press("enter")  # no reason: nothing recorded
+            await until(pilot, lambda: not isinstance(app.screen, TextPromptModal))
+            assert rec.status is StepStatus.FAILED
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, TextPromptModal), what="reason")
+            app.screen.query_one("#answer").value = "yarn --force with the company mirror, ok"
+            await pilot.press("enter")
+            await until(pilot, lambda: rec.status is StepStatus.SUCCEEDED, what="done by hand")
+            assert rec.by and "company mirror" in rec.note
+            assert "done by hand" in str(screen.query_one("#steps").get_option_at_index(4).prompt)
+        (confirmation,) = [
+            e
+            for e in app.workspace.journal.entries()
+            if e["kind"] == "confirmation"
+            and e.get("step") == "yarn_install"
+            and "done by hand" in e["what"]
+        ]
+        assert "company mirror" in confirmation["what"] and confirmation["by"] == rec.by
+    finally:
+        registry.close()
+
+
+def _notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+@needs_yarn
+async def test_a_merge_made_in_the_shell_counts(sandbox) -> None:
+    cfg = sandbox.config_path
+    git(cfg, "fetch", "-q", "--all", "--tags")
+    git(cfg, "checkout", "-q", "-b", "upgrade-countryconfig-v1.3.5")
+    subprocess.run(["git", "merge", "-q", "--no-edit", "v1.3.5"], cwd=cfg, capture_output=True)
+    (cfg / CONFLICTING_FILE).write_text("export const APPLICATION_NAME = 'Farajaland'\n")
+    git(cfg, "add", CONFLICTING_FILE)
+    git(cfg, "commit", "-q", "--no-edit")
+    app = make_app(sandbox, "merge_config")
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = app.screen
+        await screen.wait_checks()
+        phase = app.session.phase("merge_config")
+        for step_id in ("fetch_all", "upgrade_branch", "merge_upstream"):
+            rec = phase.step(step_id)
+            assert rec.status is StepStatus.SUCCEEDED, step_id
+            assert rec.by == "outside crvs-migrate" and rec.note.startswith("done outside")
+        assert "HEAD contains v1.3.5" in phase.step("merge_upstream").note
+        assert phase.step("resolve_conflicts").status is StepStatus.SUCCEEDED
+        # What came in, counted from the merge's parents (no "before" was ever seen here).
+        checks = str(screen.query_one("#step-checks-text").render())
+        assert "upstream commit(s) came in with the merge" in checks
+        assert any("Release v1.3.5" in line for line in screen.incoming)
+        prompt = str(screen.query_one("#steps").get_option_at_index(2).prompt)
+        assert "done outside" in prompt
+        await run_step(pilot, app, "merge_config", 3, "yarn_install")
+        await until(pilot, lambda: phase.status is PhaseStatus.DONE, what="phase done")
+    events = [e["what"] for e in app.workspace.journal.entries() if e["kind"] == "event"]
+    assert any(e.startswith("done outside crvs-migrate: merge_upstream") for e in events)
+
+
+async def test_a_merge_in_progress_is_not_reported_as_local_changes(sandbox) -> None:
+    cfg = sandbox.config_path
+    git(cfg, "fetch", "-q", "--all", "--tags")
+    git(cfg, "checkout", "-q", "-b", "upgrade-countryconfig-v1.3.5")
+    subprocess.run(["git", "merge", "-q", "--no-edit", "v1.3.5"], cwd=cfg, capture_output=True)
+    app = make_app(sandbox, "merge_config")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.screen.wait_checks()
+        await pilot.pause()
+        checks = " ".join(str(app.screen.query_one("#step-checks-text").render()).split())
+        assert "a merge is in progress" in checks and "of the merge's result" in checks
+        assert "local changes:" not in checks and "refuse to run" not in checks
+        assert app.session.phase("merge_config").step("merge_upstream").status is (
+            StepStatus.NOT_STARTED
+        )
+
+
+@needs_yarn
+async def test_core_is_done_only_when_its_package_json_says_the_target(sandbox) -> None:
+    app = make_app(sandbox, "update_core")
+    async with app.run_test(size=(100, 34)) as pilot:
+        screen = app.screen
+        for i, step_id in ((0, "fetch"), (1, "checkout_master"), (4, "yarn_install")):
+            await run_step(pilot, app, "update_core", i, step_id)
+        phase = app.session.phase("update_core")
+        assert phase.status is PhaseStatus.DONE
+        # Someone moves the checkout to another release in their shell: not done, and why.
+        git(sandbox.core_path, "checkout", "-q", "--detach", "v1.3.3")
+        await pilot.press("c")
+        await until(pilot, lambda: phase.status is not PhaseStatus.DONE, what="reopened")
+        await screen.wait_checks()
+        checks = " ".join(str(screen.query_one("#step-checks-text").render()).split())
+        assert "package.json says 1.3.3, not 1.3.5" in checks
+
+
+async def test_after_a_success_enter_runs_the_next_step(sandbox) -> None:
+    app = make_app(sandbox, "update_core")
+    async with app.run_test(size=(100, 34)) as pilot:
+        screen = app.screen
+        await run_step(pilot, app, "update_core", 0, "fetch")
+        steps = screen.query_one("#steps")
+        await until(pilot, lambda: steps.highlighted == 1 and steps.has_focus, what="next")
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: status(app, "update_core", "checkout_master") is StepStatus.SUCCEEDED,
+            what="the next step",
+        )
+        # The output of the step just run stays (moving on is not the operator's move).
+        assert any("HEAD is now at" in line for line in screen.pane.lines)
+
+
+async def test_the_safe_choice_is_the_default_and_says_what_happened(sandbox) -> None:
+    app = make_app(sandbox, "update_core")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await run_step(pilot, app, "update_core", 0, "fetch")
+        steps = app.screen.query_one("#steps")
+        steps.focus()
+        steps.highlighted = 0
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmModal) and app.screen.focused is not None,
+            what="run again?",
+        )
+        assert app.screen.focused.id == "cancel"
+        await pilot.press("enter")  # Enter alone takes the safe way
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmModal), what="closed")
+        assert any("Nothing ran" in n for n in _notes(app))
+        # Enter on a step that does not apply says why instead of running it.
+        steps.highlighted = 2
+        await pilot.press("enter")
+        await pilot.pause()
+        assert any("does not apply" in n for n in _notes(app))
+    commands = [e for e in app.workspace.journal.entries() if e["kind"] == "command"]
+    assert [c["step"] for c in commands] == ["fetch"]
