@@ -26,6 +26,7 @@ from screens.release_parts import (
 )
 from screens.step_run import run_remote_in_pane
 from screens.widgets.form import AnswerButton, labelled
+from screens.widgets.manual_steps import ManualSteps
 from screens.widgets.output_pane import OutputPane
 from tasks.errors import CrvsError
 from tasks.release.backup import (
@@ -99,6 +100,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
         label = b.label or suggest_label(target_version(self.session))
         with VerticalScroll(id="content"):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield ManualSteps(self.view_id)
             yield Static(id="gate-panel")
             yield Static(id="tamper-note", classes="hint")
             yield Static(

@@ -29,6 +29,7 @@ from screens.release_parts import (
 )
 from screens.step_run import run_in_pane
 from screens.widgets.form import TickBox, labelled
+from screens.widgets.manual_steps import ManualSteps
 from screens.widgets.output_pane import OutputPane
 from tasks.errors import CrvsError
 from tasks.local.steps import Step
@@ -91,6 +92,7 @@ class DeployScreen(ReleasePhaseScreen):
         defaults = self._defaults()
         with VerticalScroll(id="content"):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield ManualSteps(self.view_id)
             if env == "production":
                 yield Static(id="gate-lock")
             yield Static(
@@ -474,6 +476,13 @@ class DeployScreen(ReleasePhaseScreen):
             previous=previous,
             journal_id=entry.id,
         )
+        self.save_session()
+        self.refresh_from_session()
+
+    def on_manual_steps_changed(self, event: ManualSteps.Changed) -> None:
+        """A by-hand step confirmed: the phase may be done now (settle_phase's rule)."""
+        event.stop()
+        settle_phase(self.session, self.ENVIRONMENT)
         self.save_session()
         self.refresh_from_session()
 

@@ -1,9 +1,13 @@
 """A step's command run in an output pane: the one way every screen runs a command.
 
-It builds the ``ProcessRun`` (log file, journal, the pane's batched ``write_lines``),
-registers it with the app's running steps (quitting asks first), keeps the step's
-record in the session up to date (``tasks.local.steps.run_step``) and shows how it
-ended in the pane, cancelled and failed runs included.
+``run_in_pane`` builds the ``ProcessRun`` (log file, journal, the pane's batched
+``write_lines``), registers it with the app's running steps (quitting asks first), keeps
+the step's record in the session up to date (``tasks.local.steps.run_step``) and shows
+how it ended in the pane, cancelled and failed runs included.
+
+Steps run detached from the app (``tasks.local.process``): after a restart the app
+follows a step that was still running (``tasks.local.steps.reattach``), and
+``follow_in_pane`` shows such a run in a pane: the output so far from its log, then live.
 """
 
 from __future__ import annotations
@@ -17,6 +21,19 @@ from tasks.errors import CrvsError
 from tasks.local.process import ProcessResult, ProcessRun, log_path_for
 from tasks.local.steps import Step, run_step
 from tasks.servers.detached import Connect, FollowEvents, RemoteRunRecord, RunFile, follow_run
+
+
+def finish_pane(pane: OutputPane, result: ProcessResult, detail: str = "") -> None:
+    """How ``result`` ended, in ``pane`` (with the log's path when it did not succeed)."""
+    if not detail and not result.ok and result.log_file is not None:
+        detail = f"Full output: {result.log_file}"
+    pane.finish(
+        result.exit_code,
+        result.duration_s,
+        cancelled=result.cancelled,
+        interrupted=result.interrupted,
+        detail=detail,
+    )
 
 
 async def run_in_pane(
@@ -59,14 +76,27 @@ async def run_in_pane(
             result = await run.run()
     except asyncio.CancelledError:
         if run.result is not None:
-            pane.finish(run.result.exit_code, run.result.duration_s, cancelled=True)
+            finish_pane(pane, run.result)
         raise
     except CrvsError:
         pane.finish(None, run.elapsed())
         raise
     finally:
         frame.running_steps.remove(phase_id, key)
-    pane.finish(result.exit_code, result.duration_s, cancelled=result.cancelled)
+    finish_pane(pane, result)
+    return result
+
+
+async def follow_in_pane(frame: Frame, pane: OutputPane, run: ProcessRun) -> ProcessResult:
+    """Show a run someone else follows (a step reattached after a restart) in ``pane``."""
+    note = "reattached: it kept running while crvs-migrate was away" if run.reattached else ""
+    pane.start(run.command.argv, run.command.cwd, elapsed=run.elapsed(), note=note)
+    run.subscribe(pane.write_lines, replay=True)
+    try:
+        result = await run.wait()
+    finally:
+        run.unsubscribe(pane.write_lines)
+    finish_pane(pane, result)
     return result
 
 
@@ -93,7 +123,7 @@ async def run_remote_in_pane(
     pane.start(
         record.argv,
         f"on {where}",
-        started_ago=record.elapsed_s() if not start else 0.0,
+        elapsed=record.elapsed_s() if not start else 0.0,
         note=title or ("reattached: it ran on while crvs-migrate was away" if not start else ""),
     )
 

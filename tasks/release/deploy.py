@@ -677,6 +677,12 @@ def settle_problems(session: Session, environment: str) -> list[str]:
         problems.append(f"Cluster health after the deploy: {health.status}")
     if environment == "production" and live_check_usable_at_deploy(entry):
         problems.append(live_check_usable_at_deploy(entry))
+    from tasks.upgrade.manual import manual_missing
+
+    problems += [
+        f"not confirmed yet (by hand): {s.title}"
+        for s in manual_missing(session, PHASE_OF[environment])
+    ]
     return problems
 
 
@@ -688,8 +694,10 @@ def live_check_usable_at_deploy(entry: EnvironmentDeploy) -> str:
 
 
 def settle_phase(session: Session, environment: str) -> bool:
-    """Mark the deploy phase done once the deploy ran, the stack came up, the checks passed
-    and Cluster health passed on the manager after it; reopen it when that no longer holds."""
+    """Mark the deploy phase done once the deploy ran, the stack came up, the checks passed,
+    Cluster health passed on the manager after it and the plan's by-hand steps of the phase
+    (Ansible, integrations, informing staff) are confirmed; reopen it when that no longer
+    holds."""
     complete = not settle_problems(session, environment)
     record = session.phase(PHASE_OF[environment])
     if environment == "production" and DeployRecord.of(session).rollback is not None:
