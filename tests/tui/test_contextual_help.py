@@ -15,6 +15,7 @@ from textual.widgets import ContentSwitcher, Input, Static
 
 from screens.help import HelpScreen
 from screens.modals.confirm import TextPromptModal
+from screens.state_error import StateErrorScreen
 from tasks.session.phases import PHASES, PHASES_BY_ID, VIEWS, VIEWS_BY_ID
 from tasks.upgrade.notes import PHASE_NOTES
 from tests.support.app import make_app
@@ -252,6 +253,23 @@ async def test_going_to_a_phase_from_help_leaves_help_behind(tmp_path):
         assert app.current_mode == "update_core" and not isinstance(app.screen, HelpScreen)
         help_screen = await open_help(pilot)
         assert "Phase 3 of 9" in shown_text(help_screen.query_one("#help-heading", Static))
+
+
+async def test_f1_on_the_damaged_session_screen_tells_its_keys(tmp_path):
+    path = tmp_path / "s.toml"
+    damaged = b"schema_version = 1\n[phases.prepare\n"
+    path.write_bytes(damaged)
+    app = make_app(path, load=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, StateErrorScreen)
+        help_screen = await open_help(pilot)
+        keys = " ".join(shown_text(help_screen.query_one("#help-keys", Static)).split())
+        assert "n New session in another file" in keys and "q Quit" in keys
+        assert not help_screen.query_one("#help-part").display  # no phase: no part
+        await pilot.press("escape")
+        assert isinstance(app.screen, StateErrorScreen)
+    assert path.read_bytes() == damaged
 
 
 def test_help_at_80x24_on_merge_config(snap_compare, tmp_path):
