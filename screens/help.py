@@ -346,16 +346,18 @@ def render_fields(context: HelpContext) -> RenderableType:
     return Group(*parts)
 
 
-def render_contents(steps: Iterable[tuple[int, str]]) -> Text:
-    text = Text("\n")
-    text.append("The migration notes", style="bold underline")
-    text.append("\n")
+def render_contents(steps: Iterable[tuple[int, str]]) -> Content:
+    """The notes' steps, each reached by its number key or a click."""
+    lines = [Content(""), Content.from_markup("[b u]The migration notes[/]")]
     for number, title in steps:
-        text.append(f"  {number}  ", style="bold")
-        text.append(f"{title}\n")
-    text.append("  t  ", style="bold")
-    text.append("back to the top")
-    return text
+        # The title is a template variable: whatever it holds is text, never markup.
+        lines.append(
+            Content.from_markup(
+                f"  [b]{number:d}[/b]  [@click=screen.jump({number:d})]$title[/]", title=title
+            )
+        )
+    lines.append(Content.from_markup("  [b]t[/b]  [@click=screen.top]back to the top[/]"))
+    return Content("\n").join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -418,12 +420,18 @@ class HelpScreen(ModalScreen[None]):
         context = self.context
         if context is None or context is self._context_shown:
             return  # back from the palette over help: as it was
+        box = self.query_one("#help-box", VerticalScroll)
+        if context == self._context_shown:
+            # Opened again over the same screen as it was: nothing to render again.
+            self._context_shown = context
+            box.scroll_home(animate=False)
+            return
         self._context_shown = context
         self.query_one("#help-heading", Static).update(Text(context.heading))
         self.query_one("#help-keys", Static).update(render_keys(context))
         self.query_one("#help-fields", Static).update(render_fields(context))
         await self._show_part(context.part)
-        self.query_one("#help-box", VerticalScroll).scroll_home(animate=False)
+        box.scroll_home(animate=False)
 
     async def _show_part(self, part: NotesPart | None) -> None:
         switcher = self.query_one("#help-part", ContentSwitcher)

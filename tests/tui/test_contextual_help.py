@@ -197,6 +197,11 @@ async def test_each_part_is_rendered_once_and_kept(tmp_path):
         switcher = help_screen.query_one("#help-part", ContentSwitcher)
         core_part = switcher.query_one(f"#{PHASE_NOTES['update_core'].key}", Static)
         notes = help_screen.query_one("#notes-step-2", Static)
+        keys = help_screen.query_one("#help-keys", Static).content
+        # Opened again over the same screen as it was: nothing is rendered again.
+        await pilot.press("escape", "f1")
+        await pilot.pause()
+        assert help_screen.query_one("#help-keys", Static).content is keys
         for key in ("escape", "4", "f1", "escape", "1", "f1", "escape", "2", "f1", "escape"):
             await pilot.press(key)
             await pilot.pause()
@@ -234,6 +239,13 @@ async def test_contents_keys_jump_to_a_step_and_back_to_the_top(tmp_path):
         await pilot.press("3", "escape", "f1")
         await pilot.pause()
         assert box.scroll_y == 0
+        # The contents are clickable too: line 4 is Step 3.
+        contents_widget = help_screen.query_one("#help-contents")
+        box.scroll_to_widget(contents_widget, animate=False, top=True)
+        await pilot.pause()
+        assert await pilot.click(contents_widget, offset=(8, 4))
+        await pilot.pause()
+        assert step_3.region.y <= box.region.y + 2
 
 
 async def test_going_to_a_phase_from_help_leaves_help_behind(tmp_path):
