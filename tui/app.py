@@ -51,6 +51,8 @@ class CrvsMigrateApp(App[int]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
+        # F1 everywhere: in a text field (where ? types) and over dialogs (priority).
+        Binding("f1", "help", "Help", key_display="F1", show=False, priority=True),
         Binding("h", "navigate('health')", "Health"),
         Binding("R", "navigate('report')", "Report", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -367,6 +369,8 @@ class CrvsMigrateApp(App[int]):
             return
         if isinstance(self.screen, StorageErrorScreen):
             return  # answer it first: the session is not saved
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()  # (the palette over help) help belongs to the screen it was on
         if self.session.current_view != view_id:
             # Opening a phase is not starting it: the phase's own steps do that.
             self.session.current_view = view_id
@@ -413,10 +417,17 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()  # F1 again closes it
+            return
         # Built on first use, then kept: the notes are rendered once per run.
         if not self.is_screen_installed("help"):
             self.install_screen(HelpScreen(), name="help")
-        self.push_screen("help")
+        help_screen = self.get_screen("help")
+        assert isinstance(help_screen, HelpScreen)
+        # About the screen it opens over: its phase, keys and fields.
+        help_screen.show_for(self.screen_stack)
+        self.push_screen(help_screen)
 
     def action_export_report(self) -> None:
         self.action_navigate("report")

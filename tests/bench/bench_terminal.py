@@ -46,10 +46,10 @@ from pathlib import Path
 import pytest
 import textual
 
-from screens.help import KEYS
 from tasks.demo.sandbox import build_demo_sandbox
 from tasks.session.phases import PHASES, VIEWS_BY_ID, StepStatus
 from tasks.session.state import Session, now_iso, save_session
+from tasks.upgrade.notes import PHASE_NOTES, bundled_notes
 from tasks.upgrade.plan import accept_plan, update_plan
 from tests.support.plan import full_answers
 from tests.support.tmux import TmuxControl
@@ -66,7 +66,13 @@ VISIT_ORDER = ["2", "3", "4", "6", "7", "8", "9", "1"]  # Prepare last: it holds
 REVISIT = ["2", "3", "4"]
 TYPED = "/srv/opencrvs/farajaland-config"
 KEY_GAP_S = 0.1  # a fast typist: ten keys a second
-HELP_MARKERS = ("crvs-migrate help", "command palette", "Step 1: Prepare to migrate")
+# Help opens over phase 4 (the last one visited): its heading, then its part of the notes.
+HELP_AT = "merge_config"
+HELP_MARKERS = (
+    "crvs-migrate help",
+    "Phase 4 of 9 · Merge the country config",
+    "Step 2: Update locally and on a QA server",
+)
 GOALS = {"launch": 1.5, "visit": 2.0, "help": 2.0}
 PROBE = (
     "import os, sys, time, tty\n"
@@ -140,9 +146,23 @@ class Bench:
         self.real = Figures()
         self.harness = Figures()
         self.help_file = work / "help.txt"
-        self.help_file.write_text(KEYS + "\n" + NOTES.read_text(encoding="utf-8"))
+        self.help_file.write_text(self._help_like_text())
         self.resume_template = self._resume_session()
         self.runs = 0
+
+    @staticmethod
+    def _help_like_text() -> str:
+        """What crvs-migrate's help shows over phase 4, for the bare app: its heading, a
+        few lines of keys, the phase's part of the notes, then the whole notes."""
+        part = PHASE_NOTES[HELP_AT]
+        assert part is not None and REVISIT[-1] == "4"  # help is opened over phase 4
+        keys = "Keys\nThis screen: x Cancel · c Re-check · d By hand · a Abort · m Commit\n"
+        return (
+            f"{HELP_MARKERS[1]} · notes: {part.describe()}\n\n{keys}\n"
+            + part.markdown(bundled_notes())
+            + "\n"
+            + NOTES.read_text(encoding="utf-8")
+        )
 
     # -- what is measured ---------------------------------------------------------
 
