@@ -235,11 +235,17 @@ def check_merged(repo: Path, branch: str, into: str, remote: str = "origin") -> 
     return MergeCheck(is_merged(repo, branch, full), against, branch)
 
 
+def _work_began(session: Session, at: str | None = None) -> None:
+    """Something of the Release phase was recorded: the phase is in progress (done stays)."""
+    session.phase(PHASE).start(at)
+
+
 def record_merge_checked(session: Session, branch: str, into: str) -> None:
     """``into`` is the ref read, e.g. ``origin/master`` (``MergeCheck.against``)."""
     ReleaseRecord.of(session).merge = MergeRecord(
         branch, into, "checked with git merge-base --is-ancestor", now_iso()
     )
+    _work_began(session)
 
 
 def record_merge_confirmed(session: Session, journal: Journal, branch: str, where: str) -> None:
@@ -252,6 +258,7 @@ def record_merge_confirmed(session: Session, journal: Journal, branch: str, wher
     ReleaseRecord.of(session).merge = MergeRecord(
         branch, where, "operator confirmation", entry.at, entry.by or ""
     )
+    _work_began(session, entry.at)
 
 
 # -- the tag --------------------------------------------------------------
@@ -372,6 +379,7 @@ def create_tag(
 
 def record_tag(session: Session, name: str, commit: str) -> None:
     ReleaseRecord.of(session).tag = TagRecord(name, commit, now_iso())
+    _work_began(session)
 
 
 def push_tag_argv(remote: str, name: str) -> list[str]:
@@ -446,6 +454,7 @@ def publish_inputs(branch_name: str, tag: str) -> dict[str, str]:
 def record_image_tag(session: Session, image_tag: str, how: str = "operator") -> None:
     image_tag = validate_image_tag(image_tag)
     ReleaseRecord.of(session).image = ImageRecord(image_tag, now_iso(), how)
+    _work_began(session)
 
 
 def release_missing(session: Session) -> list[str]:
@@ -476,6 +485,7 @@ def record_tag_pushed(session: Session, remote: str) -> None:
         raise CrvsError("Create the tag before pushing it.", "No tag yet")
     tag.pushed_at = now_iso()
     tag.remote = remote
+    _work_began(session)
 
 
 def mark_release_done(session: Session) -> None:
@@ -487,3 +497,4 @@ def mark_release_done(session: Session) -> None:
 
 def record_env_check(session: Session, check: EnvCheck) -> None:
     ReleaseRecord.of(session).env_check = check.to_record()
+    _work_began(session)
