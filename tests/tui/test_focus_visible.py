@@ -51,25 +51,62 @@ async def test_focus_shows_without_colour(
     app = make_app(tmp_path / "s.toml", view=view, answers={"target_version": "1.3.5"})
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        invisible = []
-        off_screen = []
-        checked = set()
-        for widget in list(app.screen.focus_chain):
-            kind = type(widget).__name__
-            widget.focus()
-            await pilot.pause()
-            await pilot.wait_for_scheduled_animations()  # the scroll to it
-            # Focusing scrolls a widget into view: it must then be on screen, whole across.
-            screen = app.screen.region
-            if not widget.region.intersection(screen).area or widget.region.right > screen.right:
-                off_screen.append(f"{kind}#{widget.id}")
-                continue
-            focused = _look(app, widget)
-            app.screen.set_focus(None)
-            await pilot.pause()
-            if _look(app, widget) == focused:
-                invisible.append(f"{kind}#{widget.id}")
-            checked.add(kind)
-        assert not off_screen, (view, off_screen)
-        assert not invisible, (view, invisible)
+        checked = await _check_focus_chain(pilot, app, view)
         assert checked
+
+
+async def _check_focus_chain(pilot, app, where: str) -> set[str]:
+    """Focus each widget of the active screen in turn; each must be on screen and look
+    different focused (in glyphs or text style). Returns the kinds of widget checked."""
+    invisible = []
+    off_screen = []
+    checked: set[str] = set()
+    for widget in list(app.screen.focus_chain):
+        kind = type(widget).__name__
+        widget.focus()
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # the scroll to it
+        # Focusing scrolls a widget into view: it must then be on screen, whole across.
+        screen = app.screen.region
+        if not widget.region.intersection(screen).area or widget.region.right > screen.right:
+            off_screen.append(f"{kind}#{widget.id}")
+            continue
+        focused = _look(app, widget)
+        app.screen.set_focus(None)
+        await pilot.pause()
+        if _look(app, widget) == focused:
+            invisible.append(f"{kind}#{widget.id}")
+        checked.add(kind)
+    assert not off_screen, (where, off_screen)
+    assert not invisible, (where, invisible)
+    return checked
+
+
+def _dialogs() -> list:
+    from rich.text import Text
+
+    from screens.help import HelpScreen
+    from screens.modals.confirm import ChoiceModal, ConfirmModal, TextPromptModal
+
+    return [
+        ConfirmModal("Abort the merge?", Text("git merge --abort"), "Abort", danger=True),
+        ChoiceModal("node 20 is not 16", Text("yarn"), [("a", "Run yarn"), ("b", "Ignore")]),
+        TextPromptModal("Deploy to production?", Text("Type production"), "production", "Go"),
+        HelpScreen(),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4))
+async def test_focus_shows_without_colour_in_dialogs(
+    tmp_path: Path, monkeypatch, index: int
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tmp_path / "s.toml", view="release")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        dialog = _dialogs()[index]
+        app.push_screen(dialog)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is dialog
+        assert await _check_focus_chain(pilot, app, type(dialog).__name__)
