@@ -44,6 +44,7 @@ from tasks.release.publish import (
     record_tag,
     record_tag_pushed,
     release_missing,
+    release_ref,
     taken_tags,
 )
 from tasks.text import strip_control
@@ -319,12 +320,14 @@ class ReleaseScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#tag-create")
     def _tag_create(self) -> None:
-        name, into = self._values("tag-name", "merge-into")
+        name, into, remote = self._values("tag-name", "merge-into", "tag-remote")
+        # On the fork's release branch as fetched (the PR merged there), not a stale local one.
+        into = release_ref(self._cfg(), into, remote) if into else "HEAD"
 
         def done(ok: bool | None) -> None:
             if not ok:
                 return
-            commit = create_tag(self._cfg(), name, self.journal, ref=into or "HEAD")
+            commit = create_tag(self._cfg(), name, self.journal, ref=into)
             record_tag(self.session, name, commit)
             self.save_session()
             self.refresh_from_session()

@@ -204,6 +204,20 @@ def tracking_branch(into: str, remote: str) -> str:
     return f"{remote}/{into}"
 
 
+def release_ref(repo: Path, into: str, remote: str = "origin") -> str:
+    """What the release tag goes on: the fork's branch as last fetched (``origin/master``,
+    where the PR was merged), else ``into`` as typed (never fetched, or a plain checkout).
+
+    The local branch lags behind a merge made on GitHub until it is pulled: tagging it
+    would tag the release without the upgrade."""
+    try:
+        against = tracking_branch(into, remote)
+    except InvalidName:
+        return into.strip()
+    full = against if against.startswith("refs/") else f"refs/remotes/{against}"
+    return against if _commit_of(repo, full) is not None else into.strip()
+
+
 @dataclass(frozen=True)
 class MergeCheck:
     merged: bool

@@ -103,3 +103,26 @@ def test_merged_is_read_from_the_remote_tracking_branch(tmp_path: Path) -> None:
     # The upgrade branch deleted locally after the merge: its remote-tracking branch counts.
     git(repo, "branch", "-q", "-D", branch)
     assert check_merged(repo, branch, "master", "origin").merged
+
+
+def test_the_tag_goes_on_the_forks_merged_branch_not_a_stale_local_one(tmp_path: Path) -> None:
+    from tasks.release.publish import create_tag, release_ref
+
+    repo, origin = fork_with_upgrade_branch(tmp_path)
+    branch = "upgrade-countryconfig-v1.3.5"
+    git(repo, "push", "-q", "origin", branch)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(origin), str(other))
+    git(other, "config", "user.name", "T")
+    git(other, "config", "user.email", "t@example.invalid")
+    git(other, "merge", "-q", "--no-ff", "-m", "Merge pull request #1", f"origin/{branch}")
+    git(other, "push", "-q", "origin", "master")
+    fetch_remote(repo, "origin", None)
+    # Local master is still before the merge: the release is origin/master.
+    assert release_ref(repo, "master", "origin") == "origin/master"
+    commit = create_tag(repo, "v1.3.5-1", Journal(tmp_path / "j.jsonl"), ref="origin/master")
+    assert commit == git(repo, "rev-parse", "origin/master").strip()
+    assert commit != git(repo, "rev-parse", "master").strip()
+    # No remote-tracking branch (never fetched): the local branch, as typed.
+    git(repo, "update-ref", "-d", "refs/remotes/origin/master")
+    assert release_ref(repo, "master", "origin") == "master"

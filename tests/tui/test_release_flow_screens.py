@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Checkbox, Input
 
-from screens.modals.confirm import ChoiceModal
+from screens.modals.confirm import ChoiceModal, ConfirmModal
 from tasks.demo.sandbox import deploy_sh
 from tasks.release.deploy import DeployRecord
 from tasks.release.env_check import EnvCheckRecord
@@ -78,8 +78,12 @@ async def test_release_screen_end_to_end(tmp_path: Path) -> None:
         assert app.screen.query_one("#tag-name", Input).value == "v1.3.5-farajaland"
         assert "git push origin refs/tags/v1.3.5-farajaland" in static_text(app, "#tag-result")
         await press_when_shown(pilot, app, "#tag-create")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert app.screen.body.plain.endswith("-- v1.3.5-farajaland origin/master")  # the fork's
         await press_when_shown(pilot, app, "#confirm")
         assert git(repo, "tag").split() == ["v1.3.5", "v1.3.5-farajaland"]
+        tagged = git(repo, "rev-parse", "v1.3.5-farajaland^{commit}").strip()
+        assert tagged == git(repo, "rev-parse", "origin/master").strip()
         await press_when_shown(pilot, app, "#tag-push")
         assert git(origin, "tag").strip() == ""  # nothing pushed before the confirmation
         await press_when_shown(pilot, app, "#confirm")
@@ -209,7 +213,8 @@ async def test_a_failed_local_start_is_confirmed_only_with_a_typed_reason(tmp_pa
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await press_when_shown(pilot, app, "#local-start")
-        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        # Wait for the dialog's buttons, not only the dialog (it may still be composing).
+        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
         app.screen.query_one("#choice-plain", Button).press()
         await _until(pilot, lambda: not isinstance(app.screen, ChoiceModal))
         rec = app.session.phase("verify_local").step("start_locally")

@@ -74,7 +74,7 @@ async def test_verify_locally_is_in_progress_while_the_start_runs(tmp_path: Path
         await pilot.pause()
         assert _heading_status(app).startswith("○ not started")
         await press_when_shown(pilot, app, "#local-start")
-        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
         app.screen.query_one("#choice-ignore", Button).press()  # node is not 16 here
         await _until(pilot, lambda: not isinstance(app.screen, ChoiceModal))
         pane = app.screen.query_one("#local-pane")
