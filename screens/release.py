@@ -296,7 +296,8 @@ class ReleaseScreen(ReleasePhaseScreen):
         field = self.query_one("#tag-name", Input)
         remote = self.query_one("#tag-remote", Input).value.strip()
         fresh = self._proposed_tag(target_version(self.session), remote)
-        if fresh and field.value.strip() != fresh and field.value.strip() in taken_now(self._cfg()):
+        current = field.value.strip()
+        if fresh and current != fresh and (not current or current in taken_now(self._cfg())):
             field.value = fresh
 
     @on(Button.Pressed, "#merge-confirm")

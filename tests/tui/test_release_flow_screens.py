@@ -254,3 +254,21 @@ async def test_release_merge_check_offline_names_the_fetch_command(tmp_path: Pat
         assert "git fetch --tags origin failed" in result
         assert f"git -C {repo} fetch --tags origin" in result
         assert ReleaseRecord.of(app.session).merge is None
+
+
+async def test_a_tag_taken_on_the_fork_is_replaced_after_the_fetch(tmp_path: Path) -> None:
+    repo, origin = fork_with_upgrade_branch(tmp_path)
+    # A colleague already released v1.3.5-1 from another clone; not fetched here yet.
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(origin), str(other))
+    git(other, "tag", "v1.3.5-1")
+    git(other, "push", "-q", "origin", "v1.3.5-1")
+    app = _app(tmp_path, "release", repo)
+    app.session.installation = ""
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one("#tag-name", Input)
+        assert field.value == "v1.3.5-1"  # free as far as this checkout knows
+        await press_when_shown(pilot, app, "#merge-check")
+        await _until(pilot, lambda: field.value == "v1.3.5-2")
+        assert "git push origin refs/tags/v1.3.5-2" in static_text(app, "#tag-result")
