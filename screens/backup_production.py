@@ -708,6 +708,9 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
         def decided(trust: bool | None) -> None:
             if not trust:
+                self.notify(
+                    "Host key not trusted: the backup was not verified.", title="Not trusted"
+                )
                 return
             try:
                 trust_host_key(known_hosts, key)
