@@ -37,6 +37,7 @@ from tasks.release.backup import (
     restore_argv,
     suggest_label,
 )
+from tasks.release.deploy import settle_backup_phase
 from tasks.release.gate import (
     HOW_OUTSIDE,
     PHASE,
@@ -56,7 +57,6 @@ from tasks.release.gate import (
     planned_target,
     qa_health_after_restore,
     record_verification,
-    refresh_gate,
     run_in_slot,
     start_backup_run,
     start_restore_run,
@@ -276,7 +276,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
     # -- display ----------------------------------------------------------------
 
     def refresh_body(self) -> None:
-        gate = refresh_gate(self.session, self.journal)
+        gate = settle_backup_phase(self.session, self.journal)
         b = BackupRecord.of(self.session)
         self.query_one("#gate-panel", Static).update(gate_text(gate))
         self.query_one("#gate-panel").set_class(gate.open, "-open")
@@ -505,7 +505,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
     # -- actions ----------------------------------------------------------------
 
     def _save(self) -> None:
-        refresh_gate(self.session, self.journal)
+        settle_backup_phase(self.session, self.journal)
         self.save_session()
         self.refresh_from_session()
 
@@ -708,6 +708,9 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
         def decided(trust: bool | None) -> None:
             if not trust:
+                self.notify(
+                    "Host key not trusted: the backup was not verified.", title="Not trusted"
+                )
                 return
             try:
                 trust_host_key(known_hosts, key)

@@ -132,7 +132,7 @@ class DeployScreen(ReleasePhaseScreen):
             yield Static(id="deploy-command", classes="command")
             with Horizontal(classes="release-buttons"):
                 yield Button("Run deploy", id="deploy-run", variant="warning")
-                yield Button("It ran through the GitHub deploy workflow", id="deploy-recorded")
+                yield Button("It ran in GitHub Actions", id="deploy-recorded")
             yield Static(id="live-gate", classes="hint")
             yield OutputPane(id="deploy-pane")
             with Horizontal(classes="release-buttons"):

@@ -149,6 +149,7 @@ class DeployProductionScreen(DeployScreen):
                 ),
                 reason or "why",
                 "Start the rollback",
+                cancelled="No rollback was started.",
             ),
             typed,
         )

@@ -57,7 +57,7 @@ class MergeConfigScreen(StepPhaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepPhaseScreen.BINDINGS,
         # c (Re-check) also re-checks the conflicts here.
-        Binding("c", "recheck_conflicts", "Re-check"),
+        Binding("c", "recheck_conflicts", "Check"),
         Binding("a", "abort_merge", "Abort"),
         Binding("m", "commit_merge", "Commit"),
     ]

@@ -50,6 +50,7 @@ async def choose_node_engine(
             f"node {tools.node_version} is not node {EXPECTED_NODE_MAJOR}",
             body,
             [("plain", f"Run {plain}"), ("ignore", f"Run with {IGNORE_ENGINES}")],
+            cancelled=None,  # said below, with what to do instead
         )
     )
     if choice is None:

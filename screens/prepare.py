@@ -72,7 +72,7 @@ def _bool_key(value: bool | None) -> str | None:
 
 class PrepareScreen(PhaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "cluster_health", "Cluster health"),
+        Binding("f2", "cluster_health", "Health"),
         Binding("f3", "fill_from_health", "Fill from health"),
         Binding("ctrl+n", "done", "Make the plan"),
     ]

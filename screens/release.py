@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
@@ -23,9 +24,13 @@ from tasks.errors import CrvsError
 from tasks.release.env_check import check_env_files, suggested_env_file
 from tasks.release.publish import (
     PHASE,
+    GitFailed,
+    NotFetched,
     ReleaseRecord,
+    check_merged,
     create_tag,
-    is_merged,
+    fetch_argv,
+    fetch_remote,
     mark_release_done,
     propose_tag,
     publish_inputs,
@@ -39,7 +44,17 @@ from tasks.release.publish import (
     record_tag,
     record_tag_pushed,
     release_missing,
+    release_ref,
+    taken_tags,
 )
+from tasks.text import strip_control
+
+
+def taken_now(repo: Path) -> set[str]:
+    try:
+        return taken_tags(repo)
+    except CrvsError:
+        return set()
 
 
 class ReleaseScreen(ReleasePhaseScreen):
@@ -52,8 +67,9 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield Static("1. The pull request is merged", classes="release-step")
             yield Static(
-                "Merging the PR is yours. The app checks that the upgrade branch is in the "
-                "release branch, or records your word when it was merged elsewhere.",
+                "Merging the PR is yours. The app fetches the fork (the remote below) and "
+                "checks that the upgrade branch is in its release branch (e.g. origin/master), "
+                "or records your word when it was merged elsewhere.",
                 classes="hint",
             )
             with Horizontal(classes="release-fields"):
@@ -75,7 +91,7 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Static("2. Tag the release", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
-                    r.tag.name if r.tag else self._proposed_tag(version),
+                    r.tag.name if r.tag else self._proposed_tag(version, "origin"),
                     placeholder="tag",
                     id="tag-name",
                 )
@@ -115,11 +131,13 @@ class ReleaseScreen(ReleasePhaseScreen):
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
 
-    @staticmethod
-    def _proposed_tag(version: str) -> str:
-        # A target version edited by hand into nonsense leaves the field empty.
+    def _proposed_tag(self, version: str, remote: str) -> str:
+        """A tag free here (upstream's v1.3.5 is not); empty when none can be worked out
+        (no checkout yet, a target version edited by hand into nonsense)."""
         try:
-            return propose_tag(version)
+            return propose_tag(
+                self._cfg(), version, remote=remote, installation=self.session.installation
+            )
         except CrvsError:
             return ""
 
@@ -212,19 +230,75 @@ class ReleaseScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#merge-check")
     def _merge_check(self) -> None:
-        branch, into = self._values("merge-branch", "merge-into")
-        if is_merged(self._cfg(), branch, into):
-            record_merge_checked(self.session, branch, into)
+        branch, into, remote = self._values("merge-branch", "merge-into", "tag-remote")
+        fetch_argv(remote)  # a bad remote name is refused before anything runs
+        self.query_one("#merge-result", Static).update(
+            Text.assemble(("Fetching: ", "dim"), command_text(fetch_argv(remote)))
+        )
+        self._fetch_and_check(branch, into, remote)
+
+    @work(group="release-fetch", exclusive=True)
+    async def _fetch_and_check(self, branch: str, into: str, remote: str) -> None:
+        """Fetch the fork (the PR was merged there), then read its remote-tracking branch.
+
+        Offline, the last fetch is read and the screen says so: a merge seen then stays
+        true; "not merged" names the command to run once the fork can be reached.
+        """
+        repo = self._cfg()
+        out = self.query_one("#merge-result", Static)
+        fetch_problem = ""
+        if self.workspace.read_only:
+            fetch_problem = "a read-only window runs nothing"
+        else:
+            try:
+                await asyncio.to_thread(fetch_remote, repo, remote, self.journal)
+            except GitFailed as exc:
+                fetch_problem = strip_control(exc.message)
+        self._offer_free_tag()
+        try:
+            check = await asyncio.to_thread(check_merged, repo, branch, into, remote)
+        except NotFetched as exc:
+            text = Text("✗ ", style="bold red")
+            if fetch_problem:
+                text.append(f"{fetch_problem}\n")
+            text.append(exc.message)
+            out.update(text)
+            return
+        if check.merged:
+            record_merge_checked(self.session, branch, check.against)
             self.save_session()
             self.refresh_from_session()
-        else:
-            self.query_one("#merge-result", Static).update(
-                Text(
-                    f"✗ {branch} is not merged into {into} here. Merge the PR (and fetch), "
-                    "or confirm it was merged elsewhere.",
-                    style="bold red",
+            if fetch_problem:
+                out.update(
+                    Text(
+                        f"✓ {branch} merged into {check.against} (as of the last fetch; "
+                        f"this one failed: {fetch_problem})",
+                        style="green",
+                    )
                 )
-            )
+            return
+        text = Text(f"✗ {branch} is not merged into {check.against}", style="bold red")
+        if fetch_problem:
+            text.append(f" as of the last fetch: this one failed ({fetch_problem}).\n")
+        else:
+            text.append(" (just fetched).\n")
+        text.append(
+            "Merge the PR on the fork, then check again; or run yourself: ", style="default"
+        )
+        text.append_text(command_text(fetch_argv(remote), repo))
+        text.append("\nor confirm it was merged elsewhere.", style="default")
+        out.update(text)
+
+    def _offer_free_tag(self) -> None:
+        """After a fetch, replace the proposed tag if it is now taken (and not yet made)."""
+        if ReleaseRecord.of(self.session).tag is not None:
+            return
+        field = self.query_one("#tag-name", Input)
+        remote = self.query_one("#tag-remote", Input).value.strip()
+        fresh = self._proposed_tag(target_version(self.session), remote)
+        current = field.value.strip()
+        if fresh and current != fresh and (not current or current in taken_now(self._cfg())):
+            field.value = fresh
 
     @on(Button.Pressed, "#merge-confirm")
     def _merge_confirm(self) -> None:
@@ -247,12 +321,14 @@ class ReleaseScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#tag-create")
     def _tag_create(self) -> None:
-        name, into = self._values("tag-name", "merge-into")
+        name, into, remote = self._values("tag-name", "merge-into", "tag-remote")
+        # On the fork's release branch as fetched (the PR merged there), not a stale local one.
+        into = release_ref(self._cfg(), into, remote) if into else "HEAD"
 
         def done(ok: bool | None) -> None:
             if not ok:
                 return
-            commit = create_tag(self._cfg(), name, self.journal, ref=into or "HEAD")
+            commit = create_tag(self._cfg(), name, self.journal, ref=into)
             record_tag(self.session, name, commit)
             self.save_session()
             self.refresh_from_session()

@@ -73,7 +73,7 @@ class StepPhaseScreen(PhaseScreen):
         # Short words: every key of the screen fits the footer at 80 columns (Enter, "Run",
         # is the step list's own).
         Binding("x", "cancel_step", "Cancel"),
-        Binding("c", "check", "Re-check"),
+        Binding("c", "check", "Check"),
         Binding("d", "done_by_hand", "By hand"),
     ]
 
@@ -530,7 +530,8 @@ class StepPhaseScreen(PhaseScreen):
 
     async def confirm(self, title: str, body: Text, label: str, *, danger: bool = False) -> bool:
         answer: bool = await self.app.push_screen_wait(
-            ConfirmModal(title, body, label, danger=danger)
+            # Every caller says what a cancel left as it was.
+            ConfirmModal(title, body, label, danger=danger, cancelled=None)
         )
         return bool(answer)
 

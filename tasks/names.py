@@ -1,8 +1,8 @@
 """Names and values that reach a command line or a server: checked in one place.
 
 Every value the operator types or an inventory supplies (host, user, port, key
-file, backup label, remote directory, image tag, replicas, git remote name) is
-validated here before any module uses it, so no module needs another for
+file, backup label, remote directory, image tag, release tag, replicas, git remote
+name) is validated here before any module uses it, so no module needs another for
 them. Each ``validate_*`` returns the cleaned value or raises ``InvalidName``
 with a message in the operator's words. Values are data: anything that could
 be read as an option (a leading ``-``) or as shell syntax is refused.
@@ -34,6 +34,9 @@ _LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _REMOTE_DIR = re.compile(r"^/[A-Za-z0-9_./-]*$")
 # Docker image tag grammar (distribution spec).
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# A release tag of the country config: a git tag whose name, without its leading 'v', is
+# also the image tag (publish-release.yml's release_version becomes COUNTRY_CONFIG_VERSION).
+_RELEASE_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -150,6 +153,17 @@ def validate_image_tag(value: str, what: str = "Image tag") -> str:
     if not _IMAGE_TAG.match(value):
         raise InvalidName(
             f"{what} '{value}' is not a Docker image tag (letters, digits, _ . -; at most 128)."
+        )
+    return value
+
+
+def validate_release_tag(value: str) -> str:
+    """A tag name git accepts and Docker accepts as an image tag (so no '/', '~', '..')."""
+    value = value.strip()
+    if not _RELEASE_TAG.match(value) or ".." in value or value.endswith((".", ".lock")):
+        raise InvalidName(
+            f"{quoted(value)} is not a release tag name (letters, digits, _ . -, "
+            "starting with a letter or digit; at most 128; no '..')."
         )
     return value
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.release.deploy import DeployRecord, production_contradictions
-from tasks.release.gate import BackupRecord, refresh_gate
+from tasks.release.deploy import DeployRecord, production_contradictions, settle_backup_phase
+from tasks.release.gate import BackupRecord
 from tasks.release.publish import ReleaseRecord
 from tasks.report.change import ChangeRecord
 from tasks.servers.health import HealthRecord
@@ -80,7 +80,7 @@ def open_session(path: Path, *, confine_to: Path | None = None) -> Session | Non
     if session is not None:
         # Derived from evidence, never trusted from the file (a hand edit, or evidence
         # that changed after the phase was marked): recomputed in memory.
-        refresh_gate(session, Journal(journal_path(Path(path).expanduser().absolute())))
+        settle_backup_phase(session, Journal(journal_path(Path(path).expanduser().absolute())))
     return session
 
 

@@ -15,6 +15,7 @@ from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed
 
+from screens.base import PhaseHeading
 from screens.frame import Frame
 from screens.help import HelpScreen
 from screens.messages import NavigateTo
@@ -314,7 +315,7 @@ class CrvsMigrateApp(App[int]):
     # -- services used by screens (see screens/base.py) --------------------
 
     def save_session(self) -> None:
-        """Persist the session atomically and show any status change in the sidebar.
+        """Persist the session atomically and show any status change (sidebar, heading).
 
         Read-only (another instance holds the session): nothing is saved. A write that
         fails (full disk, read-only directory) shows the storage screen; the file keeps
@@ -333,6 +334,8 @@ class CrvsMigrateApp(App[int]):
             return  # the app is closing (a detached step ended meanwhile): saved all the same
         for sidebar in screen.query(PhaseSidebar):
             sidebar.refresh_statuses()
+        for heading in screen.query(PhaseHeading):
+            heading.refresh_heading(self.session)
 
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown; a file that cannot be written gets its own screen."""

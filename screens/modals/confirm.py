@@ -1,7 +1,10 @@
 """Explicit confirmations for commands that change a repository, and a typed answer.
 
 Bodies are ``rich.text.Text`` (they quote file names and command output: never markup).
-The confirm button names exactly what will happen; Escape or "Cancel" does nothing.
+The confirm button names exactly what will happen; Escape or "Cancel" does nothing, has
+the focus (Enter alone never confirms) and says so: the dialog notifies ``cancelled``
+("Nothing was done." unless the caller says more, or ``None`` when the caller tells the
+operator itself).
 """
 
 from __future__ import annotations
@@ -13,18 +16,32 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+NOTHING_DONE = "Nothing was done."
+
+
+def _say_cancelled(modal: ModalScreen, title: str, message: str | None) -> None:
+    if message:
+        modal.app.notify(message, title=f"Cancelled: {title.rstrip('?')}", markup=False)
+
 
 class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, title: str, body: Text | str, confirm_label: str, *, danger: bool = False
+        self,
+        title: str,
+        body: Text | str,
+        confirm_label: str,
+        *,
+        danger: bool = False,
+        cancelled: str | None = NOTHING_DONE,
     ) -> None:
         super().__init__(classes="step-modal")
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.confirm_label = confirm_label
         self.danger = danger
+        self.cancelled = cancelled
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="step-modal-box"):
@@ -45,18 +62,37 @@ class ConfirmModal(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "confirm")
+        if event.button.id == "confirm":
+            self.dismiss(True)
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        _say_cancelled(self, self.modal_title, self.cancelled)
+        self.dismiss(False)
 
 
 class TextPromptModal(ModalScreen["str | None"]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    """A typed answer (a host name, a reason); its callers say what a cancel left as it was,
+    or pass ``cancelled``."""
 
-    def __init__(self, title: str, body: Text | str, placeholder: str, confirm_label: str):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        body: Text | str,
+        placeholder: str,
+        confirm_label: str,
+        *,
+        cancelled: str | None = None,
+    ):
         super().__init__(classes="step-modal")
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.placeholder = placeholder
         self.confirm_label = confirm_label
+        self.cancelled = cancelled
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="step-modal-box"):
@@ -79,19 +115,31 @@ class TextPromptModal(ModalScreen["str | None"]):
         if event.button.id == "confirm":
             self.dismiss(self.query_one("#answer", Input).value.strip() or None)
         else:
-            self.dismiss(None)
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        _say_cancelled(self, self.modal_title, self.cancelled)
+        self.dismiss(None)
 
 
 class ChoiceModal(ModalScreen["str | None"]):
     """Several explicit ways forward (each button says what runs); Escape chooses none."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, body: Text | str, choices: list[tuple[str, str]]):
+    def __init__(
+        self,
+        title: str,
+        body: Text | str,
+        choices: list[tuple[str, str]],
+        *,
+        cancelled: str | None = NOTHING_DONE,
+    ):
         super().__init__(classes="step-modal")
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.choices = choices
+        self.cancelled = cancelled
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="step-modal-box"):
@@ -109,4 +157,11 @@ class ChoiceModal(ModalScreen["str | None"]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         button_id = event.button.id or ""
-        self.dismiss(button_id.removeprefix("choice-") if button_id.startswith("choice-") else None)
+        if button_id.startswith("choice-"):
+            self.dismiss(button_id.removeprefix("choice-"))
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        _say_cancelled(self, self.modal_title, self.cancelled)
+        self.dismiss(None)

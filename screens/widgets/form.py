@@ -1,8 +1,10 @@
 """Form controls shared by every screen that asks something: Prepare's questions,
 the gate's choices, the deploy options.
 
-Each reads without colour (NO_COLOR, 16-colour terminals): a tick box shows ``X``
-or a blank, a choice shows ``●`` or a blank, whatever the theme.
+Each reads without colour (NO_COLOR, 16-colour terminals) and alike on every screen:
+a tick box shows ``[X]`` or ``[ ]``, a choice ``(•)`` or ``( )``, whatever the theme.
+Textual's own ``▐X▌`` half blocks are drawn in the button's background colour: without
+colour they fill in, and an unticked box looks ticked.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
+from textual.style import Style
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 
@@ -34,20 +38,28 @@ def labelled(label: str, field: Input) -> Vertical:
     return Vertical(Static(label, classes="field-label"), field, classes="field")
 
 
+def _bracketed(button: Checkbox | RadioButton, left: str, inner: str, right: str) -> Content:
+    """``[X]``-like: brackets in the widget's own text colour, so they show on any theme
+    and without colour (Textual draws its half blocks in the button's background)."""
+    inner_style = button.get_visual_style("toggle--button")
+    side = Style(foreground=button.colors[3], background=button.background_colors[1])
+    return Content.assemble((left, side), (inner, inner_style), (right, side))
+
+
 class AnswerButton(RadioButton):
-    """A radio button whose glyph shows the answer without colour (NO_COLOR, 16 colours)."""
+    """A radio button whose glyph shows the answer without colour: ``(•)`` or ``( )``."""
 
     @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
-        return "●" if self.value else " "
+    def _button(self) -> Content:
+        return _bracketed(self, "(", "•" if self.value else " ", ")")
 
 
 class TickBox(Checkbox):
-    """A check box that shows its tick without colour."""
+    """A check box that shows its tick without colour: ``[X]`` or ``[ ]``."""
 
     @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
-        return "X" if self.value else " "
+    def _button(self) -> Content:
+        return _bracketed(self, "[", "X" if self.value else " ", "]")
 
 
 class Choice(RadioSet, inherit_bindings=False):

@@ -30,7 +30,7 @@ from tasks.errors import CrvsError, InvalidName
 from tasks.names import validate_host, validate_image_tag, validate_replicas
 from tasks.release.backup import Verification
 from tasks.release.checks import MigrationProgress, PostDeployChecks, migration_state
-from tasks.release.gate import compute_gate
+from tasks.release.gate import Gate, JournalLookup, compute_gate, refresh_gate
 from tasks.servers.detached import RemoteRunRecord
 from tasks.servers.health import (
     DOCKER_SERVICE_FORMAT,
@@ -388,6 +388,9 @@ def record_deploy(
     DeployRecord.of(session).put(req.environment, entry)
     reseal(session, req.environment)
     session.phase(PHASE_OF[req.environment]).start()
+    if req.environment == "production":
+        # The gate held just now (re-verified live): the backup phase did its job.
+        settle_backup_phase(session, journal)
     return entry
 
 
@@ -707,6 +710,23 @@ def settle_phase(session: Session, environment: str) -> bool:
     else:
         record.reopen()
     return complete
+
+
+def deployed_through_gate(session: Session) -> bool:
+    """Production was deployed on a live gate check that held, by a sealed record."""
+    production = DeployRecord.of(session).production
+    return (
+        production is not None
+        and deploy_sealed(session, "production")
+        and production.gate_check is not None
+        and production.gate_check.ok
+    )
+
+
+def settle_backup_phase(session: Session, journal: JournalLookup | None) -> Gate:
+    """The backup phase (8) from evidence: done while the gate holds, and for good once
+    production was deployed through it; otherwise in progress. Returns the gate."""
+    return refresh_gate(session, journal, deployed_through_gate=deployed_through_gate(session))
 
 
 def production_contradictions(session: Session) -> str | None:

@@ -692,11 +692,18 @@ def acknowledge_risk(session: Session, journal: Journal, strategy: str) -> None:
     seal_slot(session, "risk")
 
 
-def refresh_gate(session: Session, journal: JournalLookup | None) -> Gate:
-    """Recompute the gate and set the backup phase's status from it (never the other way)."""
+def refresh_gate(
+    session: Session, journal: JournalLookup | None, *, deployed_through_gate: bool = False
+) -> Gate:
+    """Recompute the gate and set the backup phase's status from it (never the other way).
+
+    ``deployed_through_gate`` (``tasks.release.deploy.settle_backup_phase`` works it out
+    from the sealed production deploy): the backup did its job, so the phase stays done
+    when evidence moves on after production (QA redeployed, a later QA check failing).
+    """
     gate = compute_gate(session, journal)
     record = session.phase(PHASE)
-    if gate.open:
+    if gate.open or deployed_through_gate:
         record.finish()
     else:
         record.reopen()

@@ -1,9 +1,14 @@
 """Release: the upgrade branch merged, the version tag, the published image.
 
-The PR merge is the operator's; this module checks it (``git merge-base
---is-ancestor``) or records the operator's word. Tags are validated with
-``git check-ref-format``, never moved, created annotated; pushing is a separate
-step the operator confirms. Everything that changes a repository is journalled.
+The PR merge is the operator's, on the fork's server; this module checks it against
+the fork's remote-tracking branch (``origin/master`` after ``git fetch --tags origin``,
+``git merge-base --is-ancestor``) or records the operator's word. The proposed tag is
+one that is free: upstream's ``v1.3.5`` is in every fork after ``git fetch --all``, so
+a fork's release is ``v1.3.5-<installation>`` (then ``.2``, ``.3``) or ``v1.3.5-1``,
+``-2``; ``tasks.upgrade.detect`` reads either as 1.3.5. Tags are validated by
+``tasks.names`` and ``git check-ref-format``, never moved, created annotated; pushing
+is a separate step the operator confirms. Everything that changes a repository is
+journalled.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName, ToolMissing
-from tasks.names import validate_image_tag
+from tasks.names import remote_name_problem, validate_image_tag, validate_release_tag
 from tasks.release.env_check import EnvCheck, EnvCheckRecord
 from tasks.session import records
 from tasks.session.journal import Journal
@@ -85,6 +90,10 @@ class TagExists(CrvsError):
 
 class GitFailed(CrvsError):
     title = "git failed"
+
+
+class NotFetched(CrvsError):
+    title = "Fetch the fork first"
 
 
 @dataclass(frozen=True)
@@ -161,10 +170,96 @@ def is_merged(repo: Path, branch: str, into: str) -> bool:
     raise GitFailed(r.stderr.strip() or f"git merge-base exited {r.exit_code}")
 
 
+def _remote(remote: str) -> str:
+    remote = remote.strip()
+    problem = remote_name_problem(remote)
+    if problem:
+        raise InvalidName(problem)
+    return remote
+
+
+def fetch_argv(remote: str) -> list[str]:
+    """What brings the fork's merged branch and its tags here (never --prune: upstream's
+    tags would go)."""
+    return ["git", "fetch", "--tags", _remote(remote)]
+
+
+def fetch_remote(repo: Path, remote: str, journal: Journal | None) -> GitResult:
+    """Run ``fetch_argv(remote)`` in ``repo`` (journalled); ``GitFailed`` with git's words."""
+    r = git(repo, *fetch_argv(remote)[1:], journal=journal, step="merge_pr", timeout=300)
+    if r.exit_code != 0:
+        raise GitFailed(
+            f"{' '.join(fetch_argv(remote))} failed: "
+            + (r.stderr.strip() or f"exit code {r.exit_code}")
+        )
+    return r
+
+
+def tracking_branch(into: str, remote: str) -> str:
+    """``master`` -> ``origin/master``; ``origin/master`` and full refs stay as they are."""
+    into = into.strip()
+    remote = _remote(remote)
+    if into.startswith(("refs/", f"{remote}/")):
+        return into
+    return f"{remote}/{into}"
+
+
+def release_ref(repo: Path, into: str, remote: str = "origin") -> str:
+    """What the release tag goes on: the fork's branch as last fetched (``origin/master``,
+    where the PR was merged), else ``into`` as typed (never fetched, or a plain checkout).
+
+    The local branch lags behind a merge made on GitHub until it is pulled: tagging it
+    would tag the release without the upgrade."""
+    try:
+        against = tracking_branch(into, remote)
+    except InvalidName:
+        return into.strip()
+    full = against if against.startswith("refs/") else f"refs/remotes/{against}"
+    return against if _commit_of(repo, full) is not None else into.strip()
+
+
+@dataclass(frozen=True)
+class MergeCheck:
+    merged: bool
+    # The ref read, e.g. origin/master (as of the last fetch).
+    against: str
+    branch: str
+
+
+def check_merged(repo: Path, branch: str, into: str, remote: str = "origin") -> MergeCheck:
+    """Whether ``branch`` is in the fork's ``into`` as last fetched from ``remote``.
+
+    Reads ``refs/remotes/<remote>/<into>``, never the local branch (a local merge is not
+    the PR merged). Without that ref, ``NotFetched`` names the exact command to run.
+    """
+    branch = branch.strip()
+    against = tracking_branch(into, remote)
+    full = against if against.startswith("refs/") else f"refs/remotes/{against}"
+    if _commit_of(repo, full) is None:
+        raise NotFetched(
+            f"{against} is not known in {repo}: fetch the fork first, with\n"
+            f"  git -C {repo} {' '.join(fetch_argv(remote)[1:])}\n"
+            '("Check it is merged" runs it), then check again.'
+        )
+    if branch and not branch.startswith("-") and _commit_of(repo, branch) is None:
+        # Deleted here after the merge: the fork's copy of it says the same.
+        theirs = f"refs/remotes/{_remote(remote)}/{branch}"
+        if _commit_of(repo, theirs) is not None:
+            return MergeCheck(is_merged(repo, theirs, full), against, branch)
+    return MergeCheck(is_merged(repo, branch, full), against, branch)
+
+
+def _work_began(session: Session, at: str | None = None) -> None:
+    """Something of the Release phase was recorded: the phase is in progress (done stays)."""
+    session.phase(PHASE).start(at)
+
+
 def record_merge_checked(session: Session, branch: str, into: str) -> None:
+    """``into`` is the ref read, e.g. ``origin/master`` (``MergeCheck.against``)."""
     ReleaseRecord.of(session).merge = MergeRecord(
         branch, into, "checked with git merge-base --is-ancestor", now_iso()
     )
+    _work_began(session)
 
 
 def record_merge_confirmed(session: Session, journal: Journal, branch: str, where: str) -> None:
@@ -177,23 +272,81 @@ def record_merge_confirmed(session: Session, journal: Journal, branch: str, wher
     ReleaseRecord.of(session).merge = MergeRecord(
         branch, where, "operator confirmation", entry.at, entry.by or ""
     )
+    _work_began(session, entry.at)
 
 
 # -- the tag --------------------------------------------------------------
 
 
-def propose_tag(target_version: str, scheme: str = "v{version}") -> str:
-    """``v1.3.<N>`` for the target version, or the operator's scheme (``{version}`` placeholder)."""
+_GENERIC_REPOS = {"countryconfig", "farajaland", "core", "config", "country-config"}
+
+
+def taken_tags(repo: Path) -> set[str]:
+    """Tag names present here: ``refs/tags/*`` (a fetch brings the fork's and upstream's)
+    and any kept as remote-tracking refs (``refs/remotes/<remote>/tags/*``)."""
+    r = git(repo, "for-each-ref", "--format=%(refname)", "refs/tags", "refs/remotes")
+    if r.exit_code != 0:
+        raise GitFailed(r.stderr.strip() or f"git for-each-ref exited {r.exit_code}")
+    names = set()
+    for line in r.stdout.splitlines():
+        if line.startswith("refs/tags/"):
+            names.add(line.removeprefix("refs/tags/"))
+        elif line.startswith("refs/remotes/") and "/tags/" in line:
+            names.add(line.split("/tags/", 1)[1])
+    return names
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+    # A slug read as a pre-release (v1.3.5-dev, -rc…) would hide the release from detect.
+    from tasks.upgrade.versions import is_release_tag
+
+    return slug if slug and is_release_tag(f"v1.3.0-{slug}") else ""
+
+
+def installation_slug(repo: Path, remote: str = "origin", installation: str = "") -> str:
+    """The installation's name as a tag suffix: the session's name for it, else the fork's
+    repository name when it is ``opencrvs-<country>``; "" when neither says."""
+    if installation.strip():
+        return _slug(installation)
+    try:
+        remote = _remote(remote)
+    except InvalidName:
+        return ""
+    r = git(repo, "config", "--get", f"remote.{remote}.url")
+    name = r.stdout.strip().rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    name = name.removesuffix(".git").lower()
+    if not name.startswith("opencrvs-") or name.removeprefix("opencrvs-") in _GENERIC_REPOS:
+        return ""
+    return _slug(name.removeprefix("opencrvs-"))
+
+
+def propose_tag(
+    repo: Path, target_version: str, *, remote: str = "origin", installation: str = ""
+) -> str:
+    """A free tag for the fork's release of ``target_version``.
+
+    Never ``v1.3.5`` itself (upstream's, in every fork after a fetch): ``v1.3.5-<slug>``,
+    ``v1.3.5-<slug>.2``, … when the installation has a name, else ``v1.3.5-1``, ``-2``, …;
+    the first one not taken here (local and remote-tracking tags).
+    """
     if not _VERSION.match(target_version):
         raise InvalidName(f"'{target_version}' is not a version like 1.3.5.")
-    return scheme.replace("{version}", target_version)
+    taken = taken_tags(repo)
+    slug = installation_slug(repo, remote, installation)
+    for n in range(1, 1000):
+        if slug:
+            name = f"v{target_version}-{slug}" + (f".{n}" if n > 1 else "")
+        else:
+            name = f"v{target_version}-{n}"
+        if name not in taken:
+            return validate_release_tag(name)
+    raise CrvsError(f"No free tag for {target_version} among 999 tried.", "No free tag")
 
 
 def validate_tag(repo: Path, name: str) -> str:
     """Raise ``InvalidName`` unless ``name`` is a valid tag name for git."""
-    name = name.strip()
-    if not name or name.startswith("-"):
-        raise InvalidName(f"'{name}' is not a valid tag name.")
+    name = validate_release_tag(name)
     r = git(repo, "check-ref-format", f"refs/tags/{name}")
     if r.exit_code != 0:
         raise InvalidName(f"'{name}' is not a valid tag name (git check-ref-format refuses it).")
@@ -240,6 +393,7 @@ def create_tag(
 
 def record_tag(session: Session, name: str, commit: str) -> None:
     ReleaseRecord.of(session).tag = TagRecord(name, commit, now_iso())
+    _work_began(session)
 
 
 def push_tag_argv(remote: str, name: str) -> list[str]:
@@ -314,6 +468,7 @@ def publish_inputs(branch_name: str, tag: str) -> dict[str, str]:
 def record_image_tag(session: Session, image_tag: str, how: str = "operator") -> None:
     image_tag = validate_image_tag(image_tag)
     ReleaseRecord.of(session).image = ImageRecord(image_tag, now_iso(), how)
+    _work_began(session)
 
 
 def release_missing(session: Session) -> list[str]:
@@ -344,6 +499,7 @@ def record_tag_pushed(session: Session, remote: str) -> None:
         raise CrvsError("Create the tag before pushing it.", "No tag yet")
     tag.pushed_at = now_iso()
     tag.remote = remote
+    _work_began(session)
 
 
 def mark_release_done(session: Session) -> None:
@@ -355,3 +511,4 @@ def mark_release_done(session: Session) -> None:
 
 def record_env_check(session: Session, check: EnvCheck) -> None:
     ReleaseRecord.of(session).env_check = check.to_record()
+    _work_began(session)

@@ -71,7 +71,8 @@ class Phase:
     # Fits a narrow sidebar (80-column terminals).
     short: str
     summary: str
-    # The section of the migration notes this phase walks through.
+    # The section of the migration notes this phase walks through, as the heading says it
+    # (never a bare "Step 1" under "Phase 2": the notes' steps are not the phases).
     source: str
 
 
@@ -82,7 +83,7 @@ PHASES: tuple[Phase, ...] = (
         "Prepare",
         "Prepare",
         "Answer the preparation questions: versions, customisations, integrations, servers.",
-        "Step 1: Prepare to migrate",
+        "migration notes 1, Prepare to migrate",
     ),
     Phase(
         "plan",
@@ -90,7 +91,7 @@ PHASES: tuple[Phase, ...] = (
         "Plan",
         "Plan",
         "See what applies to this installation, what does not, and why.",
-        "Step 1: Prepare to migrate",
+        "made from your answers to notes 1",
     ),
     Phase(
         "update_core",
@@ -98,7 +99,7 @@ PHASES: tuple[Phase, ...] = (
         "Update opencrvs-core",
         "Update core",
         "Fetch the release tag, check it out (or merge it into your core), yarn --force.",
-        "Step 2.1",
+        "migration notes 2.1",
     ),
     Phase(
         "merge_config",
@@ -107,7 +108,7 @@ PHASES: tuple[Phase, ...] = (
         "Merge config",
         "git fetch --all, the upgrade branch, merge upstream's release (never master), "
         "yarn --force, resolve conflicts.",
-        "Step 2.2-2.7",
+        "migration notes 2.2-2.7",
     ),
     Phase(
         "verify_local",
@@ -115,7 +116,7 @@ PHASES: tuple[Phase, ...] = (
         "Verify locally",
         "Verify locally",
         "Start OpenCRVS locally; migrations run automatically.",
-        "Step 2.8",
+        "migration notes 2.8",
     ),
     Phase(
         "release",
@@ -123,7 +124,7 @@ PHASES: tuple[Phase, ...] = (
         "Release",
         "Release",
         "Merge the PR, tag, build and publish the image, check the new environment variables.",
-        "Step 2.9-2.11",
+        "migration notes 2.9-2.11",
     ),
     Phase(
         "deploy_qa",
@@ -131,7 +132,7 @@ PHASES: tuple[Phase, ...] = (
         "Deploy to QA",
         "Deploy to QA",
         "Deploy the new version tag to the QA server and check it came up.",
-        "Step 2.12",
+        "migration notes 2.12",
     ),
     Phase(
         "backup_production",
@@ -139,7 +140,7 @@ PHASES: tuple[Phase, ...] = (
         "Back up production",
         "Back up prod",
         "Emergency backup, stored off the server, restored on QA: the gate before production.",
-        "Step 3 (warnings)",
+        "migration notes 3, the warnings",
     ),
     Phase(
         "deploy_production",
@@ -147,7 +148,7 @@ PHASES: tuple[Phase, ...] = (
         "Deploy to production",
         "Deploy prod",
         "Deploy the new version tag to production with --clear_data=no.",
-        "Step 3.1",
+        "migration notes 3.1",
     ),
 )
 

@@ -41,8 +41,7 @@ def test_merged_only_after_the_merge(tmp_path: Path) -> None:
 
 def test_tag_proposal_and_validation(tmp_path: Path) -> None:
     repo, _ = fork_with_upgrade_branch(tmp_path)
-    assert propose_tag("1.3.5") == "v1.3.5"
-    assert propose_tag("1.3.5", "farajaland-{version}") == "farajaland-1.3.5"
+    assert propose_tag(repo, "1.3.5") == "v1.3.5-1"
     assert validate_tag(repo, "v1.3.5") == "v1.3.5"
     for bad in ("v1.3..5", "v1.3.5.lock", "-v1", "v 1", "v1.3.5~1", ""):
         with pytest.raises(InvalidName):

@@ -35,3 +35,8 @@ async def press_when_shown(pilot, app, selector: str, timeout: float = 20.0) -> 
             while app.screen.query(selector):
                 await pilot.pause(0.05)
         await pilot.pause()
+
+
+def screen_lines(app: App) -> list[str]:
+    """The active screen as plain text, one string per terminal row (what the operator reads)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

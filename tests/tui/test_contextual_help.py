@@ -141,9 +141,9 @@ async def test_help_lists_the_screens_keys_and_fields_never_their_values(tmp_pat
         # The step phase's own keys, each with what it does, and the keys of everywhere.
         assert help_screen.context is not None
         groups = {g.title: {(k.keys, k.what) for k in g.keys} for g in help_screen.context.keys}
-        assert {("x", "Cancel"), ("c", "Re-check"), ("d", "By hand")} <= groups["This screen"]
+        assert {("x", "Cancel"), ("c", "Check"), ("d", "By hand")} <= groups["This screen"]
         assert ("? F1", "This help") in groups["Everywhere"]
-        assert "x Cancel · c Re-check · d By hand" in keys
+        assert "x Cancel · c Check · d By hand" in keys
         assert "Go to phase 1 … 9" in keys and "Command palette" in keys
         fields = shown_text(help_screen.query_one("#help-fields", Static), width=90)
         assert "Steps" in fields

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Checkbox, Input
 
-from screens.modals.confirm import ChoiceModal
+from screens.modals.confirm import ChoiceModal, ConfirmModal
 from tasks.demo.sandbox import deploy_sh
 from tasks.release.deploy import DeployRecord
 from tasks.release.env_check import EnvCheckRecord
@@ -45,29 +45,52 @@ async def test_release_screen_end_to_end(tmp_path: Path) -> None:
     values = {n: f"{SECRET}-{n}" for n in deploy_required_env("1.3.5")}
     values["CONTENT_SECURITY_POLICY_WILDCARD"] = "farajaland.org"  # malformed
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    # What `git fetch --all` brings into every fork: upstream's own v1.3.5.
+    git(repo, "tag", "v1.3.5", "master")
     app = _app(tmp_path, "release", repo)
     async with app.run_test(size=(110, 60)) as pilot:
         await pilot.pause()
         await press_when_shown(pilot, app, "#merge-check")
-        assert "is not merged" in static_text(app, "#merge-result")
+        await _until(pilot, lambda: "is not merged" in static_text(app, "#merge-result"))
+        assert "origin/master" in static_text(app, "#merge-result")
+        # Merged here only: the fork (origin) does not have it, so it is not the PR merged.
         git(repo, "checkout", "-q", "master")
         git(repo, "merge", "-q", "--no-ff", "-m", "Merge PR", "upgrade-countryconfig-v1.3.5")
         await press_when_shown(pilot, app, "#merge-check")
+        await _until(pilot, lambda: "just fetched" in static_text(app, "#merge-result"))
+        assert ReleaseRecord.of(app.session).merge is None
+        # The PR merged on the fork: the app's fetch sees it.
+        git(repo, "push", "-q", "origin", "master")
+        git(repo, "update-ref", "refs/remotes/origin/master", "master~1")  # not fetched yet
+        await press_when_shown(pilot, app, "#merge-check")
+        await _until(pilot, lambda: ReleaseRecord.of(app.session).merge is not None)
         merge = ReleaseRecord.of(app.session).merge
         assert merge is not None and merge.how.startswith("checked")
+        assert merge.into == "origin/master"
+        fetches = [
+            e["argv"]
+            for e in app.workspace.journal.entries()
+            if e["kind"] == "command" and e["argv"][:2] == ["git", "fetch"]
+        ]
+        assert fetches == [["git", "fetch", "--tags", "origin"]] * 3
 
-        assert app.screen.query_one("#tag-name", Input).value == "v1.3.5"
-        assert "git push origin refs/tags/v1.3.5" in static_text(app, "#tag-result")
+        # Upstream's v1.3.5 is taken: the proposal is the installation's own, free.
+        assert app.screen.query_one("#tag-name", Input).value == "v1.3.5-farajaland"
+        assert "git push origin refs/tags/v1.3.5-farajaland" in static_text(app, "#tag-result")
         await press_when_shown(pilot, app, "#tag-create")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert app.screen.body.plain.endswith("-- v1.3.5-farajaland origin/master")  # the fork's
         await press_when_shown(pilot, app, "#confirm")
-        assert git(repo, "tag").split() == ["v1.3.5"]
+        assert git(repo, "tag").split() == ["v1.3.5", "v1.3.5-farajaland"]
+        tagged = git(repo, "rev-parse", "v1.3.5-farajaland^{commit}").strip()
+        assert tagged == git(repo, "rev-parse", "origin/master").strip()
         await press_when_shown(pilot, app, "#tag-push")
         assert git(origin, "tag").strip() == ""  # nothing pushed before the confirmation
         await press_when_shown(pilot, app, "#confirm")
-        assert git(origin, "tag").strip() == "v1.3.5"
+        assert git(origin, "tag").strip() == "v1.3.5-farajaland"
 
-        assert "release_version: 1.3.5" in static_text(app, "#publish-info")
-        app.screen.query_one("#image-tag", Input).value = "v1.3.5"
+        assert "release_version: 1.3.5-farajaland" in static_text(app, "#publish-info")
+        app.screen.query_one("#image-tag", Input).value = "v1.3.5-farajaland"
         await press_when_shown(pilot, app, "#image-record")
 
         app.screen.query_one("#env-files", Input).value = str(env_file)
@@ -190,7 +213,8 @@ async def test_a_failed_local_start_is_confirmed_only_with_a_typed_reason(tmp_pa
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await press_when_shown(pilot, app, "#local-start")
-        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        # Wait for the dialog's buttons, not only the dialog (it may still be composing).
+        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
         app.screen.query_one("#choice-plain", Button).press()
         await _until(pilot, lambda: not isinstance(app.screen, ChoiceModal))
         rec = app.session.phase("verify_local").step("start_locally")
@@ -215,3 +239,36 @@ async def test_a_failed_local_start_is_confirmed_only_with_a_typed_reason(tmp_pa
     ]
     assert any("started with docker compose in tmux" in w and "failed" in w for w in confirmations)
     assert "started with docker compose in tmux" in rec.note and rec.by
+
+
+async def test_release_merge_check_offline_names_the_fetch_command(tmp_path: Path) -> None:
+    repo, _ = fork_with_upgrade_branch(tmp_path)
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "unreachable.git"))
+    git(repo, "update-ref", "-d", "refs/remotes/origin/master")
+    app = _app(tmp_path, "release", repo)
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#merge-check")
+        await _until(pilot, lambda: "fetch the fork first" in static_text(app, "#merge-result"))
+        result = static_text(app, "#merge-result")
+        assert "git fetch --tags origin failed" in result
+        assert f"git -C {repo} fetch --tags origin" in result
+        assert ReleaseRecord.of(app.session).merge is None
+
+
+async def test_a_tag_taken_on_the_fork_is_replaced_after_the_fetch(tmp_path: Path) -> None:
+    repo, origin = fork_with_upgrade_branch(tmp_path)
+    # A colleague already released v1.3.5-1 from another clone; not fetched here yet.
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(origin), str(other))
+    git(other, "tag", "v1.3.5-1")
+    git(other, "push", "-q", "origin", "v1.3.5-1")
+    app = _app(tmp_path, "release", repo)
+    app.session.installation = ""
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one("#tag-name", Input)
+        assert field.value == "v1.3.5-1"  # free as far as this checkout knows
+        await press_when_shown(pilot, app, "#merge-check")
+        await _until(pilot, lambda: field.value == "v1.3.5-2")
+        assert "git push origin refs/tags/v1.3.5-2" in static_text(app, "#tag-result")

@@ -1,0 +1,112 @@
+"""Where the focus is shows without colour (NO_COLOR), on every focusable widget of every
+screen: the focused widget must read differently in glyphs or text style (bold, reverse,
+underline), not only in a colour that NO_COLOR removes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widget import Widget
+
+from tasks.session.phases import PHASES
+from tests.support.app import make_app
+
+VIEWS = [p.id for p in PHASES] + ["health", "report"]
+
+
+def _look(app, widget: Widget) -> list[tuple]:
+    """The widget and the cell around it (its frame, e.g. an output pane's border around
+    its log) as NO_COLOR shows them: text and text styles, colours dropped."""
+    region = widget.region.grow((1, 1, 1, 1))
+    out = []
+    for y, strip in enumerate(app.screen._compositor.render_strips()):
+        if not region.y <= y < region.bottom:
+            continue
+        for seg in strip.crop(region.x, region.right):
+            style = seg.style
+            out.append(
+                (
+                    seg.text,
+                    bool(style and style.bold),
+                    bool(style and style.reverse),
+                    bool(style and style.underline),
+                )
+            )
+    return out
+
+
+CASES = [(view, (100, 40)) for view in ("update_core", "merge_config")] + [
+    # 80x24, the operator's jump host, drops the borders of the step screens' lists.
+    (view, (80, 24))
+    for view in VIEWS
+]
+
+
+@pytest.mark.parametrize(("view", "size"), CASES)
+async def test_focus_shows_without_colour(
+    tmp_path: Path, monkeypatch, view: str, size: tuple[int, int]
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tmp_path / "s.toml", view=view, answers={"target_version": "1.3.5"})
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        checked = await _check_focus_chain(pilot, app, view)
+        assert checked
+
+
+async def _check_focus_chain(pilot, app, where: str) -> set[str]:
+    """Focus each widget of the active screen in turn; each must be on screen and look
+    different focused (in glyphs or text style). Returns the kinds of widget checked."""
+    invisible = []
+    off_screen = []
+    checked: set[str] = set()
+    for widget in list(app.screen.focus_chain):
+        kind = type(widget).__name__
+        widget.focus()
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # the scroll to it
+        # Focusing scrolls a widget into view: it must then be on screen, whole across.
+        screen = app.screen.region
+        if not widget.region.intersection(screen).area or widget.region.right > screen.right:
+            off_screen.append(f"{kind}#{widget.id}")
+            continue
+        focused = _look(app, widget)
+        app.screen.set_focus(None)
+        await pilot.pause()
+        if _look(app, widget) == focused:
+            invisible.append(f"{kind}#{widget.id}")
+        checked.add(kind)
+    assert not off_screen, (where, off_screen)
+    assert not invisible, (where, invisible)
+    return checked
+
+
+def _dialogs() -> list:
+    from rich.text import Text
+
+    from screens.help import HelpScreen
+    from screens.modals.confirm import ChoiceModal, ConfirmModal, TextPromptModal
+
+    return [
+        ConfirmModal("Abort the merge?", Text("git merge --abort"), "Abort", danger=True),
+        ChoiceModal("node 20 is not 16", Text("yarn"), [("a", "Run yarn"), ("b", "Ignore")]),
+        TextPromptModal("Deploy to production?", Text("Type production"), "production", "Go"),
+        HelpScreen(),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4))
+async def test_focus_shows_without_colour_in_dialogs(
+    tmp_path: Path, monkeypatch, index: int
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tmp_path / "s.toml", view="release")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        dialog = _dialogs()[index]
+        app.push_screen(dialog)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is dialog
+        assert await _check_focus_chain(pilot, app, type(dialog).__name__)
