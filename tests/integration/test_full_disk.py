@@ -18,7 +18,7 @@ from tasks.errors import JournalWriteError, StateWriteError
 from tasks.session.journal import Journal
 from tasks.session.state import Session, load_session, save_session
 from tasks.upgrade.answers import Answers
-from tests.e2e.test_one_writer_tmux import _focus_first_question, _wait_until
+from tests.e2e.test_one_writer_tmux import _focus_question, _wait_until
 from tests.support.tmpfs import fill, small_tmpfs
 from tests.support.tmux import TmuxSession
 
@@ -83,7 +83,7 @@ def test_the_app_on_a_disk_that_fills_up(tmp_path: Path) -> None:
         raw = tmp_path / "raw.out"
         term.record(raw)
         try:
-            _focus_first_question(term)
+            _focus_question(term)
             term.send("-l", "/srv/a")
             _wait_until(lambda: b"/srv/a" in state.read_bytes(), what="the first save")
             before = state.read_bytes()
