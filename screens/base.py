@@ -128,11 +128,17 @@ class PhaseScreen(Screen):
         self.refresh_from_session()
 
     def refresh_from_session(self) -> None:
-        self.query_one(PhaseHeading).refresh_heading(self.session)
-        sidebar = self.query_one("#sidebar", PhaseSidebar)
-        sidebar.refresh_statuses()
-        sidebar.highlight(self.view_id)
+        self.refresh_frame()
+        self.query_one("#sidebar", PhaseSidebar).highlight(self.view_id)
         self.sub_title = self.title_for_header()
+
+    def refresh_frame(self) -> None:
+        """The heading and the sidebar from the session as it is now (the app calls this
+        after every save, so a status line is never left behind by a change)."""
+        for heading in self.query(PhaseHeading).results(PhaseHeading):
+            heading.refresh_heading(self.session)
+        for sidebar in self.query("#sidebar").results(PhaseSidebar):
+            sidebar.refresh_statuses()
 
     def title_for_header(self) -> str:
         if self.view_id in PHASES_BY_ID:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Mapping
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -15,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed
 
+from screens.base import PhaseScreen
 from screens.frame import Frame
 from screens.help import HelpScreen
 from screens.messages import NavigateTo
@@ -23,12 +23,11 @@ from screens.modals.error import ErrorModal
 from screens.registry import make_screen
 from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
 from screens.state_error import StateErrorScreen
-from screens.widgets.sidebar import PhaseSidebar
 from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
 from tasks.local.process import RunningSteps
 from tasks.sections import new_session
 from tasks.session.jumphost import jump_host_advice
-from tasks.session.phases import PHASE_IDS, PHASES, VIEWS
+from tasks.session.phases import PHASES
 from tasks.session.state import Session, new_session_path
 from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers
@@ -99,8 +98,6 @@ class CrvsMigrateApp(App[int]):
 
             self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
-        for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
-            self.add_mode(view_id, partial(make_screen, view_id))
 
     def on_mount(self) -> None:
         self._apply_field_conditions()
@@ -134,7 +131,7 @@ class CrvsMigrateApp(App[int]):
         # A brand-new session is written at once, so the file exists to resume from.
         if not self.workspace.state_path.exists():
             self.save_session()
-        self.switch_mode(self.session.current_view)
+        self.show_view(self.session.current_view)
 
     def _note_journal_and_lock(self) -> None:
         """What opening found: a cut journal record, a stale lock taken over (told once:
@@ -273,8 +270,11 @@ class CrvsMigrateApp(App[int]):
         except StorageError as exc:
             self.show_storage_error(exc, can_retry=True, can_continue=False)
             return
-        for sidebar in self.screen.query(PhaseSidebar):
-            sidebar.refresh_statuses()
+        # The phase in view (under any dialog) shows the change at once: its heading and
+        # the sidebar; the others re-read the session when they are shown again.
+        shown = self.phase_screen
+        if shown is not None and shown.is_attached:
+            shown.refresh_frame()
 
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown; a file that cannot be written gets its own screen."""
@@ -315,7 +315,45 @@ class CrvsMigrateApp(App[int]):
             # Opening a phase is not starting it: the phase's own steps do that.
             self.session.current_view = view_id
             self.save_session()
-        self.switch_mode(view_id)
+        self.show_view(view_id)
+
+    @property
+    def phase_screen(self) -> PhaseScreen | None:
+        """The phase or view screen in the stack (under any dialog), if one is shown."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, PhaseScreen):
+                return screen
+        return None
+
+    @property
+    def current_view(self) -> str | None:
+        """The id of the phase or view on screen (``None`` before one is shown)."""
+        shown = self.phase_screen
+        return shown.view_id if shown is not None else None
+
+    def show_view(self, view_id: str) -> None:
+        """Show a phase or a view: its screen is made on the first visit, then kept.
+
+        Every phase and view is an installed screen: switching replaces the one shown and
+        leaves the others mounted, so a step running in one phase keeps running (and its
+        output keeps arriving) while the operator looks at another. Installed screens and
+        ``switch_screen``, not Textual modes: a mode switch holds every update for 50 ms
+        and parses the whole stylesheet again for each new mode.
+        """
+        if not self.is_screen_installed(view_id):
+            self.install_screen(make_screen(view_id), name=view_id)
+        top = self.screen
+        if isinstance(top, HelpScreen):
+            self.pop_screen()  # help closes on the way: it is about where you were
+            top = self.screen
+        if isinstance(top, PhaseScreen):
+            if top.view_id != view_id:
+                self.switch_screen(view_id)
+        elif len(self.screen_stack) == 1:
+            self.push_screen(view_id)  # the first view, over Textual's blank default screen
+        else:
+            # A dialog or a guard screen is up: it is answered first.
+            self.notify("Answer the dialog first.", severity="warning")
 
     def on_navigate_to(self, message: NavigateTo) -> None:
         self.action_navigate(message.view_id)
@@ -379,7 +417,7 @@ class CrvsMigrateApp(App[int]):
         self.save_session()
         self.pop_screen()
         self.notify(f"New session: {message.path}", title="Session started")
-        self.switch_mode(self.session.current_view)
+        self.show_view(self.session.current_view)
 
 
 def _implements_frame(app: CrvsMigrateApp) -> Frame:

@@ -173,7 +173,7 @@ async def test_cancel_long_step_leaves_no_process_and_survives_phase_switch(sand
         assert len(group_members(pgid)) >= 3  # git, the hook's shell, two sleeps
         # The operator looks at another phase: the step keeps running there.
         await pilot.press("1")
-        assert app.current_mode == "prepare" and run.running
+        assert app.current_view == "prepare" and run.running
         # Quitting now asks first.
         await pilot.press("ctrl+q")
         await answer_modal(pilot, app, ConfirmModal, confirm=False)
