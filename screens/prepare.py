@@ -9,9 +9,11 @@ arrows choose, space or Enter ticks a box.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import ClassVar
+from functools import partial
+from typing import Any, ClassVar, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -19,6 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.validation import ValidationResult
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
@@ -54,6 +57,7 @@ from tasks.upgrade.detect import (
 )
 from tasks.upgrade.plan import load_plan, update_plan
 
+W = TypeVar("W", bound=Widget)
 YES_NO = [("yes", "Yes"), ("no", "No")]
 PATH_FIELDS = ("config_path", "core_path", "core_fork_path")
 
@@ -136,119 +140,150 @@ class PrepareScreen(PhaseScreen):
                 [(r.version, f"{r.version}  {r.date}") for r in RELEASES],
                 a.target_version,
             )
-            yield Label("Your installation", classes="section")
-            yield from self.choice_question(
-                "core_customised",
-                "3. Have you customised opencrvs-core (NodeJS or React code)?",
-                "If so, your core fork must be merged with the release too.",
-                YES_NO,
-                _bool_key(a.core_customised),
+            # The rest of the form is mounted here after the first paint, part by part
+            # (``form_ready``): two hundred widgets styled at once would hold the screen.
+            yield Vertical(id="form-rest")
+
+    def later_parts(self) -> list[tuple[str, FormPart]]:
+        """The form below the first screenful: (where it goes, the part), in order."""
+        a = self.answers
+        deployment = FormPart(self.deployment_questions, id="deployment", classes="subfields")
+        return [
+            ("#form-rest", FormPart(self.installation_questions)),
+            ("#form-rest", _shown_if(bool(a.deployed), deployment)),
+            *(
+                ("#deployment", _shown_if(a.has(env), FormPart(
+                    partial(self.environment_fields, env),
+                    id=f"env-{env.value}", classes="subfields environment",
+                )))
+                for env in EnvironmentId
+            ),
+            ("#deployment", FormPart(self.backup_questions)),
+            ("#form-rest", FormPart(self.form_end)),
+        ]  # fmt: skip
+
+    def installation_questions(self) -> ComposeResult:
+        a = self.answers
+        yield Label("Your installation", classes="section")
+        yield from self.choice_question(
+            "core_customised",
+            "3. Have you customised opencrvs-core (NodeJS or React code)?",
+            "If so, your core fork must be merged with the release too.",
+            YES_NO,
+            _bool_key(a.core_customised),
+        )
+        with _shown_if(bool(a.core_customised), Vertical(id="core-fork", classes="subfields")):
+            yield from self.text_question(
+                "core_fork_path",
+                "Path of your opencrvs-core fork",
+                "The checkout where your customisations live.",
+                a.core_fork_path,
+                self.checkout_problem,
+                placeholder="e.g. ~/opencrvs-core",
             )
-            with Vertical(id="core-fork", classes="subfields"):
-                yield from self.text_question(
-                    "core_fork_path",
-                    "Path of your opencrvs-core fork",
-                    "The checkout where your customisations live.",
-                    a.core_fork_path,
-                    self.checkout_problem,
-                    placeholder="e.g. ~/opencrvs-core",
-                )
-                yield from self.text_question(
-                    "core_upstream_remote",
-                    "Its upstream remote (the official opencrvs-core)",
-                    "The remote your fork merges the release from.",
-                    a.core_upstream_remote,
-                    lambda v: remote_name_problem(v) if v.strip() else None,
-                    placeholder="e.g. upstream",
-                )
-            yield from self.choice_question(
-                "integrations",
-                "4. Have you integrated other systems through the API or system clients?",
-                "Integrations must be tested on QA before production.",
-                YES_NO,
-                _bool_key(a.integrations),
+            yield from self.text_question(
+                "core_upstream_remote",
+                "Its upstream remote (the official opencrvs-core)",
+                "The remote your fork merges the release from.",
+                a.core_upstream_remote,
+                lambda v: remote_name_problem(v) if v.strip() else None,
+                placeholder="e.g. upstream",
             )
-            with Vertical(id="integrations-details", classes="subfields"):
-                yield from self.text_question(
-                    "integrations_list",
-                    "Which systems?",
-                    "A comma-separated list, e.g. DHIS2, national ID.",
-                    a.integrations_list,
-                    None,
-                    placeholder="e.g. DHIS2, national ID",
-                )
-            yield from self.choice_question(
-                "fully_configured",
-                "5. Is OpenCRVS completely configured?",
-                "A configured system has data worth protecting.",
-                YES_NO,
-                _bool_key(a.fully_configured),
+        yield from self.choice_question(
+            "integrations",
+            "4. Have you integrated other systems through the API or system clients?",
+            "Integrations must be tested on QA before production.",
+            YES_NO,
+            _bool_key(a.integrations),
+        )
+        with _shown_if(
+            bool(a.integrations), Vertical(id="integrations-details", classes="subfields")
+        ):
+            yield from self.text_question(
+                "integrations_list",
+                "Which systems?",
+                "A comma-separated list, e.g. DHIS2, national ID.",
+                a.integrations_list,
+                None,
+                placeholder="e.g. DHIS2, national ID",
             )
-            yield from self.choice_question(
-                "real_registrars",
-                "6. Have you set up real registrar users?",
-                "Real users make the production backup mandatory.",
-                YES_NO,
-                _bool_key(a.real_registrars),
+        yield from self.choice_question(
+            "fully_configured",
+            "5. Is OpenCRVS completely configured?",
+            "A configured system has data worth protecting.",
+            YES_NO,
+            _bool_key(a.fully_configured),
+        )
+        yield from self.choice_question(
+            "real_registrars",
+            "6. Have you set up real registrar users?",
+            "Real users make the production backup mandatory.",
+            YES_NO,
+            _bool_key(a.real_registrars),
+        )
+        yield from self.choice_question(
+            "real_citizens",
+            "7. Are you registering real citizens?",
+            "Real records make the production backup mandatory.",
+            [(c.value, c.label) for c in CitizenRegistration],
+            a.real_citizens.value if a.real_citizens else None,
+        )
+        yield from self.choice_question(
+            "deployed",
+            "8. Have you deployed OpenCRVS to servers?",
+            "If not, the upgrade ends once it runs locally.",
+            YES_NO,
+            _bool_key(a.deployed),
+        )
+
+    def deployment_questions(self) -> ComposeResult:
+        a = self.answers
+        yield from self.choice_question(
+            "server_kind",
+            "Dedicated or shared servers?",
+            "Shared servers compete for RAM and disk during migrations.",
+            [(k.value, k.value.capitalize()) for k in ServerKind],
+            a.server_kind.value if a.server_kind else None,
+        )
+        with Vertical(classes="question", id="q-environments"):
+            yield _question_text(
+                "Which environments do you have?",
+                "Test on a separate QA server before production.",
             )
-            yield from self.choice_question(
-                "real_citizens",
-                "7. Are you registering real citizens?",
-                "Real records make the production backup mandatory.",
-                [(c.value, c.label) for c in CitizenRegistration],
-                a.real_citizens.value if a.real_citizens else None,
-            )
-            yield from self.choice_question(
-                "deployed",
-                "8. Have you deployed OpenCRVS to servers?",
-                "If not, the upgrade ends once it runs locally.",
-                YES_NO,
-                _bool_key(a.deployed),
-            )
-            with Vertical(id="deployment", classes="subfields"):
-                yield from self.choice_question(
-                    "server_kind",
-                    "Dedicated or shared servers?",
-                    "Shared servers compete for RAM and disk during migrations.",
-                    [(k.value, k.value.capitalize()) for k in ServerKind],
-                    a.server_kind.value if a.server_kind else None,
-                )
-                with Vertical(classes="question", id="q-environments"):
-                    yield _question_text(
-                        "Which environments do you have?",
-                        "Test on a separate QA server before production.",
-                    )
-                    for env in EnvironmentId:
-                        yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
-                    yield Static("", id="environments-error", classes="field-error")
-                for env in EnvironmentId:
-                    yield from self.environment_fields(env)
-                with Horizontal(classes="health-actions"):
-                    # Reached by F2 / F3 (or the mouse): kept out of the Tab and Enter
-                    # chain so that Enter never leaves the form by surprise.
-                    for label, button_id in (
-                        ("F2 Run Cluster health", "run-health"),
-                        ("F3 Fill from last health check", "fill-health"),
-                    ):
-                        button = Button(label, id=button_id, classes="small")
-                        button.can_focus = False
-                        yield button
-                yield from self.choice_question(
-                    "backup_server",
-                    "Have you provisioned a backup server?",
-                    "Production must not be touched without an off-server backup.",
-                    YES_NO,
-                    _bool_key(a.backup_server),
-                )
-                yield from self.choice_question(
-                    "automated_backups",
-                    "Are automated emergency backups set up as documented?",
-                    "The nightly backup is your way back if the upgrade fails.",
-                    YES_NO,
-                    _bool_key(a.automated_backups),
-                )
-            yield Static("", id="form-summary")
-            yield Button("Done, make the plan", id="done", variant="primary")
+            for env in EnvironmentId:
+                yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
+            yield Static("", id="environments-error", classes="field-error")
+
+    def backup_questions(self) -> ComposeResult:
+        a = self.answers
+        with Horizontal(classes="health-actions"):
+            # Reached by F2 / F3 (or the mouse): kept out of the Tab and Enter
+            # chain so that Enter never leaves the form by surprise.
+            for label, button_id in (
+                ("F2 Run Cluster health", "run-health"),
+                ("F3 Fill from last health check", "fill-health"),
+            ):
+                button = Button(label, id=button_id, classes="small")
+                button.can_focus = False
+                yield button
+        yield from self.choice_question(
+            "backup_server",
+            "Have you provisioned a backup server?",
+            "Production must not be touched without an off-server backup.",
+            YES_NO,
+            _bool_key(a.backup_server),
+        )
+        yield from self.choice_question(
+            "automated_backups",
+            "Are automated emergency backups set up as documented?",
+            "The nightly backup is your way back if the upgrade fails.",
+            YES_NO,
+            _bool_key(a.automated_backups),
+        )
+
+    def form_end(self) -> ComposeResult:
+        yield Static("", id="form-summary")
+        yield Button("Done, make the plan", id="done", variant="primary")
 
     def environment_fields(self, env: EnvironmentId) -> ComposeResult:
         e = self.answers.environments.get(env)
@@ -257,55 +292,54 @@ class PrepareScreen(PhaseScreen):
         def val(v: object) -> str:
             return "" if v is None else str(v)
 
-        with Vertical(id=prefix, classes="subfields environment"):
-            yield Label(f"{env.label} servers", classes="section")
+        yield Label(f"{env.label} servers", classes="section")
+        yield from self.text_question(
+            f"{prefix}-ram_gb",
+            "RAM per server (GB)",
+            "The docs ask for 16 GB.",
+            val(e and e.ram_gb),
+            lambda v: positive_int_problem(v, "RAM in GB") if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-cpus",
+            "CPUs per server",
+            "The docs ask for 8.",
+            val(e and e.cpus),
+            lambda v: positive_int_problem(v, "number of CPUs") if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-disk_gb",
+            "Disk per server (GB)",
+            "The docs ask for 320 GB.",
+            val(e and e.disk_gb),
+            lambda v: positive_int_problem(v, "disk in GB") if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-cluster_size",
+            "How many servers in the cluster (1, 3 or 5)?",
+            "1 server is for staging/QA only; 3 is normal production.",
+            val(e and e.cluster_size),
+            lambda v: cluster_size_problem(v) if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-servers",
+            "Free disk / RAM per server (optional)",
+            "name=free disk GB/free RAM GB, comma-separated; or F3 after a health check.",
+            format_server_free(e.servers) if e else "",
+            lambda v: _server_free_problem(v) if v.strip() else None,
+            placeholder="e.g. manager1=200/12, worker1=180/10",
+        )
+        if env in INVENTORY_ENVIRONMENTS:
             yield from self.text_question(
-                f"{prefix}-ram_gb",
-                "RAM per server (GB)",
-                "The docs ask for 16 GB.",
-                val(e and e.ram_gb),
-                lambda v: positive_int_problem(v, "RAM in GB") if v.strip() else None,
+                f"{prefix}-inventory_path",
+                "Ansible inventory file (optional)",
+                "Lets crvs-migrate check and reach these servers.",
+                e.inventory_path if e else "",
+                self.inventory_problem,
+                placeholder="e.g. infrastructure/server-setup/qa.ini"
+                if env is EnvironmentId.QA
+                else "e.g. infrastructure/server-setup/production.ini",
             )
-            yield from self.text_question(
-                f"{prefix}-cpus",
-                "CPUs per server",
-                "The docs ask for 8.",
-                val(e and e.cpus),
-                lambda v: positive_int_problem(v, "number of CPUs") if v.strip() else None,
-            )
-            yield from self.text_question(
-                f"{prefix}-disk_gb",
-                "Disk per server (GB)",
-                "The docs ask for 320 GB.",
-                val(e and e.disk_gb),
-                lambda v: positive_int_problem(v, "disk in GB") if v.strip() else None,
-            )
-            yield from self.text_question(
-                f"{prefix}-cluster_size",
-                "How many servers in the cluster (1, 3 or 5)?",
-                "1 server is for staging/QA only; 3 is normal production.",
-                val(e and e.cluster_size),
-                lambda v: cluster_size_problem(v) if v.strip() else None,
-            )
-            yield from self.text_question(
-                f"{prefix}-servers",
-                "Free disk / RAM per server (optional)",
-                "name=free disk GB/free RAM GB, comma-separated; or F3 after a health check.",
-                format_server_free(e.servers) if e else "",
-                lambda v: _server_free_problem(v) if v.strip() else None,
-                placeholder="e.g. manager1=200/12, worker1=180/10",
-            )
-            if env in INVENTORY_ENVIRONMENTS:
-                yield from self.text_question(
-                    f"{prefix}-inventory_path",
-                    "Ansible inventory file (optional)",
-                    "Lets crvs-migrate check and reach these servers.",
-                    e.inventory_path if e else "",
-                    self.inventory_problem,
-                    placeholder="e.g. infrastructure/server-setup/qa.ini"
-                    if env is EnvironmentId.QA
-                    else "e.g. infrastructure/server-setup/production.ini",
-                )
 
     def text_question(
         self,
@@ -366,9 +400,48 @@ class PrepareScreen(PhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.refresh_derived()
+        # The rest of the form once this screenful is on screen.
+        self.call_after_refresh(self.post_message, self.FormParts())
+        self._check_paths_when_ready()
+
+    class FormParts(Message):
+        """Time to mount the rest of the form."""
+
+    async def on_prepare_screen_form_parts(self, message: FormParts) -> None:
+        # Handled in this screen's turn, so what comes after (a key's handler, a test's
+        # pause) finds the whole form.
+        await self.form_ready()
+
+    def _start_form(self) -> None:
+        if self._form is None:
+            self._form = asyncio.ensure_future(self._mount_later_parts())
+
+    async def finish_ahead(self) -> None:
+        """Made ahead of its first visit: the whole form is mounted while hidden."""
+        await self.form_ready()
+
+    async def form_ready(self) -> None:
+        """Wait until every part of the form is mounted (handlers that need a field
+        below the first screenful await this; keys typed meanwhile wait their turn)."""
+        self._start_form()
+        assert self._form is not None
+        await asyncio.shield(self._form)
+
+    @property
+    def form_complete(self) -> bool:
+        """Every part of the form is mounted."""
+        return self._form is not None and self._form.done()
+
+    _form: asyncio.Future[None] | None = None
+
+    async def _mount_later_parts(self) -> None:
+        for where, part in self.later_parts():
+            await self.query_one(where).mount(part)
+            # One part per turn of the loop: keys typed meanwhile are answered first.
+            await asyncio.sleep(0)
         self.show_conditionals()
         self.refresh_derived()
-        self._check_paths_when_ready()
 
     def check_paths(self) -> None:
         for field_input in self.query(Input):
@@ -382,6 +455,7 @@ class PrepareScreen(PhaseScreen):
         # The demo's checkouts appear a moment after the first paint: no "does not exist".
         with contextlib.suppress(CrvsError):
             await self.frame.files_ready()
+        await self.form_ready()
         self.check_paths()
 
     # -- reading and saving answers -------------------------------------------
@@ -430,10 +504,12 @@ class PrepareScreen(PhaseScreen):
             self.choice_answered(event.radio_set)
 
     @on(Choice.Answered)
-    def choice_entered(self, event: Choice.Answered) -> None:
-        self.choice_answered(event.choice, advance=event.advance)
+    async def choice_entered(self, event: Choice.Answered) -> None:
+        self.choice_answered(event.choice)
+        if event.advance:
+            await self.advance_from(event.choice)
 
-    def choice_answered(self, choice: Choice, advance: bool = False) -> None:
+    def choice_answered(self, choice: Choice) -> None:
         if choice.id is None:
             return
         key = choice.key
@@ -449,8 +525,6 @@ class PrepareScreen(PhaseScreen):
         self.set_error(choice.id, "")
         self.show_conditionals()
         self.answers_changed()
-        if advance:
-            self.advance_from(choice)
 
     @on(Checkbox.Changed)
     def environment_ticked(self, event: Checkbox.Changed) -> None:
@@ -501,6 +575,8 @@ class PrepareScreen(PhaseScreen):
     # -- showing -------------------------------------------------------------
 
     def show_conditionals(self) -> None:
+        if not self.form_complete:
+            return  # shown as the parts mount
         a = self.answers
         self.query_one("#core-fork").display = bool(a.core_customised)
         self.query_one("#integrations-details").display = bool(a.integrations)
@@ -538,6 +614,8 @@ class PrepareScreen(PhaseScreen):
         else:
             _set_text(note, self._detected_note and f"? {self._detected_note}")
         note.display = bool(str(note.content))
+        if not self.form_complete:
+            return  # the summary is at the end of the form
         problems = a.problems()
         summary = self.query_one("#form-summary", Static)
         if problems:
@@ -582,7 +660,7 @@ class PrepareScreen(PhaseScreen):
     # -- actions -------------------------------------------------------------
 
     @on(Input.Submitted)
-    def advance(self, event: Input.Submitted) -> None:
+    async def advance(self, event: Input.Submitted) -> None:
         """Enter moves on only when the answer is valid (and given, when it is required)."""
         field_input = event.input
         result = event.validation_result
@@ -597,14 +675,15 @@ class PrepareScreen(PhaseScreen):
             error = self.query_one(f"#{field_input.id}-error")
             self.call_after_refresh(error.scroll_visible, animate=False)
             return
-        self.advance_from(field_input)
+        await self.advance_from(field_input)
 
-    def advance_from(self, widget: Widget) -> None:
+    async def advance_from(self, widget: Widget) -> None:
         """Focus the next field in form order.
 
         Not ``focus_next``: Textual sorts its focus chain by screen position, and
         sub-fields shown a moment ago have no position until the next layout.
         """
+        await self.form_ready()
         fields = [w for w in self.query("*") if w.focusable and _shown(w)]
         if widget in fields:
             index = fields.index(widget)
@@ -637,21 +716,22 @@ class PrepareScreen(PhaseScreen):
         return None
 
     @on(Button.Pressed, "#done")
-    def done_pressed(self) -> None:
-        self.action_done()
+    async def done_pressed(self) -> None:
+        await self.action_done()
 
     @on(Button.Pressed, "#run-health")
     def health_pressed(self) -> None:
         self.action_cluster_health()
 
     @on(Button.Pressed, "#fill-health")
-    def fill_pressed(self) -> None:
-        self.action_fill_from_health()
+    async def fill_pressed(self) -> None:
+        await self.action_fill_from_health()
 
     def action_cluster_health(self) -> None:
         self.frame.action_navigate("health")
 
-    def action_fill_from_health(self) -> None:
+    async def action_fill_from_health(self) -> None:
+        await self.form_ready()
         filled = []
         for env in list(self.answers.environments):
             nodes = load_node_resources(self.session, env.value)
@@ -677,10 +757,11 @@ class PrepareScreen(PhaseScreen):
                 severity="warning",
             )
 
-    def action_done(self) -> None:
+    async def action_done(self) -> None:
         a = self.answers
         problems = a.problems()
         if problems:
+            await self.form_ready()
             self.show_all_problems(problems)
             return
         self.session.phase("prepare").finish()
@@ -717,6 +798,29 @@ class PrepareScreen(PhaseScreen):
             first.focus()
             first.scroll_visible()
         self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
+
+
+class FormPart(Vertical):
+    """A part of the form composed when it is mounted (``PrepareScreen.later_parts``)."""
+
+    DEFAULT_CSS = """
+    FormPart {
+        height: auto;
+    }
+    """
+
+    def __init__(self, make: Callable[[], ComposeResult], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._make = make
+
+    def compose(self) -> ComposeResult:
+        yield from self._make()
+
+
+def _shown_if(shown: bool, widget: W) -> W:
+    """``widget``, displayed only if ``shown`` (a question that depends on an answer)."""
+    widget.display = shown
+    return widget
 
 
 def _question_text(question: str, hint: str) -> Static:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 from collections.abc import Mapping
 from importlib import resources
@@ -16,11 +17,9 @@ from textual.worker import WorkerFailed
 
 from screens.base import PhaseScreen
 from screens.frame import Frame
-from screens.help import HelpScreen
 from screens.messages import NavigateTo
 from screens.modals.confirm import ConfirmModal
 from screens.modals.error import ErrorModal
-from screens.registry import make_screen
 from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
 from screens.state_error import StateErrorScreen
 from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
@@ -33,11 +32,14 @@ from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers
 from tui.commands import CrvsCommands
 from tui.themes import auto_theme
+from tui.views import Views
 
 if TYPE_CHECKING:
     from tasks.demo.cluster import DemoCluster
 
 CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
+# The other screens are made once the first one has been drawn whole.
+AHEAD_AFTER_S = 0.05
 
 
 class CrvsMigrateApp(App[int]):
@@ -98,11 +100,19 @@ class CrvsMigrateApp(App[int]):
 
             self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
+        # The CLI turns the garbage collector off for the start-up (tui.cli.main); then
+        # the app keeps what lives as long as it does out of the collector's scans.
+        self._collector_held = not gc.isenabled()
+        self._collector_managed = self._collector_held
+        self.views = Views(self, made=self._freeze_long_lived, discarding=self._unfreeze)
+        # Where the operator is, not yet written (it is saved once the screen is shown).
+        self._view_unsaved = False
 
     def on_mount(self) -> None:
         self._apply_field_conditions()
         if self.unavailable is not None:
             self.push_screen(SessionUnavailableScreen(self.unavailable), self._unavailable_chosen)
+            self.call_after_refresh(self._collect_again)
             return
         self._open_session()
 
@@ -126,12 +136,41 @@ class CrvsMigrateApp(App[int]):
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
             )
+            self.call_after_refresh(self._collect_again)
             return
         self._note_journal_and_lock()
         # A brand-new session is written at once, so the file exists to resume from.
         if not self.workspace.state_path.exists():
             self.save_session()
         self.show_view(self.session.current_view)
+        self.call_after_refresh(self._first_paint_done)
+
+    def _first_paint_done(self) -> None:
+        """The first screen is up: make the other screens in idle time."""
+        self._collect_again()
+        self.set_timer(AHEAD_AFTER_S, self.views.make_ahead)
+
+    def _collect_again(self) -> None:
+        """The CLI starts with the garbage collector off (tui.cli.main): on again once
+        the first screen is drawn. What start-up made lives as long as the app: it is
+        never scanned again (a scan of every module's objects takes a tenth of a second
+        on a slow machine, at any moment)."""
+        if self._collector_held:
+            self._collector_held = False
+            gc.freeze()
+            gc.enable()
+
+    def _freeze_long_lived(self) -> None:
+        """The screens made ahead live as long as the app: out of the collector's scans
+        (with every screen and its widgets in them, one scan takes a tenth of a second)."""
+        if self._collector_managed:
+            gc.freeze()
+
+    def _unfreeze(self) -> None:
+        """Screens are about to be discarded (in idle time): let the collector see them."""
+        if self._collector_managed:
+            gc.unfreeze()
+            self.call_later(gc.collect)
 
     def _note_journal_and_lock(self) -> None:
         """What opening found: a cut journal record, a stale lock taken over (told once:
@@ -218,7 +257,14 @@ class CrvsMigrateApp(App[int]):
         except TimeoutError:
             raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
 
+    async def _close_all(self) -> None:
+        # Textual's own shutdown step (Textual is pinned): screens made ahead finish
+        # mounting first.
+        await self.views.close()
+        await super()._close_all()
+
     async def on_unmount(self) -> None:
+        self._save_view()
         if self.demo_cluster is not None:
             await self.demo_cluster.stop()
 
@@ -263,18 +309,30 @@ class CrvsMigrateApp(App[int]):
         fails (full disk, read-only directory) shows the storage screen; the file keeps
         the previous state.
         """
-        if self.state_error is not None or self.workspace.read_only:
-            return  # never write over a file we could not read, or another's session
-        try:
-            self.workspace.save(self.session)
-        except StorageError as exc:
-            self.show_storage_error(exc, can_retry=True, can_continue=False)
+        self.views.changed()
+        if not self._write_session():
             return
         # The phase in view (under any dialog) shows the change at once: its heading and
         # the sidebar; the others re-read the session when they are shown again.
         shown = self.phase_screen
         if shown is not None and shown.is_attached:
             shown.refresh_frame()
+
+    def _write_session(self) -> bool:
+        if self.state_error is not None or self.workspace.read_only:
+            return False  # never write over a file we could not read, or another's session
+        self._view_unsaved = False
+        try:
+            self.workspace.save(self.session)
+        except StorageError as exc:
+            self.show_storage_error(exc, can_retry=True, can_continue=False)
+            return False
+        return True
+
+    def _save_view(self) -> None:
+        """Where the operator is: written after the screen is shown, not before."""
+        if self._view_unsaved:
+            self._write_session()
 
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown; a file that cannot be written gets its own screen."""
@@ -311,11 +369,12 @@ class CrvsMigrateApp(App[int]):
             return
         if isinstance(self.screen, StorageErrorScreen):
             return  # answer it first: the session is not saved
-        if self.session.current_view != view_id:
+        self.show_view(view_id)
+        if self.session.current_view != view_id and self.current_view == view_id:
             # Opening a phase is not starting it: the phase's own steps do that.
             self.session.current_view = view_id
-            self.save_session()
-        self.show_view(view_id)
+            self._view_unsaved = True
+            self.call_after_refresh(self._save_view)
 
     @property
     def phase_screen(self) -> PhaseScreen | None:
@@ -332,28 +391,8 @@ class CrvsMigrateApp(App[int]):
         return shown.view_id if shown is not None else None
 
     def show_view(self, view_id: str) -> None:
-        """Show a phase or a view: its screen is made on the first visit, then kept.
-
-        Every phase and view is an installed screen: switching replaces the one shown and
-        leaves the others mounted, so a step running in one phase keeps running (and its
-        output keeps arriving) while the operator looks at another. Installed screens and
-        ``switch_screen``, not Textual modes: a mode switch holds every update for 50 ms
-        and parses the whole stylesheet again for each new mode.
-        """
-        if not self.is_screen_installed(view_id):
-            self.install_screen(make_screen(view_id), name=view_id)
-        top = self.screen
-        if isinstance(top, HelpScreen):
-            self.pop_screen()  # help closes on the way: it is about where you were
-            top = self.screen
-        if isinstance(top, PhaseScreen):
-            if top.view_id != view_id:
-                self.switch_screen(view_id)
-        elif len(self.screen_stack) == 1:
-            self.push_screen(view_id)  # the first view, over Textual's blank default screen
-        else:
-            # A dialog or a guard screen is up: it is answered first.
-            self.notify("Answer the dialog first.", severity="warning")
+        """Show a phase or a view (``tui.views``: installed screens, made ahead)."""
+        self.views.show(view_id)
 
     def on_navigate_to(self, message: NavigateTo) -> None:
         self.action_navigate(message.view_id)
@@ -382,10 +421,8 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        # Built on first use, then kept: the notes are rendered once per run.
-        if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(), name="help")
-        self.push_screen("help")
+        # Made once (ahead, or on first use), then kept: the notes are rendered once per run.
+        self.views.show_help()
 
     def action_export_report(self) -> None:
         self.action_navigate("report")
