@@ -66,8 +66,9 @@ ensure_git() {
 
 ensure_test_deps() {
   apt_install openssh-server openssh-client tmux git
-  # Headless browser for the `serve` test; tesseract reads its screenshot.
-  apt_install chromium chromium-driver tesseract-ocr
+  # Headless browser for the `serve` and report print tests; tesseract reads the serve
+  # screenshot, poppler-utils (pdfinfo, pdftotext) the printed report.
+  apt_install chromium chromium-driver tesseract-ocr poppler-utils
   if ! command -v yarn >/dev/null 2>&1; then
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
     say "installing yarn 1.x"

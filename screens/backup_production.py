@@ -1,6 +1,14 @@
-"""Back up production: the gate. Locked, visibly, with what is missing, until the evidence holds."""
+"""Back up production: the gate. Locked, visibly, with what is missing, until the evidence holds.
+
+The backup and the restore run from here, on the servers, detached (a dropped connection
+costs nothing; a run still going when the app restarts is reattached). Running them by hand
+stays possible ("It ran outside the app"), journalled and shown as such.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -8,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, RadioSet, Static
 
-from screens.modals.confirm import ConfirmModal
+from screens.modals.confirm import ConfirmModal, TextPromptModal
 from screens.release_parts import (
     ReleasePhaseScreen,
     command_text,
@@ -16,27 +24,69 @@ from screens.release_parts import (
     plan_text,
     target_version,
 )
-from screens.widgets.form import AnswerButton
+from screens.step_run import run_remote_in_pane
+from screens.widgets.form import AnswerButton, labelled
+from screens.widgets.manual_steps import ManualSteps
+from screens.widgets.output_pane import OutputPane
 from tasks.errors import CrvsError
-from tasks.release.backup import BackupTarget, restore_argv, suggest_label, verify_backup
+from tasks.release.backup import (
+    BACKUP_SCRIPT_NAME,
+    DEFAULT_SCRIPTS_DIR,
+    BackupTarget,
+    backup_argv,
+    restore_argv,
+    suggest_label,
+)
 from tasks.release.gate import (
+    HOW_OUTSIDE,
     PHASE,
     STRATEGIES,
     BackupRecord,
+    Confirmation,
     acknowledge_drafts,
     acknowledge_risk,
-    confirm_backup_taken,
+    backup_finished,
+    compute_gate,
+    confirm_backup_outside,
     confirm_records_ok,
-    confirm_restored,
+    confirm_restored_outside,
     open_gate,
+    opening_problem,
     plan_backup,
     planned_target,
     qa_health_after_restore,
     record_verification,
     refresh_gate,
+    run_in_slot,
+    start_backup_run,
+    start_restore_run,
+    tampered_records,
 )
-from tasks.servers.environments import backup_vars, check_environment
+from tasks.servers.environments import (
+    backup_vars,
+    check_environment,
+    environment_nodes,
+    manager_node,
+    ssh_options,
+)
 from tasks.units import fmt_bytes
+
+CLEAR_QA = (
+    "The restore DROPS EVERY DATABASE AND INDEX on {host} and replaces them with production's "
+    "backup {label}: everything QA holds now is lost. Type the QA manager's host ({host}) "
+    "exactly to copy the backup there and restore it."
+)
+
+
+def _done(text: str, record: Any = None) -> Text:
+    """A ✓ line: what, and who and when (from the record's ``by`` and ``at``)."""
+    line = Text("✓ ", style="green")
+    line.append(text)
+    at = str(getattr(record, "at", "") or "") if record is not None else ""
+    if at:
+        by = str(getattr(record, "by", "") or "") or "operator"
+        line.append(f" — {by}, {at}", style="dim")
+    return line
 
 
 class BackupProductionScreen(ReleasePhaseScreen):
@@ -50,7 +100,9 @@ class BackupProductionScreen(ReleasePhaseScreen):
         label = b.label or suggest_label(target_version(self.session))
         with VerticalScroll(id="content"):
             yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield ManualSteps(self.view_id)
             yield Static(id="gate-panel")
+            yield Static(id="tamper-note", classes="hint")
             yield Static(
                 "Opening the gate records the time: the backup found on the backup server must be "
                 "newer than this moment.",
@@ -60,60 +112,107 @@ class BackupProductionScreen(ReleasePhaseScreen):
             yield Button("Open the gate", id="gate-open", variant="primary")
 
             yield Static("1. Take an emergency backup of production", classes="gate-step")
-            yield Static(
-                "Run this as root on the production manager. The label must be lowercase "
-                "(Elasticsearch refuses uppercase snapshot names).",
-                classes="hint",
-            )
+            yield Static(id="backup-where", classes="hint")
             with Horizontal(classes="gate-fields"):
-                yield Input(label, placeholder="label (lowercase)", id="backup-label")
-                yield Input(
-                    target.ssh_user if target else inv.get("ssh_user", ""),
-                    placeholder="backup ssh user",
-                    id="backup-user",
+                yield labelled(
+                    "Label (lowercase)",
+                    Input(label, placeholder="before-v1.3.5", id="backup-label"),
                 )
-                yield Input(
-                    target.ssh_host if target else inv.get("ssh_host", ""),
-                    placeholder="backup server",
-                    id="backup-host",
+                yield labelled(
+                    "Backup user",
+                    Input(
+                        target.ssh_user if target else inv.get("ssh_user", ""),
+                        placeholder="--ssh_user",
+                        id="backup-user",
+                    ),
                 )
-                yield Input(
-                    str(target.ssh_port) if target else inv.get("ssh_port", "22"),
-                    placeholder="port",
-                    id="backup-port",
+                yield labelled(
+                    "Backup server",
+                    Input(
+                        target.ssh_host if target else inv.get("ssh_host", ""),
+                        placeholder="--ssh_host",
+                        id="backup-host",
+                    ),
+                )
+                yield labelled(
+                    "SSH port",
+                    Input(
+                        str(target.ssh_port) if target else inv.get("ssh_port", "22"),
+                        placeholder="--ssh_port",
+                        id="backup-port",
+                    ),
                 )
             with Horizontal(classes="gate-fields"):
-                yield Input(
-                    target.remote_dir if target else inv.get("remote_dir", ""),
-                    placeholder="remote directory on the backup server",
-                    id="backup-dir",
+                yield labelled(
+                    "Remote dir",
+                    Input(
+                        target.remote_dir if target else inv.get("remote_dir", ""),
+                        placeholder="--remote_dir",
+                        id="backup-dir",
+                    ),
                 )
-                yield Input(
-                    target.production_ip if target else inv.get("production_ip", ""),
-                    placeholder="production manager IP",
-                    id="backup-prod-ip",
+                yield labelled(
+                    "Manager IP",
+                    Input(
+                        target.production_ip if target else inv.get("production_ip", ""),
+                        placeholder="--production_ip",
+                        id="backup-prod-ip",
+                    ),
                 )
-                yield Input(
-                    str(target.replicas) if target else inv.get("replicas", ""),
-                    placeholder="replicas",
-                    id="backup-replicas",
+                yield labelled(
+                    "Replicas",
+                    Input(
+                        str(target.replicas) if target else inv.get("replicas", ""),
+                        placeholder="--replicas",
+                        id="backup-replicas",
+                    ),
+                )
+                yield labelled(
+                    "Scripts dir",
+                    Input(
+                        b.scripts_dir or DEFAULT_SCRIPTS_DIR,
+                        placeholder=DEFAULT_SCRIPTS_DIR,
+                        id="backup-scripts",
+                    ),
                 )
             yield Static(id="backup-command", classes="command")
-            yield Button("It ran on production and finished", id="backup-taken")
+            with Horizontal(classes="gate-buttons"):
+                yield Button("Run the backup on production", id="backup-run", variant="warning")
+                yield Button("It ran outside the app", id="backup-outside")
+            yield OutputPane(id="backup-pane")
+            yield Static(id="backup-result")
 
             yield Static("2. Stored off the production server", classes="gate-step")
             yield Static(
                 "Lists <remote dir>/<label> over SSH on the backup server: every part must be "
-                "there, non-empty, and newer than the gate.",
+                "there, non-empty, and newer than the gate. Runs by itself after the backup.",
                 classes="hint",
             )
             yield Button("Verify on the backup server", id="backup-verify")
             yield Static(id="verify-result")
 
             yield Static("3. Restored on QA, and QA healthy", classes="gate-step")
+            yield Static(id="restore-where", classes="hint")
+            with Horizontal(classes="gate-fields"):
+                yield labelled(
+                    "QA replicas",
+                    Input(self._qa_replicas(), placeholder="1", id="restore-replicas"),
+                )
+                yield labelled(
+                    "Scripts dir on QA",
+                    Input(
+                        b.qa_scripts_dir or DEFAULT_SCRIPTS_DIR,
+                        placeholder=DEFAULT_SCRIPTS_DIR,
+                        id="restore-scripts",
+                    ),
+                )
             yield Static(id="restore-command", classes="command")
             with Horizontal(classes="gate-buttons"):
-                yield Button("Restored on QA", id="restore-done")
+                yield Button("Copy to QA and restore", id="restore-run", variant="warning")
+                yield Button("It was restored outside the app", id="restore-outside")
+            yield OutputPane(id="restore-pane")
+            yield Static(id="restore-result")
+            with Horizontal(classes="gate-buttons"):
                 yield Button("Check QA health", id="qa-health")
                 yield Button("Restored records look right", id="records-ok")
             yield Static(id="qa-health-result")
@@ -124,6 +223,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
                 classes="hint",
             )
             yield Button("Staff were told to submit drafts", id="drafts-ack")
+            yield Static(id="drafts-result", classes="done-line")
 
             yield Static("5. Migrations can take hours", classes="gate-step")
             with RadioSet(id="strategy"):
@@ -132,6 +232,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
                         title, value=b.risk is not None and b.risk.strategy == key, name=key
                     )
             yield Button("I understand the risk; use this strategy", id="risk-ack")
+            yield Static(id="risk-result", classes="done-line")
 
             yield Button("Go to Deploy to production", id="to-production", variant="success")
 
@@ -139,6 +240,15 @@ class BackupProductionScreen(ReleasePhaseScreen):
         super().on_mount()
         if planned_target(self.session) is None:
             self._prefill()
+        self._reattach()
+
+    def _qa_replicas(self) -> str:
+        try:
+            nodes = environment_nodes(self.session, "qa")
+        except CrvsError:
+            return ""
+        count = sum(1 for n in nodes if n.in_swarm)
+        return str(count) if count else ""
 
     @work(group="prefill")
     async def _prefill(self) -> None:
@@ -159,25 +269,99 @@ class BackupProductionScreen(ReleasePhaseScreen):
             field = self.query_one(f"#{ids[key]}", Input)
             if not field.value.strip() or (key == "ssh_port" and field.value == "22"):
                 field.value = value
+        replicas = self.query_one("#restore-replicas", Input)
+        if not replicas.value.strip():
+            replicas.value = self._qa_replicas()
+
+    # -- display ----------------------------------------------------------------
 
     def refresh_body(self) -> None:
-        gate = refresh_gate(self.session)
+        gate = refresh_gate(self.session, self.journal)
+        b = BackupRecord.of(self.session)
         self.query_one("#gate-panel", Static).update(gate_text(gate))
         self.query_one("#gate-panel").set_class(gate.open, "-open")
-        opened_at = BackupRecord.of(self.session).gate_opened_at
-        opened = bool(opened_at)
+        tampered = tampered_records(self.session)
+        self.query_one("#tamper-note", Static).update(
+            Text(
+                "⚠ Edited outside crvs-migrate, counting for nothing: " + ", ".join(tampered),
+                style="bold red",
+            )
+            if tampered
+            else ""
+        )
+        opened = b.opened is not None and not opening_problem(self.session, self.journal)
         self.query_one("#gate-open", Button).display = not opened
         hint = self.query_one("#gate-open-hint", Static)
-        if opened:
-            hint.update(Text(f"Gate opened at {opened_at}."))
-        self.query_one("#to-production", Button).disabled = not gate.open
-        for wid in ("backup-taken", "backup-verify", "restore-done", "qa-health", "records-ok"):
-            self.query_one(f"#{wid}", Button).disabled = not opened
+        if b.opened is not None and opened:
+            hint.update(_done("Gate opened", b.opened))
+        conds = {c.id: c for c in gate.conditions}
+        backup_running = self._busy_with("backup")
+        restore_running = self._busy_with("restore")
+        taken_ok = conds["taken"].met
+        stored_ok = conds["stored"].met
+        restored = b.restore is not None
+        healthy, _why = qa_health_after_restore(self.session)
+        buttons = {
+            "backup-run": opened and not backup_running,
+            "backup-outside": opened and not backup_running,
+            "backup-verify": opened and b.taken is not None and not backup_running,
+            "restore-run": opened and stored_ok and not restore_running,
+            "restore-outside": opened and taken_ok and not restore_running,
+            "qa-health": opened and restored and not restore_running,
+            "records-ok": opened and restored and healthy,
+            "drafts-ack": b.drafts is None,
+            "risk-ack": True,
+            "to-production": gate.open,
+        }
+        for wid, enabled in buttons.items():
+            self.query_one(f"#{wid}", Button).disabled = not enabled
+        self._show_where()
         self._show_command()
+        self._show_results(conds)
         self._show_verification()
         self._show_qa_health()
 
-    # -- display ----------------------------------------------------------------
+    _gate_busy: set[str] | None = None
+
+    def _busy_with(self, kind: str) -> bool:
+        return kind in (self._gate_busy or set())
+
+    def _mark(self, kind: str, busy: bool) -> None:
+        if self._gate_busy is None:
+            self._gate_busy = set()
+        if busy:
+            self._gate_busy.add(kind)
+        else:
+            self._gate_busy.discard(kind)
+        self.refresh_from_session()
+
+    def _show_where(self) -> None:
+        try:
+            prod = manager_node(environment_nodes(self.session, "production"))
+            qa = manager_node(environment_nodes(self.session, "qa"))
+        except CrvsError as exc:
+            self.query_one("#backup-where", Static).update(Text(f"✗ {exc.message}", style="red"))
+            return
+        where = Text(
+            "Runs on the production manager "
+            + (
+                f"{prod.name} ({prod.user + '@' if prod.user else ''}{prod.host})"
+                if prod
+                else "(none: give production's inventory in Prepare)"
+            )
+            + ", detached: a dropped connection does not stop it. The label must be lowercase "
+            "(Elasticsearch refuses uppercase snapshot names)."
+        )
+        self.query_one("#backup-where", Static).update(where)
+        self.query_one("#restore-where", Static).update(
+            Text(
+                "Copies the verified backup from the backup server onto the QA manager "
+                + (f"{qa.name} ({qa.host})" if qa else "(none: give QA's inventory in Prepare)")
+                + ", then runs emergency-restore-metadata.sh there (it asks twice; crvs-migrate "
+                "answers yes only after you typed the QA host). After the restore, redeploy QA "
+                "(Deploy to QA, --clear_data=no): the restore leaves old database secrets."
+            )
+        )
 
     def _target(self) -> BackupTarget:
         def value(wid: str) -> str:
@@ -198,24 +382,91 @@ class BackupProductionScreen(ReleasePhaseScreen):
         )
 
     def _label(self) -> str:
-        return self.query_one("#backup-label", Input).value
+        return self.query_one("#backup-label", Input).value.strip()
+
+    def _scripts(self, wid: str = "backup-scripts") -> str:
+        return self.query_one(f"#{wid}", Input).value.strip() or DEFAULT_SCRIPTS_DIR
+
+    def _qa_replica_count(self) -> int:
+        from tasks.names import validate_replicas
+
+        return validate_replicas(self.query_one("#restore-replicas", Input).value.strip() or "0")
 
     def _show_command(self) -> None:
         out = self.query_one("#backup-command", Static)
         restore = self.query_one("#restore-command", Static)
         try:
-            from tasks.release.backup import backup_argv
-
-            argv = backup_argv(self._target(), self._label())
+            argv = backup_argv(self._target(), self._label(), self._scripts())
         except CrvsError as exc:
             out.update(Text(f"✗ {exc.message}", style="bold red"))
             restore.update("")
             return
         out.update(command_text(argv))
-        replicas = self._target().replicas
-        text = Text("Run on the QA manager (it DROPS every QA database first):\n", style="bold")
-        text.append_text(command_text(restore_argv(self._label(), replicas)))
+        try:
+            restore_cmd = restore_argv(
+                self._label(), self._qa_replica_count(), self._scripts("restore-scripts")
+            )
+        except CrvsError as exc:
+            restore.update(Text(f"✗ {exc.message}", style="bold red"))
+            return
+        text = Text("On the QA manager (it DROPS every QA database first):\n", style="bold")
+        text.append_text(command_text(restore_cmd))
         restore.update(text)
+
+    def _show_results(self, conds: dict[str, Any]) -> None:
+        b = BackupRecord.of(self.session)
+        taken = self.query_one("#backup-result", Static)
+        if b.taken is not None and conds["taken"].met:
+            run = b.taken.run
+            what = (
+                f"Backup {b.taken.label} finished on {run.node} (exit 0"
+                + (f", {run.duration_s():.0f} s" if run.duration_s() is not None else "")
+                + ", run in crvs-migrate)"
+                if run is not None
+                else f"Backup {b.taken.label} {HOW_OUTSIDE} (your word)"
+            )
+            line = _done(what, b.taken)
+            for note in b.taken.notes:
+                line.append(f"\n  {note}", style="italic")
+            taken.update(line)
+        elif b.backup_run is not None:
+            run = b.backup_run
+            if run.running:
+                taken.update(Text(f"◐ The backup runs on {run.node} since {run.started_at}"))
+            else:
+                taken.update(Text(f"✗ {conds['taken'].missing}", style="bold red"))
+        else:
+            taken.update("")
+        restore = self.query_one("#restore-result", Static)
+        if b.restore is not None and not b.restore.problems:
+            copied = f"copied {fmt_bytes(b.copy.bytes)} onto {b.copy.host}, " if b.copy else ""
+            how = (
+                "run in crvs-migrate" if b.restore.run is not None else f"{HOW_OUTSIDE} (your word)"
+            )
+            restore.update(
+                _done(f"Backup {b.restore.label} restored on QA ({copied}{how})", b.restore)
+            )
+        elif b.restore is not None:
+            text = Text("✗ The restore's log reports:\n", style="bold red")
+            for p in b.restore.problems[:6]:
+                text.append(f"  {p}\n")
+            restore.update(text)
+        elif b.restore_run is not None and b.restore_run.running:
+            restore.update(Text(f"◐ The restore runs on {b.restore_run.node}"))
+        elif b.restore_run is not None:
+            restore.update(Text(f"✗ {conds['restored'].missing}", style="bold red"))
+        else:
+            restore.update("")
+        self._done_line("#drafts-result", b.drafts, "Staff were told to submit their drafts")
+        risk = b.risk
+        self._done_line(
+            "#risk-result",
+            risk,
+            f"Risk acknowledged: {STRATEGIES.get(risk.strategy, '?')}" if risk else "",
+        )
+
+    def _done_line(self, selector: str, record: Confirmation | Any | None, what: str) -> None:
+        self.query_one(selector, Static).update(_done(what, record) if record is not None else "")
 
     def _show_verification(self) -> None:
         v = BackupRecord.of(self.session).verification
@@ -238,19 +489,23 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     def _show_qa_health(self) -> None:
         out = self.query_one("#qa-health-result", Static)
-        if BackupRecord.of(self.session).restore is None:
+        b = BackupRecord.of(self.session)
+        if b.restore is None:
             out.update("")
             return
         ok, summary = qa_health_after_restore(self.session)
         glyph, style = ("✓", "green") if ok else ("✗", "bold red")
         text = Text(f"{glyph} ", style=style)
         text.append(summary)
+        if b.records_ok is not None:
+            text.append("\n")
+            text.append_text(_done("The restored records on QA look right", b.records_ok))
         out.update(text)
 
     # -- actions ----------------------------------------------------------------
 
     def _save(self) -> None:
-        refresh_gate(self.session)
+        refresh_gate(self.session, self.journal)
         self.save_session()
         self.refresh_from_session()
 
@@ -263,54 +518,167 @@ class BackupProductionScreen(ReleasePhaseScreen):
         open_gate(self.session, self.journal)
         self._save()
 
-    @on(Button.Pressed, "#backup-taken")
-    def _taken(self) -> None:
-        target, label = self._target(), self._label()
-        argv = plan_backup(self.session, target, label)
+    # condition 1 -------------------------------------------------------------
+
+    def _checkout_script(self) -> Path | None:
+        from tasks.local.upgrade_steps import config_path
+
+        config = config_path(self.session)
+        if config is None:
+            return None
+        path = Path(config) / "infrastructure" / BACKUP_SCRIPT_NAME
+        return path if path.is_file() else None
+
+    @on(Button.Pressed, "#backup-run")
+    def _backup_pressed(self) -> None:
+        target, label, scripts = self._target(), self._label(), self._scripts()
+        argv = backup_argv(target, label, scripts)
+        plan_backup(self.session, target, label, scripts)
+        self.save_session()
+
+        def go(confirmed: bool | None) -> None:
+            if confirmed:
+                self._run_backup(target, label, scripts)
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Run the emergency backup on production?",
+                command_text(argv),
+                "Run the backup",
+            ),
+            go,
+        )
+
+    @work(group="backup", exclusive=True)
+    async def _run_backup(self, target: BackupTarget, label: str, scripts: str) -> None:
+        self._mark("backup", True)
+        try:
+            await self._backup(target, label, scripts)
+        finally:
+            self._mark("backup", False)
+
+    async def _backup(self, target: BackupTarget, label: str, scripts: str) -> None:
+        from tasks.release.emergency import plan_backup_run
+        from tasks.servers.detached import RemoteRunRecord, ssh_connect
+        from tasks.servers.environments import manager_runner
+
+        await self.frame.servers_ready()
+        node = manager_node(environment_nodes(self.session, "production"))
+        if node is None:
+            raise CrvsError(
+                "No production manager is known: give production's inventory in Prepare.",
+                "No manager",
+            )
+        pane = self.query_one("#backup-pane", OutputPane)
+        pane.set_status("asking the production manager what the backup needs…")
+        async with manager_runner(self.session, self.workspace, "production") as run:
+            plan = await plan_backup_run(
+                run,
+                target,
+                label,
+                scripts_dir=scripts,
+                checkout_script=self._checkout_script(),
+                manager=node.name,
+            )
+        if not plan.ok:
+            pane.set_status("✗ not run: " + plan.problems[0], "bold red")
+            raise CrvsError("\n".join(plan.problems), "Backup not run")
+        record = RemoteRunRecord.on(node, "backup", plan.argv, self.workspace.logs_dir, PHASE)
+        start_backup_run(self.session, self.journal, record)
+        self._save()
+        connect = ssh_connect(record, ssh_options(self.workspace))
+        done = await run_remote_in_pane(
+            self.frame, pane, PHASE, record, connect, start=True, file=plan.file
+        )
+        backup_finished(self.session, self.journal, done, plan.notes)
+        self._save()
+        if done.ok:
+            await self._verify(target, label)
+
+    def _reattach(self) -> None:
+        if self.workspace.read_only:
+            return  # the window holding the session follows its runs
+        for slot in ("backup_run", "restore_run"):
+            run = run_in_slot(self.session, slot)
+            if run is not None and run.running:
+                self._follow(slot)
+
+    @work(group="reattach")
+    async def _follow(self, slot: str) -> None:
+        """A run that was going when crvs-migrate stopped: follow it again to its end."""
+        kind = "backup" if slot == "backup_run" else "restore"
+        self._mark(kind, True)
+        try:
+            await self._follow_slot(slot)
+        finally:
+            self._mark(kind, False)
+
+    async def _follow_slot(self, slot: str) -> None:
+        from tasks.release.emergency import restore_problems
+        from tasks.release.gate import restore_finished
+        from tasks.servers.detached import ssh_connect
+
+        await self.frame.servers_ready()
+        run = run_in_slot(self.session, slot)
+        if run is None or not run.running:
+            return
+        pane = self.query_one(
+            "#backup-pane" if slot == "backup_run" else "#restore-pane", OutputPane
+        )
+        done = await run_remote_in_pane(
+            self.frame, pane, PHASE, run, ssh_connect(run, ssh_options(self.workspace)), start=False
+        )
+        if slot == "backup_run":
+            backup_finished(self.session, self.journal, done)
+        else:
+            problems = restore_problems(Path(done.log_file).read_text(errors="replace"))
+            if done.exit_code not in (0, None) and not problems:
+                problems = [f"exit code {done.exit_code}"]
+            b = BackupRecord.of(self.session)
+            restore_finished(self.session, done, b.restore.replicas if b.restore else 0, problems)
+        self._save()
+
+    @on(Button.Pressed, "#backup-outside")
+    def _outside(self) -> None:
+        target, label, scripts = self._target(), self._label(), self._scripts()
+        argv = backup_argv(target, label, scripts)
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                confirm_backup_taken(self.session, self.journal, target, label)
-                self._demo_backup(target, label)
+                confirm_backup_outside(self.session, self.journal, target, label, argv)
                 self._save()
 
         self.app.push_screen(
             ConfirmModal(
-                "Did the backup finish without errors?",
+                "Did the backup run outside crvs-migrate and finish without errors?",
                 command_text(argv),
-                "Yes, it finished without errors",
+                "Yes, it ran outside the app and finished",
             ),
             done,
         )
 
-    def _demo_backup(self, target: BackupTarget, label: str) -> None:
-        """Demo only: nothing ran on a real production server, so put the backup the script
-        would have rsynced onto the demo backup server."""
-        cluster = getattr(self.app, "demo_cluster", None)
-        if self.workspace.demo is None or cluster is None:
-            return
-        from tasks.demo.cluster import BACKUP_REMOTE_DIR, build_backup_tree
-
-        if target.remote_dir.rstrip("/") == BACKUP_REMOTE_DIR:
-            build_backup_tree(cluster.files.backup_fs, label)
-            self.notify("Demo: the backup server now holds this backup.", title="Demo")
+    # condition 2 -------------------------------------------------------------
 
     @on(Button.Pressed, "#backup-verify")
-    def _verify(self) -> None:
+    def _verify_pressed(self) -> None:
         target, label = self._target(), self._label()
-        plan_backup(self.session, target, label)
+        plan_backup(self.session, target, label, self._scripts())
         self.query_one("#verify-result", Static).update(Text("Connecting to the backup server…"))
         self._run_verification(target, label)
 
     @work(group="verify", exclusive=True)
     async def _run_verification(self, target: BackupTarget, label: str) -> None:
-        from tasks.servers.environments import ssh_options
+        await self._verify(target, label)
+
+    async def _verify(self, target: BackupTarget, label: str) -> None:
+        from tasks.release.backup import verify_backup
         from tasks.servers.runner import ssh_runner
         from tasks.servers.ssh import FailureKind, SshFailure
 
         since = BackupRecord.of(self.session).gate_opened_at
         options = ssh_options(self.workspace)
         out = self.query_one("#verify-result", Static)
+        out.update(Text("Listing the backup on the backup server…"))
         try:
             await self.frame.servers_ready()
             async with ssh_runner(
@@ -332,7 +700,7 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     def _offer_trust(self, target: BackupTarget, label: str, key, known_hosts) -> None:
         """An unknown backup-server key: show its fingerprint; trust only on an explicit yes."""
-        from screens.health import TrustHostKey
+        from screens.modals import TrustHostKey
         from tasks.servers.inventory import Node, Role
         from tasks.servers.ssh import trust_host_key
 
@@ -356,22 +724,191 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
         self.app.push_screen(TrustHostKey(node, key), decided)
 
-    @on(Button.Pressed, "#restore-done")
-    def _restored(self) -> None:
+    # condition 3 -------------------------------------------------------------
+
+    @on(Button.Pressed, "#restore-run")
+    def _restore_pressed(self) -> None:
+        b = BackupRecord.of(self.session)
+        replicas = self._qa_replica_count()
+        scripts = self._scripts("restore-scripts")
+        node = manager_node(environment_nodes(self.session, "qa"))
+        if node is None:
+            raise CrvsError("No QA manager is known: give QA's inventory in Prepare.", "No QA")
+        body = Text(CLEAR_QA.format(host=node.host, label=b.label), style="bold red")
+        body.append("\n\n")
+        body.append_text(command_text(restore_argv(b.label, replicas, scripts)))
+
+        def typed(answer: str | None) -> None:
+            from tasks.release.emergency import typed_host_matches
+
+            if answer is None:
+                self.notify("Nothing was copied or restored.", title="Restore")
+                return
+            if not typed_host_matches(answer, node.host, node.name):
+                self.notify(
+                    f"{answer!r} is not the QA manager's host: nothing was run.",
+                    title="Restore",
+                    severity="error",
+                )
+                return
+            self.journal.confirmation(
+                f"Typed the QA host {answer} to restore backup {b.label} there "
+                f"(--replicas={replicas})",
+                phase=PHASE,
+                step="restore_allowed",
+            )
+            b.qa_scripts_dir = scripts
+            self._run_restore(replicas, scripts)
+
+        self.app.push_screen(
+            TextPromptModal(
+                "Copy the backup to QA and restore it?", body, node.host, "Restore on QA"
+            ),
+            typed,
+        )
+
+    @work(group="restore", exclusive=True)
+    async def _run_restore(self, replicas: int, scripts: str) -> None:
+        self._mark("restore", True)
+        try:
+            await self._restore(replicas, scripts)
+        finally:
+            self._mark("restore", False)
+
+    async def _restore(self, replicas: int, scripts: str) -> None:
+        if self.workspace.read_only:
+            from tasks.errors import ReadOnlySession
+
+            raise ReadOnlySession("Copying the backup onto QA")
+        from tasks.release.emergency import (
+            ES_RESTART,
+            RESTORE_ANSWERS,
+            copy_backup_onto,
+            plan_restore_run,
+            restore_problems,
+            skipped,
+        )
+        from tasks.release.gate import CopyRecord, record_copy, restore_finished
+        from tasks.servers.detached import RemoteRunRecord, ssh_connect
+        from tasks.servers.environments import manager_runner
+        from tasks.session.state import now_iso
+        from tasks.units import fmt_bytes as size
+
+        await self.frame.servers_ready()
+        b = BackupRecord.of(self.session)
+        target = b.target
+        if target is None:
+            raise CrvsError("Plan the backup first (step 1).", "No backup")
+        node = manager_node(environment_nodes(self.session, "qa"))
+        if node is None:
+            raise CrvsError("No QA manager is known.", "No QA")
+        pane = self.query_one("#restore-pane", OutputPane)
+        options = ssh_options(self.workspace)
+        async with manager_runner(self.session, self.workspace, "qa") as qa_run:
+            plan = await plan_restore_run(
+                qa_run, b.label, replicas, scripts_dir=scripts, server=node.name
+            )
+        if plan.problems:
+            raise CrvsError("\n".join(plan.problems), "Restore not run")
+        # 1. the backup onto QA
+        source = f"{target.remote_dir.rstrip('/')}/{b.label}"
+        pane.start(
+            ["tar", "-C", source, "-cf", "-", "."],
+            f"{target.ssh_host} → {node.name}:{plan.backups_dir}",
+        )
+        pane.write_lines(
+            [f"Copying {source} from {target.ssh_host} to {node.name}:{plan.backups_dir}"]
+        )
+
+        def progress(done_bytes: int, elapsed: float) -> None:
+            pane.set_note(f"{size(done_bytes)} copied")
+
+        started = now_iso()
+        copied, found = await copy_backup_onto(
+            target, b.label, node, plan.backups_dir, b.gate_opened_at, options, on_progress=progress
+        )
+        record_copy(
+            self.session,
+            CopyRecord(
+                node.name,
+                plan.backups_dir,
+                started,
+                copied.bytes,
+                round(copied.duration_s, 1),
+                found,
+                copied.error,
+            ),
+        )
+        self.journal.event(
+            f"Backup {b.label} copied from {target.ssh_host} to {node.name}:{plan.backups_dir} "
+            f"({copied.bytes} bytes){': ' + copied.error if copied.error else ''}",
+            phase=PHASE,
+        )
+        self._save()
+        pane.finish(0 if copied.ok and found.ok else 1, copied.duration_s)
+        if not copied.ok or not found.ok:
+            raise CrvsError(
+                f"The backup is not complete on {node.name}: "
+                + "; ".join((copied.error and [copied.error]) or found.problems[:4]),
+                "Copy failed",
+            )
+
+        # 2. Elasticsearch picks up the copied snapshots (the docs' step 3), 3. the restore
+        def remote(kind: str, argv: list[str]) -> RemoteRunRecord:
+            return RemoteRunRecord.on(node, kind, argv, self.workspace.logs_dir, PHASE)
+
+        es = remote("es-restart", list(ES_RESTART))
+        es_done = await run_remote_in_pane(
+            self.frame, pane, PHASE, es, ssh_connect(es, options), start=True
+        )
+        if not es_done.ok:
+            raise CrvsError(
+                f"Restarting Elasticsearch on {node.name} failed (exit {es_done.exit_code}): "
+                "see the output; nothing was restored.",
+                "Restore not run",
+            )
+        record = remote("restore", list(plan.argv))
+        start_restore_run(self.session, self.journal, record)
+        self._save()
+        done = await run_remote_in_pane(
+            self.frame,
+            pane,
+            PHASE,
+            record,
+            ssh_connect(record, options),
+            start=True,
+            stdin_text=RESTORE_ANSWERS,
+        )
+        log = Path(done.log_file).read_text(errors="replace") if done.log_file else ""
+        problems = restore_problems(log)
+        if skipped(log) and "Skipped." not in problems:
+            problems.insert(0, "Skipped.")
+        if done.exit_code not in (0, None) and not problems:
+            problems = [f"exit code {done.exit_code}"]
+        restore_finished(self.session, done, replicas, problems)
+        self._save()
+
+    @on(Button.Pressed, "#restore-outside")
+    def _restored_outside(self) -> None:
         label = self._label()
+        replicas = self._qa_replica_count()
+        node = manager_node(environment_nodes(self.session, "qa"))
 
         def done(confirmed: bool | None) -> None:
             if confirmed:
-                confirm_restored(self.session, self.journal, label)
+                confirm_restored_outside(
+                    self.session, self.journal, label, node.host if node else "", replicas
+                )
                 self._save()
 
         self.app.push_screen(
             ConfirmModal(
-                "Was the backup restored on QA?",
+                "Was the backup restored on QA outside crvs-migrate?",
                 Text(
-                    f"Backup {label} restored on the QA server with emergency-restore-metadata.sh."
+                    f"Backup {label} copied onto the QA manager's /data/backups and restored "
+                    f"with emergency-restore-metadata.sh --label={label} --replicas={replicas}."
                 ),
-                "Yes, it is restored on QA",
+                "Yes, it was restored outside the app",
             ),
             done,
         )
@@ -416,6 +953,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
     @on(Button.Pressed, "#to-production")
     def _to_production(self) -> None:
+        if not compute_gate(self.session, self.journal).open:
+            raise CrvsError("The gate is not open.", "Production is locked")
         self.frame.action_navigate("deploy_production")
 
 

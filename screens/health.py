@@ -18,12 +18,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Button, DataTable, Input, Label, Log, Select, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 
 from screens.base import PhaseScreen
+from screens.modals.host_key import TrustHostKey
+from screens.modals.node_details import NodeDetails
 from screens.widgets.node_table import NodeTable
 from tasks.errors import CrvsError
 from tasks.servers import environments
@@ -47,7 +48,7 @@ from tasks.servers.inventory import (
     Role,
     make_typed_node,
 )
-from tasks.servers.ssh import HostKeyInfo, SshOptions, trust_host_key
+from tasks.servers.ssh import SshOptions, trust_host_key
 from tasks.session.state import now_iso
 from tasks.text import strip_control
 from tasks.upgrade.answers import INVENTORY_ENVIRONMENTS, EnvironmentId
@@ -451,113 +452,6 @@ def _refused_row(entry: NodeEntry) -> NodeHealth:
         checked_at=now_iso(),
         failure="invalid",
     )
-
-
-class NodeDetails(ModalScreen[None]):
-    """A node's checks and the raw output of every command (untrusted text in a Log)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "dismiss", "Close"),
-    ]
-
-    def __init__(self, result: NodeHealth) -> None:
-        super().__init__()
-        self.result = result
-
-    def compose(self) -> ComposeResult:
-        r = self.result
-        with Vertical(id="node-details"):
-            head = Text()
-            head.append(f"{r.status.glyph} {strip_control(r.node.name)}", style="bold")
-            head.append(
-                f"  {r.node.role.value} · {strip_control(r.node.address)} · {r.status.label}"
-            )
-            head.append(f"\nchecked {r.checked_at}", style="dim")
-            if r.duration_s is not None:
-                head.append(f" in {r.duration_s:.2f}s", style="dim")
-            if r.reason:
-                head.append("\n" + strip_control(r.reason))
-            for c in r.checks:
-                head.append(f"\n{c.status.glyph} {c.key}: ", style="bold")
-                head.append(strip_control(c.summary))
-                if c.detail:
-                    head.append(f" — {strip_control(c.detail)}")
-            with VerticalScroll(id="node-details-head"):
-                yield Static(head)
-            yield Label("Raw output")
-            yield Log(id="node-details-raw", max_lines=20000, auto_scroll=False)
-            yield Button("Close", id="node-details-close")
-
-    def on_mount(self) -> None:
-        lines: list[str] = []
-        for c in self.result.checks:
-            lines.append(f"── {c.key} ──")
-            lines.extend(c.raw.split("\n") if c.raw else ["(no output)"])
-        if not self.result.checks:
-            lines.append("(no commands ran: " + strip_control(self.result.reason) + ")")
-        # Already sanitised in tasks.servers.health; Log never parses markup.
-        self.query_one(Log).write_lines(lines)
-        self.query_one("#node-details-close", Button).focus()
-
-    @on(Button.Pressed, "#node-details-close")
-    def _close(self) -> None:
-        self.dismiss(None)
-
-
-class TrustHostKey(ModalScreen[bool]):
-    """Show an unknown host key's fingerprint; trust only on an explicit yes."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, node: Node, key: HostKeyInfo) -> None:
-        super().__init__()
-        self.node = node
-        self.key = key
-
-    def compose(self) -> ComposeResult:
-        k = self.key
-        text = Text()
-        if k.jump_for:
-            text.append("Unknown host key of the JUMP HOST\n\n", style="bold")
-            text.append(
-                f"To reach {strip_control(self.node.name)} ({strip_control(k.jump_for)}), the "
-                "connection goes through a jump host (ProxyJump in your ssh config). This key "
-                f"is the jump host's, {strip_control(k.known_hosts_name)}, not "
-                f"{strip_control(self.node.name)}'s. It presented a "
-            )
-        else:
-            text.append("Unknown host key\n\n", style="bold")
-            text.append(
-                f"{strip_control(self.node.name)} ({strip_control(k.known_hosts_name)}) "
-                "presented a "
-            )
-        text.append(f"{k.algorithm}", style="bold")
-        text.append(" key that is not in known_hosts:\n\n")
-        text.append(f"  {k.fingerprint}\n\n", style="bold reverse")
-        text.append(
-            "Compare it with the fingerprint on the server itself (its console, or your "
-            "provider's panel): ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\n"
-            "Trust it only if they match. Your answer is recorded in the journal."
-        )
-        with Vertical(id="trust-box"):
-            yield Static(text, id="trust-text")
-            with Horizontal(id="trust-buttons"):
-                yield Button("Cancel", id="trust-no")
-                yield Button("Fingerprints match: trust", id="trust-yes", variant="warning")
-
-    def on_mount(self) -> None:
-        self.query_one("#trust-no", Button).focus()  # the safe answer is the default
-
-    @on(Button.Pressed, "#trust-yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#trust-no")
-    def _no(self) -> None:
-        self.dismiss(False)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 SCREEN = HealthScreen

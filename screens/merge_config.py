@@ -1,5 +1,6 @@
-"""Phase 4 · Merge the country config: fetch --all, the upgrade branch, merge upstream
-master, yarn --force; then the conflicts, until none is left."""
+"""Phase 4 · Merge the country config: fetch --all, the upgrade branch, merge upstream's
+release (``v<target>`` or ``release-v<target>``, never master), yarn --force; then the
+conflicts, until none is left. The phase is done once package.json says the target."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ from tasks.local.checkout import (
     ConflictReport,
     add_remote_argv,
     check_branch_name,
-    head_commit,
-    incoming_commits,
+    merged_commits,
     scan_conflicts,
     switch_branch_argv,
     target_version,
@@ -33,8 +33,21 @@ from tasks.local.checkout import (
 )
 from tasks.local.process import ProcessResult
 from tasks.local.steps import Step
-from tasks.local.upgrade_steps import CONFIG_PHASE, config_path, config_steps, merge_blocker
+from tasks.local.upgrade_steps import (
+    CONFIG_PHASE,
+    OutsideWork,
+    ReleaseRef,
+    config_outside_work,
+    config_path,
+    config_steps,
+    merge_blocker,
+    release_ref,
+    version_problem,
+)
+from tasks.session.phases import StepStatus
 from tasks.text import strip_control
+
+RESOLVE_STEP = "resolve_conflicts"
 
 COMMIT_MERGE_ARGV = ("git", "commit", "--no-edit")
 
@@ -43,9 +56,10 @@ class MergeConfigScreen(StepPhaseScreen):
     VIEW_ID = CONFIG_PHASE
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepPhaseScreen.BINDINGS,
-        Binding("r", "recheck_conflicts", "Re-check conflicts"),
-        Binding("a", "abort_merge", "Abort merge"),
-        Binding("m", "commit_merge", "Commit merge", show=False),
+        # c (Re-check) also re-checks the conflicts here.
+        Binding("c", "recheck_conflicts", "Re-check"),
+        Binding("a", "abort_merge", "Abort"),
+        Binding("m", "commit_merge", "Commit"),
     ]
 
     def __init__(self, view_id: str | None = None, **kwargs) -> None:
@@ -54,7 +68,9 @@ class MergeConfigScreen(StepPhaseScreen):
         self.version_error: CrvsError | None = None
         self.conflicts: ConflictReport | None = None
         self.conflicted_before: list[str] = []
-        self.pre_merge_head: str | None = None
+        # Upstream's release as this checkout knows it (after the fetch).
+        self.ref: ReleaseRef | None = None
+        # The commits the merge of the release brought in (counted from its parents).
         self.incoming: list[str] = []
 
     # -- the phase's own parts -------------------------------------------------------
@@ -70,12 +86,17 @@ class MergeConfigScreen(StepPhaseScreen):
 
     def build_steps(self, path: Path) -> list[Step]:
         yarn = self.tools.yarn if self.tools is not None else ("yarn",)
-        remote = self.repo.upstream_remote if self.repo is not None else None
         try:
             self.version, self.version_error = target_version(self.session), None
         except CrvsError as exc:
             self.version, self.version_error = None, exc
-        return config_steps(path, self.version or "1.3.x", remote, yarn)
+        version = self.version or "1.3.x"
+        ref = self.ref.name if self.ref is not None else f"v{version}"
+        return config_steps(path, version, ref, yarn)
+
+    @property
+    def remote(self) -> str | None:
+        return self.repo.upstream_remote if self.repo is not None else None
 
     @property
     def branch_name(self) -> str | None:
@@ -90,12 +111,55 @@ class MergeConfigScreen(StepPhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#conflicts").border_title = "Merge conflicts · r re-check · a abort"
+        self.query_one(
+            "#conflicts"
+        ).border_title = "Merge conflicts · c re-check · a abort · m commit"
         self.query_one("#conflicts").display = False
 
     async def phase_checks(self, path: Path) -> None:
+        import asyncio
+
         self.conflicts = await scan_conflicts(path, self.conflicted_before)
+        if self.version:
+            self.ref = await asyncio.to_thread(release_ref, path, self.version, self.remote)
+            if self.ref.found:
+                self.incoming = await merged_commits(path, self.ref.name) or []
+        self.record_resolved_conflicts()
         self.show_conflicts()
+
+    def outside_work(self, path: Path) -> list[OutsideWork]:
+        if self.repo is None or self.ref is None:
+            return []
+        return config_outside_work(path, self.ref, self.repo, self.branch_name)
+
+    async def recognise_outside_work(self, path: Path) -> None:
+        await super().recognise_outside_work(path)
+        self.record_resolved_conflicts()  # a merge concluded in the shell resolved them too
+
+    def record_resolved_conflicts(self) -> None:
+        """Resolving conflicts is the operator's; the evidence says when it is done: the
+        release merged, the merge concluded, no conflict or marker left."""
+        rec = step_tasks.record(self.session, self.view_id, RESOLVE_STEP)
+        merged = step_tasks.record(self.session, self.view_id, "merge_upstream")
+        report = self.conflicts
+        if rec.status is StepStatus.SUCCEEDED or report is None or report.blocking:
+            return
+        if merged.status is not StepStatus.SUCCEEDED or self.workspace.read_only:
+            return
+        rec.succeed(note="no conflict left: the merge is concluded, no conflict markers")
+        self.save_session()
+
+    def manual_guard(self, step_id: str) -> str | None:
+        if step_id != RESOLVE_STEP:
+            return None
+        if self.conflicts is not None and self.conflicts.blocking:
+            return self.conflicts.blocking
+        if (
+            step_tasks.record(self.session, self.view_id, "merge_upstream").status
+            is not StepStatus.SUCCEEDED
+        ):
+            return "merge the release first"
+        return None
 
     def check_lines(self) -> Text:
         text = Text()
@@ -103,13 +167,22 @@ class MergeConfigScreen(StepPhaseScreen):
             return text
         remote = self.repo.upstream_remote
         if remote:
-            text.append(f"✓ upstream remote: {remote}\n")
+            url = strip_control(self.repo.remote_urls.get(remote, ""))
+            text.append(f"✓ upstream remote: {remote}" + (f" ({url})\n" if url else "\n"))
         else:
             text.append(
-                f"! no upstream remote ({' or '.join(UPSTREAM_REMOTES)}): "
-                "you will be asked for its URL\n",
+                f"! no upstream remote ({', '.join(UPSTREAM_REMOTES)}, or a remote whose URL is "
+                "opencrvs-countryconfig or opencrvs-farajaland): you will be asked for its URL\n",
                 style="yellow",
             )
+        if self.ref is not None:
+            if self.ref.found:
+                text.append(f"✓ upstream's release: {self.ref.name} (never master)\n")
+            else:
+                text.append(
+                    f"○ upstream's release ({' or '.join(self.ref.tried)}) is not here yet: "
+                    "the fetch step brings it\n"
+                )
         if self.version_error is not None:
             text.append(f"✗ {self.version_error.message}\n", style="bold red")
         elif self.branch_name:
@@ -124,7 +197,7 @@ class MergeConfigScreen(StepPhaseScreen):
             else:
                 text.append(f"○ upgrade branch {self.branch_name} does not exist yet\n")
         if self.incoming:
-            text.append(f"✓ {len(self.incoming)} upstream commit(s) came in:\n")
+            text.append(f"✓ {len(self.incoming)} upstream commit(s) came in with the merge:\n")
             for line in self.incoming[:10]:
                 text.append(f"    {strip_control(line)}\n", style="dim")
         return text
@@ -143,14 +216,18 @@ class MergeConfigScreen(StepPhaseScreen):
             text.append(f"{len(report.files)} file(s) to resolve in your editor:\n", style="bold")
             for f in report.files:
                 text.append(f"  ✗ {strip_control(f.describe())}\n", style="red")
-            text.append("Then `git add` them and press r to re-check; a aborts the merge.")
+            text.append("Then `git add` them and press c to re-check; a aborts the merge.")
         else:
             text.append("✓ No conflicts or markers left. ", style="green")
             text.append("Press m to commit the merge (git commit --no-edit).")
         self.query_one("#conflicts-text", Static).update(text)
 
     def done_blocker(self) -> str | None:
-        return merge_blocker(self.session, self.conflicts)
+        path = self.repo_path()
+        blocker = merge_blocker(self.session, self.conflicts)
+        if blocker is not None or path is None or not self.version:
+            return blocker
+        return version_problem(path, self.version, "The country config")
 
     # -- before and after each step ------------------------------------------------------
 
@@ -162,10 +239,21 @@ class MergeConfigScreen(StepPhaseScreen):
                 return None
             self.steps = self.build_steps(step.cwd)
             step = next(s for s in self.steps if s.id == step.id)
-        if step.id == "branch":
+        if step.id == "upgrade_branch":
             return await self.prepare_branch(step)
-        if step.id == "merge":
-            self.pre_merge_head = await head_commit(step.cwd)
+        if step.id == "merge_upstream":
+            if self.ref is None or not self.ref.found:
+                await self.run_checks()
+            if self.ref is None or not self.ref.found:
+                tried = " or ".join(self.ref.tried) if self.ref else f"v{self.version}"
+                raise CrvsError(
+                    f"Upstream's release ({tried}) is not in this checkout: run “Fetch all "
+                    "remotes” first, and check that the upstream remote is OpenCRVS's country "
+                    "config.",
+                    title="The release is not here",
+                )
+            self.steps = self.build_steps(step.cwd)
+            step = next(s for s in self.steps if s.id == step.id)
             self.incoming = []
         return step
 
@@ -219,19 +307,20 @@ class MergeConfigScreen(StepPhaseScreen):
                 f"overwritten. Switch to it with `{' '.join(argv)}`?"
             )
             if not await self.confirm("The upgrade branch exists", body, f"Switch to {name}"):
+                self.notify("Nothing was changed: you are still on the same branch.")
                 return None
             self.journal.confirmation(f"switch branch: {' '.join(argv)}", phase=self.view_id)
             return Step(step.id, f"Switch to {name}", tuple(argv), step.cwd, step.needs)
         return step
 
     async def after_step(self, step: Step, result: ProcessResult) -> None:
-        if step.id != "merge":
+        if step.id != "merge_upstream":
             return
         path = step.cwd
         self.conflicts = await scan_conflicts(path, self.conflicted_before)
         self.conflicted_before = [f.path for f in self.conflicts.files]
         if self.conflicts.files:
-            rec = step_tasks.record(self.session, self.view_id, "merge")
+            rec = step_tasks.record(self.session, self.view_id, "merge_upstream")
             rec.note = f"stopped with conflicts in {len(self.conflicts.files)} file(s)"
             self.save_session()
             self.notify(
@@ -239,15 +328,14 @@ class MergeConfigScreen(StepPhaseScreen):
                 severity="warning",
             )
         elif result.ok:
+            self.record_resolved_conflicts()
             await self.show_incoming(path)
         self.show_conflicts()
 
     async def show_incoming(self, path: Path) -> None:
-        before = self.pre_merge_head or "HEAD^1"
-        try:
-            self.incoming = await incoming_commits(path, before)
-        except Exception:  # noqa: BLE001 - e.g. no parent: nothing to list
-            self.incoming = []
+        """What the merge brought in, counted from the merge commit's parents."""
+        ref = self.ref.name if self.ref is not None else None
+        self.incoming = (await merged_commits(path, ref) or []) if ref else []
         self.pane.write_lines(
             ["", f"Upstream commits that came in ({len(self.incoming)}):", *self.incoming]
         )
@@ -300,6 +388,7 @@ class MergeConfigScreen(StepPhaseScreen):
             "conflict resolutions you made, and puts the branch back where it was before the merge."
         )
         if not await self.confirm("Abort the merge?", body, "Abort the merge", danger=True):
+            self.notify("Nothing was changed: the merge is still in progress.")
             return
         self.journal.confirmation(f"abort merge: {' '.join(MERGE_ABORT_ARGV)}", phase=self.view_id)
         self.current_step = Step("merge_abort", "Abort merge", tuple(MERGE_ABORT_ARGV), path)
@@ -308,7 +397,7 @@ class MergeConfigScreen(StepPhaseScreen):
         finally:
             self.current_step = None
         if result.ok:
-            rec = step_tasks.record(self.session, self.view_id, "merge")
+            rec = step_tasks.record(self.session, self.view_id, "merge_upstream")
             rec.cancel("merge aborted by the operator")
             self.conflicted_before = []
             self.incoming = []
@@ -338,14 +427,26 @@ class MergeConfigScreen(StepPhaseScreen):
         if report.files:
             self.notify("Conflicts remain: resolve them first.", severity="error")
             return
-        self.journal.confirmation(
-            f"commit merge: {' '.join(COMMIT_MERGE_ARGV)}", phase=self.view_id
+        entry = self.journal.confirmation(
+            f"conflicts resolved, commit merge: {' '.join(COMMIT_MERGE_ARGV)}",
+            phase=self.view_id,
+            step=RESOLVE_STEP,
         )
         step = Step("merge_commit", "Commit the merge", COMMIT_MERGE_ARGV, path)
-        result = await self.run_command(step, "merge_commit", record_step=False)
+        self.current_step = step
+        try:
+            result = await self.run_command(step, "merge_commit", record_step=False)
+        finally:
+            self.current_step = None
         if result.ok:
-            rec = step_tasks.record(self.session, self.view_id, "merge")
+            rec = step_tasks.record(self.session, self.view_id, "merge_upstream")
             rec.succeed(note="conflicts resolved by the operator and committed")
+            resolved = step_tasks.record(self.session, self.view_id, RESOLVE_STEP)
+            resolved.done_by_hand(
+                f"conflicts in {len(self.conflicted_before)} file(s) resolved; merge committed",
+                entry.by or "",
+                at=entry.at,
+            )
             self.save_session()
             await self.show_incoming(path)
         await self.recheck()

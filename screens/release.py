@@ -18,6 +18,7 @@ from screens.release_parts import (
     plan_text,
     target_version,
 )
+from screens.widgets.manual_steps import ManualSteps
 from tasks.errors import CrvsError
 from tasks.release.env_check import check_env_files, suggested_env_file
 from tasks.release.publish import (
@@ -110,6 +111,7 @@ class ReleaseScreen(ReleasePhaseScreen):
                 yield Button("Check", id="env-check")
             yield Static(id="env-result")
 
+            yield ManualSteps(self.view_id)
             yield Button("Release is done", id="release-done", variant="success")
             yield Static(id="release-missing", classes="hint")
 

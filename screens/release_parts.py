@@ -42,7 +42,10 @@ def gate_text(gate: Gate) -> Text:
     for c in gate.conditions:
         if c.met:
             text.append("  ✓ ", style="green")
-            text.append(f"{c.title}\n")
+            text.append(c.title)
+            if c.how:
+                text.append(f" ({c.how})", style="italic" if "outside" in c.how else "dim")
+            text.append("\n")
         else:
             text.append("  ✗ ", style="bold red")
             text.append(c.title, style="bold")

@@ -3,7 +3,13 @@ the checks before each runs, the live output pane, cancel, and the phase status.
 
 Steps run in a Textual worker in this screen's own group; each phase is a mode, so
 a running step keeps going while the operator looks at another phase. The app's
-``running_steps`` registry knows every running step (quitting asks first).
+``running_steps`` registry knows every running step (quitting asks first). Steps run
+detached from the app: one still running after a restart is shown here again, live.
+
+The step list is the plan's (its ids); a step the plan does not apply shows why. Work
+done in the operator's own shell counts: the checks recognise it from the checkout
+(journalled as done outside the app). After a step succeeds the next one is
+highlighted, so Enter runs it.
 """
 
 from __future__ import annotations
@@ -23,19 +29,23 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import PhaseScreen
-from screens.modals.confirm import ChoiceModal, ConfirmModal
-from screens.step_run import run_in_pane
-from screens.widgets.output_pane import OutputPane
+from screens.modals.confirm import ConfirmModal, TextPromptModal
+from screens.node_choice import choose_node_engine
+from screens.step_run import finish_pane, follow_in_pane, run_in_pane
+from screens.widgets.manual_steps import ManualSteps
+from screens.widgets.output_pane import OutputPane, _duration
 from tasks.errors import CrvsError
 from tasks.local import steps as step_tasks
 from tasks.local.checkout import RepoState, inspect_repo, stash_argv
 from tasks.local.process import Command, ProcessResult, ProcessRun
 from tasks.local.steps import Step
-from tasks.local.upgrade_steps import blockers, step_target
-from tasks.local.yarn import EXPECTED_NODE_MAJOR, IGNORE_ENGINES, Tools, find_tools
+from tasks.local.upgrade_steps import BY_HAND_ALLOWED, OutsideWork, blockers, step_target
+from tasks.local.yarn import Tools, failure_cause_in_log, find_tools
 from tasks.session.phases import PhaseStatus, StepStatus
 from tasks.session.state import now_iso
 from tasks.text import strip_control
+from tasks.upgrade.manual import missing_text
+from tasks.upgrade.plan import current_plan
 
 # Colour is a second channel: the glyph (``StepStatus.glyph``) and the word carry the status.
 STEP_STYLES = {
@@ -47,13 +57,24 @@ STEP_STYLES = {
     StepStatus.INTERRUPTED: "bold yellow",
     StepStatus.SKIPPED: "dim",
 }
+# Why a failed step may be recorded as done by hand (a git step: the checkout shows it).
+BY_HAND_HINT = "Fixed it outside crvs-migrate? Press d to record the step as done by hand."
+
+
+class StepList(OptionList):
+    """The phase's steps; Enter runs the highlighted one (shown in the footer)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select", "Run")]
 
 
 class StepPhaseScreen(PhaseScreen):
     # As on every phase screen the sidebar has the focus first; Tab reaches the steps.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("x", "cancel_step", "Cancel step"),
+        # Short words: every key of the screen fits the footer at 80 columns (Enter, "Run",
+        # is the step list's own).
+        Binding("x", "cancel_step", "Cancel"),
         Binding("c", "check", "Re-check"),
+        Binding("d", "done_by_hand", "By hand"),
     ]
 
     def __init__(self, view_id: str | None = None, **kwargs) -> None:
@@ -65,6 +86,9 @@ class StepPhaseScreen(PhaseScreen):
         self.tools_error: CrvsError | None = None
         self.current_run: ProcessRun | None = None
         self.current_step: Step | None = None
+        self.phase_blocker: str | None = None
+        # A highlight this screen made (after a success), not the operator's move.
+        self._moved_by_us: int | None = None
         self._checks_done = asyncio.Event()
 
     # -- to fill in by each phase ---------------------------------------------
@@ -82,6 +106,10 @@ class StepPhaseScreen(PhaseScreen):
     async def phase_checks(self, path: Path) -> None:
         """Phase-specific checks (run with the common ones)."""
 
+    def outside_work(self, path: Path) -> list[OutsideWork]:
+        """Steps the checkout shows done although crvs-migrate did not run them (sync git)."""
+        return []
+
     async def prepare_step(self, step: Step) -> Step | None:
         """Last checks and confirmations before ``step`` runs; None to stop."""
         return step
@@ -93,6 +121,14 @@ class StepPhaseScreen(PhaseScreen):
         """Why the phase cannot be done although every step succeeded, or None."""
         return None
 
+    def manual_guard(self, step_id: str) -> str | None:
+        """Why a by-hand step cannot be confirmed yet (the evidence says no), or None."""
+        return None
+
+    def detached_expected(self) -> bool:
+        """Whether a detached HEAD is where this phase means the checkout to be."""
+        return False
+
     def missing_path_hint(self) -> str:
         return "No repository path yet: answer it in Prepare (phase 1)."
 
@@ -100,9 +136,10 @@ class StepPhaseScreen(PhaseScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="steps-frame"):
-            yield OptionList(id="steps")
+            yield StepList(id="steps")
             with VerticalScroll(id="step-checks"):
                 yield Static("Checking…", id="step-checks-text")
+            yield ManualSteps(self.view_id, guard=self.manual_guard)
             yield from self.compose_extra()
             yield OutputPane(id="step-output")
 
@@ -115,8 +152,6 @@ class StepPhaseScreen(PhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if step_tasks.recover_interrupted(self.session, self.view_id):
-            self.save_session()
         self.query_one("#steps", OptionList).border_title = "Steps · Tab here, Enter runs"
         self.query_one("#step-checks").border_title = "Checks"
         self.pane.border_title = "Output"
@@ -127,7 +162,25 @@ class StepPhaseScreen(PhaseScreen):
             return
         self.steps = self.build_steps(path)
         self.refresh_steps()
+        self._pick_up_running()
         self.action_check()
+
+    # -- the step list ----------------------------------------------------------------
+
+    def applies(self, step_id: str) -> bool:
+        """Whether the plan applies this step (a step the plan does not know applies)."""
+        step = current_plan(self.session).step(self.view_id, step_id)
+        return step is None or step.applies
+
+    def not_applying_reason(self, step_id: str) -> str:
+        step = current_plan(self.session).step(self.view_id, step_id)
+        return step.reason if step is not None else ""
+
+    def shown_status(self, step: Step) -> StepStatus:
+        rec = step_tasks.record(self.session, self.view_id, step.id)
+        if rec.status in (StepStatus.NOT_STARTED, StepStatus.SKIPPED) and not self.applies(step.id):
+            return StepStatus.SKIPPED
+        return rec.status
 
     def refresh_steps(self) -> None:
         if not self.is_attached:
@@ -137,13 +190,20 @@ class StepPhaseScreen(PhaseScreen):
         options = []
         for n, step in enumerate(self.steps, 1):
             rec = step_tasks.record(self.session, self.view_id, step.id)
-            glyph, style = rec.status.glyph, STEP_STYLES[rec.status]
+            status = self.shown_status(step)
+            glyph, style = status.glyph, STEP_STYLES[status]
             text = Text(no_wrap=True, overflow="ellipsis")
             text.append(f"{glyph} ", style=style)
-            text.append(f"{n}. {step.title}")
-            text.append(f"  {rec.status.label}", style=style or "dim")
-            if rec.duration_s is not None and rec.status is not StepStatus.RUNNING:
-                text.append(f" · {rec.duration_s:.1f} s", style="dim")
+            text.append(f"{n}. {step.title}", style="dim" if status is StepStatus.SKIPPED else "")
+            label = "does not apply" if status is StepStatus.SKIPPED else status.label
+            if rec.by and status is StepStatus.SUCCEEDED:
+                label = "done outside" if rec.by == step_tasks.OUTSIDE else "done by hand"
+            text.append(f"  {label}", style=style or "dim")
+            if rec.duration_s is not None and status not in (
+                StepStatus.RUNNING,
+                StepStatus.SKIPPED,
+            ):
+                text.append(f" · {_duration(rec.duration_s)}", style="dim")
             options.append(Option(text, id=step.id))
         current_ids = [steps_list.get_option_at_index(i).id for i in range(steps_list.option_count)]
         if current_ids == [o.id for o in options]:
@@ -163,10 +223,27 @@ class StepPhaseScreen(PhaseScreen):
             return None
         return self.steps[index]
 
+    def next_step_after(self, step: Step) -> int | None:
+        """The index of the next step to run after ``step`` (applies, not done yet)."""
+        ids = [s.id for s in self.steps]
+        start = ids.index(step.id) + 1 if step.id in ids else 0
+        for index in range(start, len(self.steps)):
+            candidate = self.steps[index]
+            if self.applies(candidate.id) and self.shown_status(candidate) not in (
+                StepStatus.SUCCEEDED,
+                StepStatus.SKIPPED,
+            ):
+                return index
+        return None
+
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list.id != "steps":
             return
         event.stop()
+        if self._moved_by_us == event.option_index:
+            # The next step highlighted after a success: the output just shown stays.
+            self._moved_by_us = None
+            return
         step = self.selected_step()
         if step is not None and self.current_run is None:
             # The operator moved on: show what Enter would run (the last run's full
@@ -176,8 +253,23 @@ class StepPhaseScreen(PhaseScreen):
 
     def preview(self, step: Step) -> None:
         """The exact command and directory, before anything runs."""
+        if not self.applies(step.id):
+            self.pane.show_command(
+                step.argv, step.cwd, "Does not apply: " + self.not_applying_reason(step.id)
+            )
+            self.pane.set_status("This step does not apply to this installation.", "dim")
+            return
         self.pane.show_command(step.argv, step.cwd, step.why)
-        self.pane.set_status("Enter on this step runs it (Tab moves to the steps).", "dim")
+        rec = step_tasks.record(self.session, self.view_id, step.id)
+        if rec.status is StepStatus.SUCCEEDED and rec.by:
+            self.pane.set_status(f"Done: {rec.note}", "green")
+        elif rec.status in (StepStatus.FAILED, StepStatus.INTERRUPTED) and rec.note:
+            detail = f"Full output: {rec.log_file}" if rec.log_file else ""
+            self.pane.set_status(
+                f"{rec.status.glyph} {rec.status.label}: {rec.note}", "bold", detail
+            )
+        else:
+            self.pane.set_status("Enter on this step runs it (Tab moves to the steps).", "dim")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "steps":
@@ -221,7 +313,10 @@ class StepPhaseScreen(PhaseScreen):
             if self.repo is not None:
                 await self.phase_checks(path)
             self.steps = self.build_steps(path)
+            if self.repo is not None and self.current_run is None:
+                await self.recognise_outside_work(path)
             self.refresh_steps()
+            self.update_phase_status(quiet=True)
             self.show_checks()
             step = self.selected_step()
             if step is not None and self.current_run is None and not self.pane.has_output:
@@ -232,6 +327,25 @@ class StepPhaseScreen(PhaseScreen):
         finally:
             self._checks_done.set()
 
+    async def recognise_outside_work(self, path: Path) -> None:
+        """Steps done in the operator's shell: the checkout shows them (journalled)."""
+        if self.workspace.read_only:
+            return
+        found = await asyncio.to_thread(self.outside_work, path)
+        recorded = []
+        for work_done in found:
+            rec = step_tasks.record(self.session, self.view_id, work_done.step_id)
+            if rec.status is StepStatus.SUCCEEDED or not self.applies(work_done.step_id):
+                continue
+            step_tasks.mark_done_outside(
+                self.session, self.journal, self.view_id, work_done.step_id, work_done.evidence
+            )
+            recorded.append(work_done)
+        if recorded:
+            self.save_session()
+            names = "; ".join(f"{w.step_id}: {w.evidence}" for w in recorded)
+            self.notify(f"Done outside crvs-migrate: {names}.", title="Recognised", markup=False)
+
     def show_checks(self) -> None:
         text = Text()
         path = self.repo_path()
@@ -240,9 +354,15 @@ class StepPhaseScreen(PhaseScreen):
             text.append(f"✗ {self.repo_error.message}\n", style="bold red")
         elif self.repo is not None:
             repo = self.repo
-            glyph = "!" if repo.detached else "✓"
+            glyph = "!" if repo.detached and not self.detached_expected() else "✓"
             text.append(f"{glyph} {repo.summary()}\n")
-            if repo.changed or repo.untracked:
+            if repo.merge_in_progress:
+                text.append(
+                    f"! a merge is in progress: {len(repo.merge_changes)} file(s) of the merge's "
+                    "result (not local changes)\n",
+                    style="bold yellow",
+                )
+            elif repo.changed or repo.untracked:
                 text.append(
                     f"! local changes: {len(repo.changed)} changed, "
                     f"{len(repo.untracked)} untracked file(s)",
@@ -254,8 +374,6 @@ class StepPhaseScreen(PhaseScreen):
                     text.append(f"    {strip_control(name)}\n", style="dim")
             else:
                 text.append("✓ working tree clean\n")
-            if repo.merge_in_progress:
-                text.append("! a merge is in progress\n", style="bold yellow")
         text.append_text(self.check_lines())
         if self.tools_error is not None:
             text.append(f"✗ {self.tools_error.message}\n", style="bold red")
@@ -263,16 +381,57 @@ class StepPhaseScreen(PhaseScreen):
             text.append(f"✓ {self.tools.summary()}\n")
             for warning in self.tools.warnings:
                 text.append(f"! {warning}\n", style="yellow")
+        phase = self.session.phase(self.view_id)
+        if phase.status is PhaseStatus.DONE:
+            text.append("✓ phase done\n", style="green")
+        elif self.phase_blocker:
+            text.append(f"○ not done yet: {self.phase_blocker}\n", style="dim")
         self.query_one("#step-checks-text", Static).update(text)
+
+    # -- a step still running after a restart -------------------------------------
+
+    def _pick_up_running(self) -> None:
+        """A step of this phase that runs detached (reattached after a restart): show it."""
+        for step_id, run in self.frame.running_steps.of_phase(self.view_id).items():
+            step = next((s for s in self.steps if s.id == step_id), None)
+            if step is None or self.current_run is not None:
+                continue
+            self.current_step, self.current_run = step, run
+            index = self.steps.index(step)
+            steps_list = self.query_one("#steps", OptionList)
+            if steps_list.highlighted != index:
+                self._moved_by_us = index
+            steps_list.highlighted = index
+            self._follow_worker(step, run)
+
+    @work(group="steps")
+    async def _follow_worker(self, step: Step, run: ProcessRun) -> None:
+        try:
+            result = await follow_in_pane(self.frame, self.pane, run)
+        finally:
+            self.current_step = None
+            self.current_run = None
+        self.refresh_steps()
+        await self.after_step(step, result)
+        self.explain(step, result)
+        self.update_phase_status()
+        self.start_checks(tools=False)
 
     # -- running a step ---------------------------------------------------------------
 
     def action_run_step(self) -> None:
-        if self.current_run is not None:
+        if self.current_run is not None or self.current_step is not None:
             self.notify("A step is already running: wait for it or cancel it (x).")
             return
         step = self.selected_step()
         if step is None:
+            return
+        if not self.applies(step.id):
+            self.notify(
+                f"“{step.title}” does not apply: {self.not_applying_reason(step.id)}",
+                title="Does not apply",
+                markup=False,
+            )
             return
         self._attempt_worker(step)
 
@@ -305,6 +464,7 @@ class StepPhaseScreen(PhaseScreen):
                 "Run again",
             )
             if not again:
+                self.notify("Nothing ran: the step stays as it was.")
                 return None
             self.journal.confirmation(
                 f"run again: {step.command.display}", phase=self.view_id, step=step.id
@@ -314,13 +474,15 @@ class StepPhaseScreen(PhaseScreen):
             if "clean" in step.needs and self.repo.dirty:
                 if not await self.offer_stash(step, self.repo):
                     return None
-            problems = blockers(step, self.repo, **self.blocker_args())
+            problems = await asyncio.to_thread(blockers, step, self.repo, **self.blocker_args())
             if problems:
                 raise CrvsError("\n".join(problems), title=f"“{step.title}” cannot run yet")
         if "yarn" in step.needs:
             self.tools = await find_tools(demo=self.workspace.demo is not None, cwd=step.cwd)
             self.tools_error = None
-            chosen = await self.confirm_node_mismatch(step, self.tools)
+            chosen = await choose_node_engine(
+                self.app, self.journal, self.view_id, step, self.tools
+            )
             if chosen is None:
                 return None
             step = chosen
@@ -329,41 +491,39 @@ class StepPhaseScreen(PhaseScreen):
             return None
         result = await self.run_command(prepared, prepared.id)
         await self.after_step(prepared, result)
+        self.explain(prepared, result)
         self.update_phase_status()
+        if result.ok:
+            self.advance(prepared)
         self.start_checks(tools=False)
         return result
 
-    async def confirm_node_mismatch(self, step: Step, tools: Tools) -> Step | None:
-        """node is not 16: say so before yarn runs; the operator picks how to go on."""
-        if tools.standin or not tools.node_mismatch:
-            return step
-        plain = Command(step.argv, step.cwd).display
-        ignoring = Command((*step.argv, IGNORE_ENGINES), step.cwd).display
-        body = Text()
-        body.append("\n".join(tools.warnings) + "\n\n", style="bold")
-        body.append(
-            "yarn refuses packages whose `engines` field asks for another node version. "
-            f"Best: switch to node {EXPECTED_NODE_MAJOR} (for example `nvm use "
-            f"{EXPECTED_NODE_MAJOR}`) and re-check. Or run anyway:\n\n"
-        )
-        body.append(f"  {plain}\n  {ignoring}\n")
-        choice = await self.app.push_screen_wait(
-            ChoiceModal(
-                f"node {tools.node_version} is not node {EXPECTED_NODE_MAJOR}",
-                body,
-                [("plain", "Run yarn --force"), ("ignore", f"Run with {IGNORE_ENGINES}")],
-            )
-        )
-        if choice is None:
-            return None
-        self.journal.confirmation(
-            f"yarn with node {tools.node_version}: {plain if choice == 'plain' else ignoring}",
-            phase=self.view_id,
-            step=step.id,
-        )
-        if choice == "plain":
-            return step
-        return Step(step.id, step.title, (*step.argv, IGNORE_ENGINES), step.cwd, step.needs)
+    def explain(self, step: Step, result: ProcessResult) -> None:
+        """A failed step: its cause (wrapped, found in its output), the log, a way forward."""
+        if result.ok or result.cancelled:
+            return
+        parts = []
+        cause = failure_cause_in_log(result.log_file)
+        if cause:
+            parts.append(f"Cause: {cause}")
+        if result.log_file is not None:
+            parts.append(f"Full output: {result.log_file}")
+        if step.id in BY_HAND_ALLOWED:
+            parts.append(BY_HAND_HINT)
+        finish_pane(self.pane, result, "\n".join(parts))
+
+    def advance(self, step: Step) -> None:
+        """After a success: highlight the next step and give the list the focus (Enter runs it)."""
+        index = self.next_step_after(step)
+        steps_list = self.query_one("#steps", OptionList)
+        if index is None:
+            return
+        self.refresh_steps()
+        if steps_list.highlighted != index:
+            self._moved_by_us = index
+        steps_list.highlighted = index
+        steps_list.focus()
+        self.notify(f"Next: {self.steps[index].title} (Enter runs it).", timeout=4)
 
     def blocker_args(self) -> dict[str, str | None]:
         return {}
@@ -444,19 +604,90 @@ class StepPhaseScreen(PhaseScreen):
         run.cancel()
         self.notify("Cancelling: the step's processes are being stopped.")
 
+    # -- a failed step fixed outside the app ---------------------------------------
+
+    def action_done_by_hand(self) -> None:
+        step = self.selected_step()
+        if step is None:
+            return
+        rec = step_tasks.record(self.session, self.view_id, step.id)
+        if self.current_run is not None:
+            self.notify("A step is running: wait for it or cancel it (x).")
+            return
+        if step.id not in BY_HAND_ALLOWED:
+            self.notify(
+                f"“{step.title}” is a git step: do it in your shell if you prefer, and "
+                "crvs-migrate recognises the result from the checkout (c re-checks).",
+                markup=False,
+            )
+            return
+        if rec.status is StepStatus.SUCCEEDED:
+            self.notify("This step is done already.")
+            return
+        body = Text()
+        body.append(f"Record “{step.title}” as done by hand?\n\n", style="bold")
+        if rec.status in (StepStatus.FAILED, StepStatus.INTERRUPTED) and rec.note:
+            body.append(f"Here it {rec.status.label}: {rec.note}.\n")
+        if rec.log_file:
+            body.append(f"Its output: {rec.log_file}\n")
+        body.append(
+            "\nType what you did to make it succeed (for example the command you ran and "
+            "where). It is journalled with your name and the time, and the report shows it. "
+            "Escape records nothing."
+        )
+
+        def chosen(reason: str | None) -> None:
+            if not reason:
+                self.notify("Nothing was recorded: the step stays as it was.")
+                return
+            step_tasks.mark_done_by_hand(self.session, self.journal, self.view_id, step.id, reason)
+            self.save_session()
+            self.refresh_steps()
+            self.update_phase_status()
+            self.preview(step)
+
+        self.app.push_screen(
+            TextPromptModal("Done by hand", body, "what you did, and where", "Record as done"),
+            chosen,
+        )
+
     # -- phase status ---------------------------------------------------------------
 
-    def update_phase_status(self) -> None:
+    def on_manual_steps_changed(self, event: ManualSteps.Changed) -> None:
+        event.stop()
+        self.update_phase_status()
+
+    def phase_done_blocker(self) -> str | None:
+        """Why the phase is not done (None: it is): steps, the phase's own rule, by hand."""
+        pending = [
+            s.title
+            for s in self.steps
+            if self.applies(s.id) and self.shown_status(s) is not StepStatus.SUCCEEDED
+        ]
+        if pending:
+            return "still to run: " + "; ".join(pending)
+        return self.done_blocker() or missing_text(self.session, self.view_id)
+
+    def update_phase_status(self, *, quiet: bool = False) -> None:
+        if not self.steps:
+            return
         phase = self.session.phase(self.view_id)
-        done = step_tasks.all_succeeded(self.session, self.view_id, self.steps)
-        blocker = self.done_blocker() if done else "not every step has succeeded"
+        blocker = self.phase_blocker = self.phase_done_blocker()
+        changed = False
         if blocker is None and phase.status is not PhaseStatus.DONE:
             phase.finish()
-            self.notify("Every step succeeded: phase done.", title="Phase done")
-        elif blocker is not None:
+            changed = True
+            self.notify("Every step is done: phase done.", title="Phase done")
+        elif blocker is not None and phase.status is PhaseStatus.DONE:
             phase.reopen()
-        self.save_session()
-        self.refresh_from_session()
+            changed = True
+        if changed or not quiet:
+            self.save_session()
+        with contextlib.suppress(NoMatches):  # the app may be closing
+            self.refresh_from_session()
+            self.query_one(ManualSteps).refresh_steps()
+            if not quiet:
+                self.show_checks()
 
     async def wait_checks(self, timeout: float = 30.0) -> None:
         """For callers (and tests) that need the checks finished."""

@@ -8,6 +8,7 @@
 | release   | ``tasks.release.publish``      | merge, tag, image, env check           |
 | backup    | ``tasks.release.gate``         | the production gate's evidence         |
 | deploy    | ``tasks.release.deploy``       | each environment's deploy              |
+| change    | ``tasks.report.change``        | change number, window, approvers       |
 
 ``open_session`` is how the app and the headless commands read a session: every
 section is parsed at once (a damaged one is refused at load, never later in a
@@ -18,10 +19,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.release.deploy import DeployRecord
-from tasks.release.gate import BackupRecord, gate_contradictions, refresh_gate
+from tasks.release.deploy import DeployRecord, production_contradictions
+from tasks.release.gate import BackupRecord, refresh_gate
 from tasks.release.publish import ReleaseRecord
+from tasks.report.change import ChangeRecord
 from tasks.servers.health import HealthRecord
+from tasks.session.journal import Journal
+from tasks.session.locations import journal_path
 from tasks.session.state import Section, Session, StateCheck, load_session
 from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers, resolve_answer_path
@@ -34,15 +38,14 @@ SECTIONS: tuple[type[Section], ...] = (
     ReleaseRecord,
     BackupRecord,
     DeployRecord,
+    ChangeRecord,
 )
 
 
-def _gate_check(session: Session) -> str | None:
-    production = DeployRecord.of(session).production
-    return gate_contradictions(session, production.gate_open_at if production else None)
-
-
-CHECKS: tuple[StateCheck, ...] = (_gate_check,)
+# Only contradictions no button can produce: a production deploy crvs-migrate did not
+# write. Evidence that fails its seal is not refused: it shows "edited outside
+# crvs-migrate" and counts for nothing.
+CHECKS: tuple[StateCheck, ...] = (production_contradictions,)
 
 
 def answered_paths(session: Session) -> list[str]:
@@ -77,7 +80,7 @@ def open_session(path: Path, *, confine_to: Path | None = None) -> Session | Non
     if session is not None:
         # Derived from evidence, never trusted from the file (a hand edit, or evidence
         # that changed after the phase was marked): recomputed in memory.
-        refresh_gate(session)
+        refresh_gate(session, Journal(journal_path(Path(path).expanduser().absolute())))
     return session
 
 

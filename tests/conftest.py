@@ -32,6 +32,26 @@ from tests.support.world.fixtures import (  # noqa: F401 (the rehearsal world)
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def evidence_key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The evidence key (tasks.session.seal) in a temp dir: tests never touch the user's own
+    data directory. Subprocesses (the CLI in tmux, serve) inherit the variable."""
+    import os
+
+    from tasks.session.seal import DATA_DIR_ENV, forget_cached_key
+
+    path = tmp_path_factory.mktemp("crvs-data")
+    old = os.environ.get(DATA_DIR_ENV)
+    os.environ[DATA_DIR_ENV] = str(path)
+    forget_cached_key()
+    yield path
+    if old is None:
+        os.environ.pop(DATA_DIR_ENV, None)
+    else:
+        os.environ[DATA_DIR_ENV] = old
+    forget_cached_key()
+
+
 @pytest.fixture(scope="session")
 def ssh_user() -> str:
     reason = sshd_available()

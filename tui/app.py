@@ -18,12 +18,12 @@ from textual.worker import WorkerFailed
 from screens.base import PhaseScreen
 from screens.frame import Frame
 from screens.messages import NavigateTo
-from screens.modals.confirm import ConfirmModal
+from screens.modals.confirm import ChoiceModal
 from screens.modals.error import ErrorModal
 from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
 from screens.state_error import StateErrorScreen
 from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
-from tasks.local.process import RunningSteps
+from tasks.local.process import ProcessRun, RunningSteps
 from tasks.sections import new_session
 from tasks.session.jumphost import jump_host_advice
 from tasks.session.phases import PHASES
@@ -139,6 +139,8 @@ class CrvsMigrateApp(App[int]):
             self.call_after_refresh(self._collect_again)
             return
         self._note_journal_and_lock()
+        if not self.workspace.read_only:
+            self._reattach_steps()
         # A brand-new session is written at once, so the file exists to resume from.
         if not self.workspace.state_path.exists():
             self.save_session()
@@ -171,6 +173,56 @@ class CrvsMigrateApp(App[int]):
         if self._collector_managed:
             gc.unfreeze()
             self.call_later(gc.collect)
+
+    def _reattach_steps(self) -> None:
+        """Steps saved as running: follow again those that still run (they ran on while
+        the app was away), record how the others ended."""
+        from tasks.local.steps import reconcile_running
+
+        found = reconcile_running(self.session, self.workspace)
+        if found.changed:
+            self.save_session()
+        for phase_id, step_id in found.ended:
+            rec = self.session.phase(phase_id).step(step_id)
+            self.notify(
+                f"{phase_id} / {step_id} ended while crvs-migrate was not running: "
+                f"{rec.status.label} ({rec.note or 'exit code ' + str(rec.exit_code)}).",
+                title="Step ended meanwhile",
+                markup=False,
+            )
+        for phase_id, step_id in found.interrupted:
+            self.notify(
+                f"{phase_id} / {step_id} was interrupted: how it ended is not known (its log "
+                "is kept).",
+                title="Step interrupted",
+                severity="warning",
+                markup=False,
+            )
+        for phase_id, step_id, run in found.running:
+            self.running_steps.add(phase_id, step_id, run)
+            self.run_worker(
+                self._follow_reattached(phase_id, step_id, run),
+                group=f"reattached-{phase_id}-{step_id}",
+            )
+        if found.running:
+            names = ", ".join(f"{p} / {s}" for p, s, _run in found.running)
+            self.notify(
+                f"Still running, followed again: {names}.", title="Steps reattached", markup=False
+            )
+
+    async def _follow_reattached(self, phase_id: str, step_id: str, run: ProcessRun) -> None:
+        from tasks.local.steps import follow_step
+
+        try:
+            await follow_step(
+                run,
+                phase_id=phase_id,
+                step_id=step_id,
+                session=self.session,
+                save=self.save_session,
+            )
+        finally:
+            self.running_steps.remove(phase_id, step_id)
 
     def _note_journal_and_lock(self) -> None:
         """What opening found: a cut journal record, a stale lock taken over (told once:
@@ -408,14 +460,27 @@ class CrvsMigrateApp(App[int]):
         body = Text("These steps are still running:\n\n")
         for line in self.running_steps.describe():
             body.append(f"  {line}\n")
-        body.append("\nQuitting cancels them (their whole process groups are stopped).")
-        if not await self.push_screen_wait(
-            ConfirmModal("Steps are running", body, "Cancel them and quit", danger=True)
-        ):
-            return
-        self.workspace.journal.confirmation(
-            "quit while running: " + "; ".join(self.running_steps.describe())
+        body.append(
+            "\nThey run detached from this window: you may leave them running (the next "
+            "crvs-migrate on this session follows them again, or records how they ended), "
+            "or cancel them (their whole process groups are stopped)."
         )
+        choice = await self.push_screen_wait(
+            ChoiceModal(
+                "Steps are running",
+                body,
+                [("leave", "Quit, leave them running"), ("stop", "Cancel them and quit")],
+            )
+        )
+        if choice is None:
+            self.notify("Nothing was stopped: crvs-migrate goes on.", title="Not quitting")
+            return
+        running = "; ".join(self.running_steps.describe())
+        if choice == "leave":
+            self.workspace.journal.confirmation(f"quit leaving steps running: {running}")
+            self.exit()
+            return
+        self.workspace.journal.confirmation(f"quit while running: {running}")
         self.running_steps.cancel_all()
         await self.running_steps.wait_idle(timeout=10)
         self.exit()

@@ -100,7 +100,7 @@ class Views:
     def changed(self) -> None:
         """The session changed: screens made ahead are made again once it is quiet."""
         self.generation += 1
-        if not self._ahead_started:
+        if not self._ahead_started or self._closing:
             return
         if self._quiet is None:
             self._quiet = self.app.set_timer(QUIET_S, self.make_ahead)

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Checkbox, RadioButton, RadioSet
+from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Static
 
 
 class ProblemValidator(Validator):
@@ -26,6 +27,11 @@ class ProblemValidator(Validator):
     def validate(self, value: str) -> ValidationResult:
         problem = self.check(value)
         return self.failure(problem, value) if problem else self.success()
+
+
+def labelled(label: str, field: Input) -> Vertical:
+    """An input with its label above it (a placeholder vanishes once something is typed)."""
+    return Vertical(Static(label, classes="field-label"), field, classes="field")
 
 
 class AnswerButton(RadioButton):

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Log, Static
 
-from tasks.text import strip_control
+from tasks.text import sanitize, strip_control
 from tasks.units import fmt_elapsed
 
 DEFAULT_MAX_LINES = 5000
@@ -40,6 +40,7 @@ class OutputPane(Vertical):
         self._flush_timer: Timer | None = None
         self._tick: Timer | None = None
         self._started: float | None = None
+        self._note = ""
         self._has_run = False
         self.lines_received = 0
 
@@ -68,22 +69,41 @@ class OutputPane(Vertical):
             text.append(f"\n  {note}", style="italic")
         self.query_one(".output-command", Static).update(text)
 
-    def set_status(self, message: str, style: str = "") -> None:
-        self.query_one(".output-status", Static).update(Text(message, style=style))
+    def set_status(self, message: str, style: str = "", detail: str = "") -> None:
+        """The line under the output; ``detail`` (untrusted text allowed) wraps below it."""
+        text = Text(message, style=style)
+        if detail:
+            text.append("\n" + sanitize(detail))
+        self.query_one(".output-status", Static).update(text)
 
     # -- running --------------------------------------------------------------
 
-    def start(self, argv: Sequence[str], cwd: Path | str) -> None:
+    def start(
+        self, argv: Sequence[str], cwd: Path | str, *, elapsed: float = 0.0, note: str = ""
+    ) -> None:
+        """A run begins (``elapsed``: it began that long ago, e.g. reattached after a restart;
+        ``note`` is shown under the command)."""
         self.clear()
-        self.show_command(argv, cwd)
+        self.show_command(argv, cwd, note)
         self._has_run = True
-        self._started = time.monotonic()
-        self.set_status("running · 0.0 s", "bold")
+        self._started = time.monotonic() - max(0.0, elapsed)
+        self._note = ""
+        self._show_elapsed()
+        if self._tick is not None:
+            self._tick.stop()
         self._tick = self.set_interval(0.5, self._show_elapsed)
+
+    def set_note(self, note: str) -> None:
+        """A line shown beside the elapsed time while it runs (e.g. "reconnecting")."""
+        self._note = note
+        self._show_elapsed()
 
     def _show_elapsed(self) -> None:
         if self._started is not None:
-            self.set_status(f"running · {_duration(time.monotonic() - self._started)}", "bold")
+            note = f" · {self._note}" if self._note else ""
+            self.set_status(
+                f"◐ running · {_duration(time.monotonic() - self._started)}{note}", "bold"
+            )
 
     def write_lines(self, lines: Sequence[str]) -> None:
         """Queue lines (already sanitised by tasks.local.process); written on the next frame."""
@@ -100,18 +120,34 @@ class OutputPane(Vertical):
             pending, self._pending = self._pending, []
             self.log_widget.write_lines(pending)
 
-    def finish(self, exit_code: int | None, duration_s: float, *, cancelled: bool = False) -> None:
+    def finish(
+        self,
+        exit_code: int | None,
+        duration_s: float,
+        *,
+        cancelled: bool = False,
+        interrupted: bool = False,
+        detail: str = "",
+    ) -> None:
+        """How the run ended; ``detail`` (the log's path, a failure's cause) below it."""
         self.flush()
         if self._tick is not None:
             self._tick.stop()
             self._tick = None
         self._started = None
-        if cancelled:
-            self.set_status(f"✗ cancelled after {_duration(duration_s)}", "bold yellow")
+        self._note = ""
+        if interrupted:
+            message = f"! interrupted after {_duration(duration_s)}: how it ended is not known"
+            style = "bold yellow"
+        elif cancelled:
+            message, style = f"✗ cancelled after {_duration(duration_s)}", "bold yellow"
         elif exit_code == 0:
-            self.set_status(f"✓ exit code 0 · {_duration(duration_s)}", "bold green")
+            message, style = f"✓ exit code 0 · {_duration(duration_s)}", "bold green"
         else:
-            self.set_status(f"✗ exit code {exit_code} · {_duration(duration_s)}", "bold red")
+            message, style = f"✗ exit code {exit_code} · {_duration(duration_s)}", "bold red"
+        self.set_status(message, style, detail)
+        # The status may have grown (a cause, the log's path): keep the last lines in view.
+        self.call_after_refresh(self.log_widget.scroll_end, animate=False)
 
     def clear(self) -> None:
         self._has_run = False

@@ -30,6 +30,12 @@ Commands answered: ``df``, ``cat /proc/{meminfo,loadavg,uptime}``, ``nproc``, ``
 backup server, ``ls``, ``find``, ``stat``, ``du``, ``test``, ``wc``, ``sha256sum``,
 ``head`` run for real on ``backup-fs`` (absolute paths mapped into it, ``..`` refused).
 To answer another command, add a branch to ``DemoNode.respond`` (pure: argv -> output).
+
+Detached runs, the emergency backup and the restore (``tasks.demo.runs``): the nodes answer
+the constant scripts of ``tasks.servers.detached`` and really write the backup onto the
+backup server, copy it onto QA's ``/data/backups`` (``fs/qa1/``) and read it back there; the
+post-deploy checks (``docker service ps/logs`` of the migration, ``curl`` of the /ping
+endpoints through traefik, ``df -P /data``) are answered as a healthy 1.3 stack answers.
 """
 
 from __future__ import annotations
@@ -45,22 +51,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tasks.demo.runs import BACKUP_REMOTE_DIR, MONGO_DATABASES, build_backup_tree
 from tasks.servers.health import DOCKER_NODE_FORMAT, DOCKER_SERVICE_FORMAT
+from tasks.units import GIB
 
 HOST = "127.0.0.1"
 USER = "root"
 BACKUP_USER = "backup"
-BACKUP_REMOTE_DIR = "/home/backup/opencrvs"
-MONGO_DATABASES = (
-    "hearth-dev",
-    "openhim-dev",
-    "user-mgnt",
-    "application-config",
-    "metrics",
-    "webhooks",
-    "performance",
-)
-GB = 1000**3
+__all__ = ["BACKUP_REMOTE_DIR", "MONGO_DATABASES", "build_backup_tree"]
 KIB = 1024
 
 
@@ -142,7 +140,39 @@ class DemoNode:
             return self.docker(args)
         if cmd in ("true", ":"):
             return "", "", 0
+        if self.role == "manager":
+            answer = self.manager_extra(cmd, args)
+            if answer is not None:
+                return answer
         return "", f"sh: 1: {cmd}: not found\n", 127
+
+    def manager_extra(self, cmd: str, args: list[str]) -> tuple[str, str, int] | None:
+        """What the backup, the restore and the post-deploy checks ask a manager."""
+        scripts = "/opt/opencrvs/infrastructure/"
+        if cmd == "grep" and args[-1:] == [scripts + "emergency-backup-metadata.sh"]:
+            return "1\n", "", 0  # the 1.3.1+ layout
+        if cmd == "grep":
+            return "", f"grep: {args[-1] if args else ''}: No such file or directory\n", 2
+        if cmd == "test" and args[:1] == ["-f"]:
+            known = {
+                scripts + "emergency-backup-metadata.sh",
+                scripts + "emergency-restore-metadata.sh",
+            }
+            return "", "", 0 if args[1:2] and args[1] in known else 1
+        if cmd == "curl":
+            url = args[-1] if args else ""
+            name = url.removeprefix("https://").split("/", 1)[0]
+            service = name.split(".", 1)[0]
+            if service == "gateway":
+                from tasks.release.checks import GATEWAY_SERVICES
+
+                body = json.dumps({s: True for s in GATEWAY_SERVICES})
+            elif service == "login":
+                body = "<!DOCTYPE html><title>OpenCRVS</title>"
+            else:
+                body = '{"success":true}'
+            return f"{body}\n200", "", 0
+        return None
 
     def docker(self, args: list[str]) -> tuple[str, str, int]:
         if not self.swarm:
@@ -173,11 +203,45 @@ class DemoNode:
             )
         if args[:2] == ["service", "ls"]:
             services = _services(len(self.swarm))
+            if fmt == "{{.Name}}\t{{.Image}}":
+                return "".join(f"{n}\t{_image(n)}\n" for n, _m, _r in services), "", 0
             if fmt == DOCKER_SERVICE_FORMAT:
                 return "".join(f"{n}\t{m}\t{r}\n" for n, m, r in services), "", 0
             head = "NAME                              MODE               REPLICAS\n"
             return head + "".join(f"{n:<33} {m:<18} {r}\n" for n, m, r in services), "", 0
+        if args[:2] == ["service", "ps"] and args[-1:] == ["opencrvs_migration"]:
+            return "Complete 3 minutes ago\n", "", 0
+        if args[:2] == ["service", "logs"] and args[-1:] == ["opencrvs_migration"]:
+            lines = ["[INFO  wait] Host [mongo1:27017] is now available!", "yarn run v1.22.19"]
+            lines += [f"MIGRATED UP: {m}.js" for m in DEMO_MIGRATIONS]
+            lines += ["Done in 312.40s."]
+            return "", "\n".join(lines) + "\n", 0  # docker prints a service's stderr on stderr
+        if args[:2] == ["service", "update"]:
+            return (
+                f"{args[-1]}\noverall progress: 1 out of 1 tasks\nverify: Service converged\n",
+                "",
+                0,
+            )
         return "", f"docker: '{' '.join(args[:1])}' is not a docker command (demo).\n", 1
+
+
+GATEWAY_PINGS = (
+    "auth",
+    "search",
+    "user-mgnt",
+    "metrics",
+    "notification",
+    "countryconfig",
+    "workflow",
+)
+# What a 1.3.0 -> 1.3.5 upgrade's migration service applies (opencrvs-core's migrations).
+DEMO_MIGRATIONS = (
+    "20230905130632-elastic-search-property-rename",
+    "20231025175023-fix-crude-birth-rates",
+    "20231123125224-deceased-birth-date",
+    "20240201123539-join-given-name",
+    "20231106130956-email-mobile-unique-index",
+)
 
 
 def _services(nodes: int) -> list[tuple[str, str, str]]:
@@ -216,12 +280,22 @@ def _services(nodes: int) -> list[tuple[str, str, str]]:
     return sorted(rows)
 
 
+def _image(service: str) -> str:
+    """What the demo's stack runs: core 1.3.0 and the fork's 1.3.0 country config."""
+    name = service.removeprefix("opencrvs_")
+    if name == "countryconfig":
+        return "farajaland/demo-countryconfig:v1.3.0"
+    if name in ("mongo1", "mongo2", "mongo3"):
+        return "mongo:4.4"
+    return f"opencrvs/ocrvs-{name}:v1.3.0"
+
+
 def _disks(
     root_used: float, data_used: float | None, root_gb: int = 80, data_gb: int = 400
 ) -> dict:
-    disks = {"/": ("/dev/sda1", root_gb * GB, int(root_gb * GB * root_used))}
+    disks = {"/": ("/dev/sda1", root_gb * GIB, int(root_gb * GIB * root_used))}
     if data_used is not None:
-        disks["/data"] = ("/dev/mapper/cryptfs", data_gb * GB, int(data_gb * GB * data_used))
+        disks["/data"] = ("/dev/mapper/cryptfs", data_gb * GIB, int(data_gb * GIB * data_used))
     return disks
 
 
@@ -290,6 +364,14 @@ class DemoFiles:
     def ports_file(self) -> Path:
         return self.root / "ports.json"
 
+    def node_fs(self, node: str) -> Path:
+        """A node's own files (its "/" for /data/backups), backup-fs for the backup server."""
+        return self.backup_fs if node == "backup" else self.root / "fs" / node
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
     def inventory(self, environment: str) -> Path:
         return self.root / f"{environment}.ini"
 
@@ -319,52 +401,17 @@ def backup_label(now: datetime | None = None) -> str:
     return ((now or datetime.now(UTC)) - timedelta(days=1)).strftime("%Y-%m-%d")
 
 
-def build_backup_tree(backup_fs: Path, label: str, when: float | None = None) -> Path:
-    """A backup laid out as emergency-backup-metadata.sh / the nightly cron leave it.
-
-    ``<remote_dir>/<label>/``: ``mongo/<db>-<label>.gz`` for the seven databases,
-    ``elasticsearch/`` (a snapshot repository holding ``snapshot_<label>``),
-    ``influxdb/<label>/`` (a portable backup), ``minio/ocrvs-<label>.tar.gz``,
-    ``metabase/ocrvs-<label>.tar.gz``, ``vsexport/ocrvs-<label>.tar.gz``.
-    """
-    base = backup_fs / BACKUP_REMOTE_DIR.lstrip("/") / label
-    files: dict[str, bytes] = {}
-    for db in MONGO_DATABASES:
-        files[f"mongo/{db}-{label}.gz"] = (
-            b"\x1f\x8b\x08\x00" + f"mongodump {db} {label}".encode() * 40
-        )
-    files["elasticsearch/index-0"] = json.dumps(
-        {"snapshots": [{"name": f"snapshot_{label}", "uuid": "q1Xo9cV2Rb2v0nNn9bQbIw", "state": 1}]}
-    ).encode()
-    files["elasticsearch/index.latest"] = b"\x00\x00\x00\x00\x00\x00\x00\x00"
-    files["elasticsearch/snap-q1Xo9cV2Rb2v0nNn9bQbIw.dat"] = b"snapshot metadata" * 30
-    files["elasticsearch/meta-q1Xo9cV2Rb2v0nNn9bQbIw.dat"] = b"cluster metadata" * 30
-    files["elasticsearch/indices/Zx3pQm/0/__aB1"] = b"lucene segment" * 200
-    stamp = label.replace("-", "") + "T000000Z"
-    files[f"influxdb/{label}/{stamp}.meta"] = b"influx meta" * 20
-    files[f"influxdb/{label}/{stamp}.manifest"] = json.dumps(
-        {"files": [f"{stamp}.s1.tar.gz"]}
-    ).encode()
-    files[f"influxdb/{label}/{stamp}.s1.tar.gz"] = b"\x1f\x8b\x08\x00" + b"tsm" * 300
-    for kind in ("minio", "metabase", "vsexport"):
-        files[f"{kind}/ocrvs-{label}.tar.gz"] = b"\x1f\x8b\x08\x00" + kind.encode() * 500
-    for rel, data in files.items():
-        path = base / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        if when is not None:
-            os.utime(path, (when, when))
-    return base
-
-
 class DemoCluster:
     """Start with ``await cluster.start()``; ``await cluster.stop()`` closes every server."""
 
     def __init__(self, cluster_dir: Path) -> None:
+        from tasks.demo.runs import DemoRuns
+
         self.files = DemoFiles(Path(cluster_dir))
         self.ports: dict[str, int] = {}
         self._servers: list[Any] = []
         self.ready = asyncio.Event()
+        self.runs = DemoRuns(self.files.runs_dir)
 
     @property
     def root(self) -> Path:
@@ -406,6 +453,8 @@ class DemoCluster:
                         x11_forwarding=False,
                         allow_pty=False,
                         login_timeout=10,
+                        # Bytes: the copy of a backup between servers is a tar stream.
+                        encoding=None,
                     )
                     break
                 except OSError:
@@ -420,16 +469,27 @@ class DemoCluster:
 
     def _handler(self, node: DemoNode):
         backup_fs = self.files.backup_fs
+        own_fs = self.files.node_fs(node.name)
 
         async def execute(argv: list[str]) -> tuple[str, str, int]:
             proc_files = argv[:1] == ["cat"] and all(a.startswith("/proc/") for a in argv[1:])
             if argv and node.role == "backup" and argv[0] in BACKUP_COMMANDS and not proc_files:
                 return await run_on_backup_fs(backup_fs, argv)
+            if argv and node.role == "manager" and argv[0] in ("find", "head"):
+                own_fs.mkdir(parents=True, exist_ok=True)
+                return await run_on_backup_fs(own_fs, argv)
+            remote = self._detached(node, argv)
+            if remote is not None:
+                return remote
             if argv[:2] == ["sh", "-c"] and len(argv) >= 3:
                 return await run_batch_script(argv[2], execute)
             return node.respond(argv)
 
         async def handle(process: Any) -> None:
+            from tasks.demo import runs
+            from tasks.release.emergency import UNTAR
+            from tasks.servers.detached import FOLLOW
+
             try:
                 try:
                     argv = shlex.split(process.command or "")
@@ -437,18 +497,76 @@ class DemoCluster:
                     argv = None
                 if argv is None:
                     out, err, code = "", "sh: syntax error: unterminated quoted string\n", 2
+                elif argv[:3] == ["sh", "-c", FOLLOW] and len(argv) >= 6:
+                    offset = int(argv[5]) if argv[5].isdigit() else 0
+                    code = await self.runs.follow(node.name, argv[4], offset, process.stdout.write)
+                    process.exit(code)
+                    return
+                elif argv[:3] == ["sh", "-c", UNTAR] and len(argv) >= 5 and node.role == "manager":
+                    data = await _read_all(process.stdin)
+                    out, err, code = await runs.untar(own_fs, argv[4], data)
+                elif argv[:1] == ["tar"] and "-cf" in argv and node.role == "backup":
+                    base = argv[argv.index("-C") + 1] if "-C" in argv else ""
+                    raw, err, code = await runs.pack(backup_fs, base)
+                    process.stdout.write(raw)
+                    if err:
+                        process.stderr.write(err.encode())
+                    process.exit(code)
+                    return
                 else:
                     out, err, code = await execute(argv)
-                process.stdout.write(out)
+                process.stdout.write(out.encode())
                 if err:
-                    process.stderr.write(err)
+                    process.stderr.write(err.encode())
                 process.exit(code)
             except Exception as exc:  # noqa: BLE001 - a demo server must never take the app down
                 with contextlib.suppress(Exception):
-                    process.stderr.write(f"demo server error: {exc}\n")
+                    process.stderr.write(f"demo server error: {exc}\n".encode())
                     process.exit(1)
 
         return handle
+
+    def _detached(self, node: DemoNode, argv: list[str]) -> tuple[str, str, int] | None:
+        """The supervisor's protocol (tasks.servers.detached), answered in-process."""
+        from tasks.release.emergency import DATA_ROOT, FIRST_ADDRESS
+        from tasks.servers.detached import CANCEL, START, STATUS
+
+        if argv == DATA_ROOT:
+            return "/data\n", "", 0
+        if argv == FIRST_ADDRESS:
+            return f"{HOST}\n", "", 0
+        if argv[:2] != ["sh", "-c"] or len(argv) < 5:
+            return None
+        script, args = argv[2], argv[4:]
+        if script == START and len(args) >= 6:
+            run_id, stdin_text, command = args[1], args[2], args[5:]
+            action = self._action(node, command)
+            if action is None:
+                return (
+                    "",
+                    f"crvs-migrate: {command[0] if command else ''}: not on this demo server\n",
+                    127,
+                )
+            return self.runs.start(node.name, run_id, stdin_text, action)
+        if script == STATUS:
+            return self.runs.status(node.name, args[0]), "", 0
+        if script == CANCEL:
+            return "", "", self.runs.cancel(node.name, args[0])
+        return None
+
+    def _action(self, node: DemoNode, command: list[str]):
+        from tasks.demo import runs
+
+        if node.role != "manager" or not command:
+            return None
+        script = command[1] if command[0] == "bash" and len(command) > 1 else ""
+        if script.endswith("/emergency-backup-metadata.sh") and node.name == "manager1":
+            return runs.backup_action(self.files.backup_fs, BACKUP_REMOTE_DIR, command)
+        if script.endswith("/emergency-restore-metadata.sh"):
+            return runs.restore_action(self.files.node_fs(node.name) / "data", command)
+        if command[:3] == ["docker", "service", "update"]:
+            return runs.service_update_action(command[-1])
+        return None
 
     def _write_files(self, keys: dict[str, Any]) -> None:
         f = self.files
@@ -491,6 +609,7 @@ class DemoCluster:
         )
 
     async def stop(self) -> None:
+        await self.runs.stop()
         for server in self._servers:
             server.close()
         for server in self._servers:
@@ -552,6 +671,19 @@ def _key(asyncssh: Any, path: Path) -> Any:
     path.chmod(0o600)
     key.write_public_key(str(path) + ".pub")
     return key
+
+
+async def _read_all(stream: Any, limit: int = 512 * 1024 * 1024) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        data = await stream.read(65536)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)
+        size += len(data)
+        if size > limit:
+            raise ValueError("too much data for the demo")
 
 
 async def run_on_backup_fs(backup_fs: Path, argv: list[str]) -> tuple[str, str, int]:

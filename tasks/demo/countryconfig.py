@@ -36,6 +36,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0
+
 # Tag dates of opencrvs-countryconfig and opencrvs-core (git log -1 --format=%cs vX).
 COUNTRYCONFIG_DATES = {
     "1.2.1": "2023-05-03",
@@ -107,23 +109,8 @@ def vkey(version: str) -> tuple[int, ...]:
 
 # -- infrastructure/deploy.sh -------------------------------------------------------------
 
-REQUIRED_1_3_0 = (
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "ALERT_EMAIL",
-    "KIBANA_USERNAME",
-    "KIBANA_PASSWORD",
-    "ELASTICSEARCH_SUPERUSER_PASSWORD",
-    "MINIO_ROOT_USER",
-    "MINIO_ROOT_PASSWORD",
-    "MONGODB_ADMIN_USER",
-    "MONGODB_ADMIN_PASSWORD",
-    "SUPER_USER_PASSWORD",
-    "DOCKERHUB_ACCOUNT",
-    "DOCKERHUB_REPO",
-)
+# What the 1.3.0 deploy.sh exits on when missing (the catalogue's list, checked there).
+REQUIRED_1_3_0 = DEPLOY_REQUIRED_ENV_1_3_0
 MOSIP_1_3_4 = (
     "TOKENSEEDER_MOSIP_AUTH__PARTNER_MISP_LK",
     "TOKENSEEDER_MOSIP_AUTH__PARTNER_APIKEY",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,9 +24,14 @@ from tasks.upgrade.catalogue import LATEST, RELEASES_BY_VERSION
 if TYPE_CHECKING:
     from tasks.session.state import Session
 
-# The migration notes say `countryconfig`; older fork guides say `farajaland`.
-UPSTREAM_REMOTES = ("countryconfig", "farajaland")
+# The migration notes say `countryconfig`; the v1.3 fork guide says `farajaland`; many
+# forks call it `upstream`. Any remote whose URL is one of OpenCRVS's own country config
+# repositories counts too (whatever the operator named it).
+UPSTREAM_REMOTES = ("countryconfig", "farajaland", "upstream")
 DEFAULT_UPSTREAM_REMOTE = "countryconfig"
+_UPSTREAM_URL = re.compile(
+    r"(?:^|[/:])opencrvs/opencrvs-(?:countryconfig|farajaland)(?:\.git)?/*$", re.IGNORECASE
+)
 BRANCH_PREFIX = "upgrade-countryconfig-v"
 _VERSION = re.compile(r"^1\.3\.\d{1,3}$")
 _CONFLICT_START = re.compile(rb"^<<<<<<<(?: |$)", re.MULTILINE)
@@ -50,8 +56,13 @@ class RepoState:
     # Untracked files that the target of a checkout/pull/merge would overwrite.
     overwritten: list[str] = field(default_factory=list)
     remotes: list[str] = field(default_factory=list)
+    # Each remote's fetch URL, by name.
+    remote_urls: dict[str, str] = field(default_factory=dict)
     branches: list[str] = field(default_factory=list)
     merge_in_progress: bool = False
+    # During a merge: the files the merge itself staged or left unresolved (the merge's
+    # result, not local changes).
+    merge_changes: list[str] = field(default_factory=list)
 
     @property
     def detached(self) -> bool:
@@ -70,7 +81,7 @@ class RepoState:
 
     @property
     def upstream_remote(self) -> str | None:
-        return detect_upstream_remote(self.remotes)
+        return detect_upstream_remote(self.remote_urls or self.remotes)
 
     def summary(self) -> str:
         where = f"on branch {self.branch}" if self.branch else f"detached HEAD at {self.head}"
@@ -82,11 +93,23 @@ class RepoState:
         return "; ".join(parts)
 
 
-def detect_upstream_remote(remotes: list[str]) -> str | None:
+def is_upstream_url(url: str) -> bool:
+    """An opencrvs-countryconfig or opencrvs-farajaland repository of OpenCRVS itself
+    (``https://github.com/opencrvs/opencrvs-countryconfig.git``, ``git@github.com:opencrvs/
+    opencrvs-farajaland``); a country's own fork named opencrvs-farajaland is not."""
+    return bool(_UPSTREAM_URL.search(url.strip()))
+
+
+def detect_upstream_remote(remotes: Mapping[str, str] | Iterable[str]) -> str | None:
+    """The remote holding upstream's releases: by name (countryconfig, farajaland, upstream),
+    else the first whose URL is OpenCRVS's own country config (origin last)."""
+    urls = dict(remotes) if isinstance(remotes, Mapping) else {name: "" for name in remotes}
     for name in UPSTREAM_REMOTES:
-        if name in remotes:
+        if name in urls:
             return name
-    return None
+    by_url = [name for name, url in urls.items() if is_upstream_url(url)]
+    by_url.sort(key=lambda name: name == "origin")
+    return by_url[0] if by_url else None
 
 
 def _open(path: Path):  # -> git.Repo
@@ -142,6 +165,11 @@ def inspect_repo_sync(path: Path, target: str | None = None) -> RepoState:
         branch = None if repo.head.is_detached else repo.active_branch.name
         state = RepoState(path=Path(path), branch=branch, head=head)
         state.remotes = [r.name for r in repo.remotes]
+        for remote in repo.remotes:
+            try:
+                state.remote_urls[remote.name] = next(iter(remote.urls), "")
+            except (git.GitCommandError, StopIteration):
+                state.remote_urls[remote.name] = ""
         state.branches = [h.name for h in repo.heads]
         state.merge_in_progress = (Path(repo.git_dir) / "MERGE_HEAD").exists()
         if branch is not None:
@@ -152,6 +180,8 @@ def inspect_repo_sync(path: Path, target: str | None = None) -> RepoState:
                 ahead, behind = counts.split()
                 state.ahead, state.behind = int(ahead), int(behind)
         state.changed, state.untracked = _status_porcelain(repo)
+        if state.merge_in_progress:
+            state.merge_changes, state.changed = state.changed, []
         if target and state.untracked:
             try:
                 tree = set(repo.git.ls_tree("-r", "--name-only", target).splitlines())
@@ -332,6 +362,69 @@ def incoming_commits_sync(path: Path, before: str, after: str = "HEAD") -> list[
 
 async def incoming_commits(path: Path, before: str, after: str = "HEAD") -> list[str]:
     return await asyncio.to_thread(incoming_commits_sync, Path(path), before, after)
+
+
+def resolve_commit_sync(path: Path, rev: str) -> str | None:
+    """The commit ``rev`` names in the checkout at ``path``, or None (not there)."""
+    from tasks.upgrade.detect import git_read
+
+    if not rev or rev.startswith("-"):
+        return None
+    code, out = git_read(Path(path), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    return out.strip() or None if code == 0 else None
+
+
+def contains_sync(path: Path, ancestor: str, rev: str = "HEAD") -> bool:
+    """Whether ``rev`` contains ``ancestor`` (``git merge-base --is-ancestor``)."""
+    from tasks.upgrade.detect import git_read
+
+    if not resolve_commit_sync(path, ancestor) or not resolve_commit_sync(path, rev):
+        return False
+    code, _out = git_read(Path(path), "merge-base", "--is-ancestor", ancestor, rev)
+    return code == 0
+
+
+def merge_of_sync(path: Path, target: str, rev: str = "HEAD") -> str | None:
+    """The merge commit on ``rev``'s first-parent line that brought ``target`` in, or None.
+
+    It is the first commit (walking back from ``rev``) that contains ``target`` while its
+    first parent does not; whoever made it (crvs-migrate or the operator's shell).
+    """
+    from tasks.upgrade.detect import git_read
+
+    if not contains_sync(path, target, rev):
+        return None
+    code, out = git_read(Path(path), "rev-list", "--first-parent", "--max-count=500", rev)
+    if code != 0:
+        return None
+    for commit in out.split():
+        parent = resolve_commit_sync(path, f"{commit}^1")
+        if parent is None or not contains_sync(path, target, parent):
+            code, parents = git_read(Path(path), "rev-list", "--parents", "-n", "1", commit)
+            return commit if code == 0 and len(parents.split()) > 2 else None
+    return None
+
+
+def merged_commits_sync(path: Path, merge: str) -> list[str]:
+    """The commits merge ``merge`` brought in (counted from its parents), one line each."""
+    repo = _open(path)
+    try:
+        out = repo.git.log(
+            "--no-merges", "--format=%h %ad %s", "--date=short", f"{merge}^1..{merge}"
+        )
+        return [line for line in out.splitlines() if line.strip()]
+    finally:
+        repo.close()
+
+
+async def merged_commits(path: Path, target: str) -> list[str] | None:
+    """What the merge of ``target`` into HEAD brought in; None when HEAD has no such merge."""
+
+    def work() -> list[str] | None:
+        merge = merge_of_sync(Path(path), target)
+        return merged_commits_sync(Path(path), merge) if merge else None
+
+    return await asyncio.to_thread(work)
 
 
 def head_commit_sync(path: Path) -> str:

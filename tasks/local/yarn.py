@@ -102,3 +102,46 @@ async def find_tools(*, demo: bool, cwd: Path | None = None) -> Tools:
 
 def yarn_force_argv(tools: Tools) -> list[str]:
     return [*tools.yarn, "--force"]
+
+
+# What a failed command says about why, in the words of yarn, npm, node and git.
+_CAUSE = re.compile(
+    r"^(?:error\b|fatal:|npm ERR!|ERR!|Error:|\S*Error\b|warning Error\b)", re.IGNORECASE
+)
+_DETAIL = re.compile(
+    r"\b(?:\d{3} [A-Z][A-Za-z ]+|ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EACCES|ENOSPC|"
+    r"EAI_AGAIN|incompatible|Couldn't find)\b"
+)
+# Lines yarn prints after every failure: they name no cause.
+_BOILERPLATE = ("info If you think this is a bug", "info Visit https://yarnpkg.com")
+CAUSE_SCAN_BYTES = 256 * 1024
+
+
+def failure_cause(lines: list[str]) -> str | None:
+    """The line that says why a command failed (yarn's ``error …``, git's ``fatal: …``);
+    the last such line, preferring one that names a cause (``404 Not Found``, ``ENOTFOUND``)."""
+    candidates = [
+        line.strip()
+        for line in lines
+        if _CAUSE.match(line.strip()) and not line.startswith(_BOILERPLATE)
+    ]
+    if not candidates:
+        return None
+    specific = [line for line in candidates if _DETAIL.search(line)]
+    return (specific or candidates)[-1]
+
+
+def failure_cause_in_log(log_file: Path | str | None) -> str | None:
+    """``failure_cause`` of the end of a step's log (the log holds every line shown)."""
+    if not log_file:
+        return None
+    try:
+        with open(log_file, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - CAUSE_SCAN_BYTES))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    lines = [line for line in tail.splitlines() if not line.startswith(("# ", "$ "))]
+    return failure_cause(lines)

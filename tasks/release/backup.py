@@ -1,13 +1,21 @@
-"""The emergency backup: the command that takes it, and proof that it is stored off the server.
+"""The emergency backup: the commands that take and restore it, and proof that it is stored.
 
-``emergency-backup-metadata.sh`` (country config 1.3) dumps the seven MongoDB
-databases, snapshots Elasticsearch as ``snapshot_<label>``, takes a portable
-InfluxDB backup and tars MinIO, Metabase and vsexport, then rsyncs them to
-``<remote_dir>/<label>`` on the backup server, laid out as ``EXPECTED_PARTS``.
+``emergency-backup-metadata.sh`` (country config 1.3.1 and later) dumps the seven
+MongoDB databases, snapshots Elasticsearch as ``snapshot_<label>``, takes a portable
+InfluxDB backup and tars MinIO, Metabase and vsexport under the manager's
+``/data/backups``, then rsyncs them to ``<remote_dir>/<label>`` on the backup server,
+laid out as ``expected_parts``. ``emergency-restore-metadata.sh`` reads the same
+layout from the QA manager's own ``${ROOT_PATH:-/data}/backups`` (it never contacts
+the backup server), so the backup is copied there first.
 
-Verification lists that directory over SSH on the backup server (one ``find``)
-and checks each part is there, non-empty and modified after the gate was
-opened. A missing, empty or stale part names itself.
+Both scripts live where deploy.sh copies the country config's ``infrastructure/``:
+``/opt/opencrvs/infrastructure/`` on the manager it deployed (``DEFAULT_SCRIPTS_DIR``;
+the operator may name another directory, and the app checks the script is there before
+running it).
+
+Verification lists a directory over SSH (one ``find``) and checks each part is there,
+non-empty and modified after the gate was opened. A missing, empty or stale part names
+itself.
 """
 
 from __future__ import annotations
@@ -28,8 +36,12 @@ from tasks.names import (
 from tasks.servers.runner import RemoteRun
 from tasks.session.state import now_iso
 
-BACKUP_SCRIPT = "/opt/opencrvs/infrastructure/emergency-backup-metadata.sh"
-RESTORE_SCRIPT = "/opt/opencrvs/infrastructure/emergency-restore-metadata.sh"
+# Where deploy.sh puts infrastructure/ on the manager it deploys (country config 1.3.x).
+DEFAULT_SCRIPTS_DIR = "/opt/opencrvs/infrastructure"
+BACKUP_SCRIPT_NAME = "emergency-backup-metadata.sh"
+RESTORE_SCRIPT_NAME = "emergency-restore-metadata.sh"
+BACKUP_SCRIPT = f"{DEFAULT_SCRIPTS_DIR}/{BACKUP_SCRIPT_NAME}"
+RESTORE_SCRIPT = f"{DEFAULT_SCRIPTS_DIR}/{RESTORE_SCRIPT_NAME}"
 MONGO_DATABASES = (
     "hearth-dev",
     "openhim-dev",
@@ -89,12 +101,18 @@ class BackupTarget:
         return self
 
 
-def backup_argv(target: BackupTarget, label: str) -> list[str]:
+def script_path(scripts_dir: str, name: str) -> str:
+    return f"{validate_remote_dir(scripts_dir or DEFAULT_SCRIPTS_DIR).rstrip('/')}/{name}"
+
+
+def backup_argv(
+    target: BackupTarget, label: str, scripts_dir: str = DEFAULT_SCRIPTS_DIR
+) -> list[str]:
     """The command to run as root on the production manager."""
     target = target.validated()
     return [
         "bash",
-        BACKUP_SCRIPT,
+        script_path(scripts_dir, BACKUP_SCRIPT_NAME),
         f"--ssh_user={target.ssh_user}",
         f"--ssh_host={target.ssh_host}",
         f"--ssh_port={target.ssh_port}",
@@ -105,9 +123,14 @@ def backup_argv(target: BackupTarget, label: str) -> list[str]:
     ]
 
 
-def restore_argv(label: str, replicas: int) -> list[str]:
-    """The restore on QA. It DROPS every database first: QA only, never production."""
-    return ["bash", RESTORE_SCRIPT, f"--label={validate_label(label)}", f"--replicas={replicas}"]
+def restore_argv(label: str, replicas: int, scripts_dir: str = DEFAULT_SCRIPTS_DIR) -> list[str]:
+    """The restore. It DROPS every database first: only onto the environment it restores."""
+    return [
+        "bash",
+        script_path(scripts_dir, RESTORE_SCRIPT_NAME),
+        f"--label={validate_label(label)}",
+        f"--replicas={validate_replicas(replicas)}",
+    ]
 
 
 # -- verification on the backup server --------------------------------------
@@ -115,8 +138,18 @@ def restore_argv(label: str, replicas: int) -> list[str]:
 
 def listing_argv(remote_dir: str, label: str) -> list[str]:
     """Every file under <remote_dir>/<label> as type, size, mtime, path (GNU find, as on Ubuntu)."""
-    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}"
-    return ["find", base, "-mindepth", "1", "-printf", "%y\\t%s\\t%T@\\t%P\\n"]
+    return tree_listing_argv(f"{validate_remote_dir(remote_dir)}/{validate_label(label)}")
+
+
+def tree_listing_argv(base: str) -> list[str]:
+    return [
+        "find",
+        validate_remote_dir(base),
+        "-mindepth",
+        "1",
+        "-printf",
+        "%y\\t%s\\t%T@\\t%P\\n",
+    ]
 
 
 _ES_INDEX = re.compile(r"^elasticsearch/index-\d+$")
@@ -124,9 +157,9 @@ _ES_INDEX = re.compile(r"^elasticsearch/index-\d+$")
 _INDEX_READ = 4 * 1024 * 1024
 
 
-def snapshot_index_argv(remote_dir: str, label: str, files: list[RemoteFile]) -> list[str] | None:
+def snapshot_index_argv(base: str, files: list[RemoteFile]) -> list[str] | None:
     """Read the Elasticsearch repository index files (``index-N``) found by the listing."""
-    base = f"{validate_remote_dir(remote_dir)}/{validate_label(label)}"
+    base = validate_remote_dir(base)
     paths = [f"{base}/{f.path}" for f in files if f.kind == "f" and _ES_INDEX.match(f.path)]
     if not paths:
         return None
@@ -173,6 +206,9 @@ class Verification:
     parts: list[PartResult] = field(default_factory=list)
     verified_at: str = field(default_factory=now_iso)
     error: str = ""
+    # The directory listed: <remote_dir>/<label> on the backup server, <root>/backups on QA.
+    base: str = ""
+    seal: str = ""
 
     @property
     def ok(self) -> bool:
@@ -250,21 +286,32 @@ async def verify_backup(
     run: RemoteRun, host: str, remote_dir: str, label: str, since: str
 ) -> Verification:
     """List ``<remote_dir>/<label>`` through ``run`` (a command runner on the backup server)."""
-    from tasks.text import strip_control
-
     remote_dir = validate_remote_dir(remote_dir)
     label = validate_label(label)
-    ver = Verification(host=host, remote_dir=remote_dir, label=label, since=since)
+    return await verify_tree(run, host, f"{remote_dir}/{label}", label, since, remote_dir)
+
+
+async def verify_tree(
+    run: RemoteRun, host: str, base: str, label: str, since: str, remote_dir: str = ""
+) -> Verification:
+    """Every expected part of backup ``label`` under ``base`` (any server's directory)."""
+    from tasks.text import strip_control
+
+    base = validate_remote_dir(base)
+    label = validate_label(label)
+    ver = Verification(
+        host=host, remote_dir=remote_dir or base, label=label, since=since, base=base
+    )
     try:
-        listing = await run(listing_argv(remote_dir, label))
+        listing = await run(tree_listing_argv(base))
         files = parse_listing(listing.stdout)
-        index_argv = snapshot_index_argv(remote_dir, label, files)
+        index_argv = snapshot_index_argv(base, files)
         index = await run(index_argv) if index_argv else None
     except CrvsError as exc:
         ver.error = f"could not list the backup on {host}: {strip_control(exc.message)[:300]}"
         return ver
     if not files:
-        ver.error = f"{remote_dir}/{label} does not exist or is empty on {host}"
+        ver.error = f"{base} does not exist or is empty on {host}"
         return ver
     # The snapshot's name, quoted as the repository index (JSON) stores it.
     named = index is not None and f'"snapshot_{label}"' in index.stdout

@@ -332,6 +332,9 @@ def release_missing(session: Session) -> list[str]:
         missing.append("the deploy environment variables are not checked")
     elif not r.env_check.ok:
         missing.append("the env file misses or has invalid deploy variables")
+    from tasks.upgrade.manual import manual_missing
+
+    missing += [f"not confirmed yet (by hand): {s.title}" for s in manual_missing(session, PHASE)]
     return missing
 
 

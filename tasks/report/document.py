@@ -1,50 +1,80 @@
-"""The session as a change-management record: Markdown and self-contained HTML.
+"""The session as the record a change board accepts: one model, rendered as Markdown and HTML.
 
-One model (sections of paragraphs, key/value lists, tables and trees) is built
-from the session and the journal, then rendered twice. The HTML has its style
-inline and no external asset (no link, script or image), so it can be mailed or
-archived as one file.
+Four parts, each starting on a new printed page:
+  1. The change: summary and outcome, approvals, the versions running at the end (planned
+     against actual), the rollback plan, incidents, the closing note. What the board reads.
+  2. How it went: every phase and step as it ended, and the evidence of each by-hand step.
+  3. Evidence: the preparation answers, the plan and its reasons, the release, the backup
+     and the production gate, the deploys, cluster health.
+  4. Journal: every command, confirmation and event, in order.
 
-No secret values: every text goes through ``tasks.masking`` (the journal masked
-argv when it wrote them; older journals and free texts are masked again here),
-keys that look like credentials are masked, and as a last guard every value from
-the env files the operator pointed to is scrubbed from the output.
-Untrusted text (remote output kept in the session) is stripped of control and bidi
-characters, and the Markdown escapes HTML (a Markdown viewer renders raw HTML).
+Everything is read from the typed session sections and the journal (``ReportInput``), in
+the operator's words (``tasks.report.words``). Every text goes through ``tasks.masking``
+and is stripped of control characters here; rendering escapes it (``tasks.report.render``).
 """
 
 from __future__ import annotations
 
-import html
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from tasks.masking import MASK, is_secret_name, mask_argv, mask_text
-from tasks.release.gate import BackupRecord, compute_gate
+from tasks.masking import mask_text
+from tasks.release.deploy import DeployRecord, EnvironmentDeploy
+from tasks.release.gate import STRATEGIES, BackupRecord, compute_gate, tampered_records
 from tasks.release.publish import ReleaseRecord
-from tasks.session.journal import operator_identity
-from tasks.session.phases import PHASES
-from tasks.session.state import Session, now_iso, write_atomic
-from tasks.session.workspace import Workspace
+from tasks.report.change import ChangeRecord
+from tasks.report.facts import (
+    ENVIRONMENT_TITLES,
+    Downtime,
+    outcome,
+    planned_actual,
+    production_downtime,
+    rollback_plan,
+    running_versions,
+)
+from tasks.report.incidents import Incident, collect_incidents
+from tasks.report.inputs import ReportInput
+from tasks.report.places import where
+from tasks.report.steps import hand_evidence, phase_rows
+from tasks.report.words import (
+    NOT_NAMED,
+    answer_rows,
+    duration,
+    health,
+    seconds_between,
+    size,
+    when,
+    when_local,
+)
+from tasks.servers.health import HealthSnapshot, NodeHealth, load_node_resources, load_snapshots
 from tasks.text import sanitize
 from tasks.upgrade.answers import Answers
+from tasks.upgrade.plan import current_plan, plan_accepted
 
-# Values shorter than this are too common to scrub safely ("yes", "qa", "3").
-_MIN_SCRUB = 6
+# A stored time quoted inside a text (a gate condition's words): shown like every other time.
+_ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)")
+
+
+def text(value: Any) -> str:
+    """Any value as report text: masked, control characters stripped, times in words."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _ISO_TIME.sub(lambda m: when(m.group(0)), mask_text(sanitize(str(value))))
 
 
 @dataclass
 class Block:
-    kind: str  # "p" | "kv" | "table" | "tree"
+    kind: str  # "p" | "lead" | "kv" | "table" | "list"
     text: str = ""
     pairs: list[tuple[str, str]] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
-    data: Any = None
+    items: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,451 +82,591 @@ class Section:
     title: str
     blocks: list[Block] = field(default_factory=list)
 
-    def p(self, text: str) -> None:
-        self.blocks.append(Block("p", text=_fmt(text)))
+    def p(self, value: Any) -> None:
+        self.blocks.append(Block("p", text=text(value)))
 
-    def kv(self, pairs: Iterable[tuple[str, Any]]) -> None:
-        self.blocks.append(Block("kv", pairs=[(_fmt(k), _fmt(v)) for k, v in pairs]))
+    def lead(self, value: Any) -> None:
+        self.blocks.append(Block("lead", text=text(value)))
 
-    def table(self, headers: list[str], rows: list[list[Any]]) -> None:
+    def kv(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        self.blocks.append(Block("kv", pairs=[(text(k), text(v)) for k, v in pairs]))
+
+    def table(self, headers: list[str], rows: Iterable[Iterable[Any]]) -> None:
         self.blocks.append(
-            Block("table", headers=headers, rows=[[_fmt(c) for c in r] for r in rows])
+            Block("table", headers=list(headers), rows=[[text(c) for c in r] for r in rows])
         )
 
-    def tree(self, data: Any) -> None:
-        self.blocks.append(Block("tree", data=_mask_tree(data)))
+    def items(self, values: Iterable[Any]) -> None:
+        self.blocks.append(Block("list", items=[text(v) for v in values]))
+
+
+@dataclass
+class Part:
+    title: str
+    sections: list[Section] = field(default_factory=list)
+
+    def section(self, title: str) -> Section:
+        s = Section(title)
+        self.sections.append(s)
+        return s
 
 
 @dataclass
 class Report:
     title: str
+    # What every printed page's header says: the installation and the change number.
+    page_header: str
     generated_at: str
-    sections: list[Section]
+    generated_by: str
+    parts: list[Part]
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ", ".join(_fmt(v) for v in value)
-    return mask_text(sanitize(str(value)))
+def build_report(inp: ReportInput) -> Report:
+    session = inp.session
+    change = ChangeRecord.of(session)
+    incidents = collect_incidents(inp)
+    downtime = production_downtime(inp)
+    installation = text(session.installation.strip())
+    number = text(change.number)
+    plan = current_plan(session)
+    versions = f"{plan.current} to {plan.target}" if plan.current and plan.target else ""
+    title = "Change record: OpenCRVS upgrade" + (f" {versions}" if versions else "")
+    if installation:
+        title += f", {installation}"
+    header = (
+        (installation or "Installation not named")
+        + " · "
+        + (f"Change {number}" if number else "No change number")
+    )
+    parts = [
+        _part_change(inp, incidents, downtime),
+        _part_steps(inp),
+        _part_evidence(inp),
+        _part_journal(inp),
+    ]
+    return Report(text(title), header, inp.exported_at, text(inp.exported_by), parts)
 
 
-def _mask_tree(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {
-            str(k): (MASK if is_secret_name(str(k)) and v not in ("", None) else _mask_tree(v))
-            for k, v in data.items()
-        }
-    if isinstance(data, list | tuple):
-        return [_mask_tree(v) for v in data]
-    return data
+# -- part 1: the change --------------------------------------------------------------------
 
 
-def _argv_text(argv: Any) -> str:
-    if isinstance(argv, list):
-        return shlex.join(mask_argv([str(a) for a in argv]))
-    return _fmt(argv)
-
-
-# -- building the model -------------------------------------------------------
-
-
-def build_report(session: Session, journal_entries: Iterable[dict[str, Any]]) -> Report:
+def _part_change(inp: ReportInput, incidents: list[Incident], downtime: Downtime) -> Part:
+    session = inp.session
+    change = ChangeRecord.of(session)
+    plan = current_plan(session)
     answers = Answers.of(session)
-    entries = list(journal_entries)
-    commands = [e for e in entries if e.get("kind") == "command"]
-    confirmations = [e for e in entries if e.get("kind") == "confirmation"]
-    events = [e for e in entries if e.get("kind") in ("event", "damaged")]
-    sections: list[Section] = []
+    part = Part("The change")
+    result = outcome(inp, len(incidents), downtime)
 
-    s = Section("Summary")
+    s = part.section("Summary")
+    s.lead(f"Outcome: {result.verdict}. {result.statement}")
+    window = change.window
+    window_text = "Not planned: enter it in the Report screen (Change record)"
+    if window is not None:
+        start, end = window
+        window_text = (
+            f"{when(change.window_start)} to {when(change.window_end)} "
+            f"({duration((end - start).total_seconds())}); as typed: "
+            f"{when_local(change.window_start)} to {when_local(change.window_end)}"
+        )
+    signed = [a for a in change.approvers if a.signed]
     s.kv(
         [
-            ("Installation", session.installation or "(not named)"),
-            ("Session", session.session_id),
-            ("Demo session", session.demo),
-            ("Current version", answers.current_version),
-            ("Target version", answers.target_version),
-            ("Started", session.created_at),
-            ("Last change", session.updated_at),
-            ("Report exported", now_iso()),
-            ("Exported by", operator_identity()),
-            ("Commands run", len(commands)),
-            ("Confirmations", len(confirmations)),
+            ("Installation", session.installation.strip() or NOT_NAMED),
+            (
+                "Change or ticket number",
+                change.number or "Not entered: enter it in the Report screen (Change record)",
+            ),
+            (
+                "Upgrade",
+                f"OpenCRVS {plan.current or answers.current_version or '?'} to "
+                f"{plan.target or answers.target_version or '?'}"
+                + (f" (crosses {', '.join(plan.crossed)})" if plan.crossed else ""),
+            ),
+            ("Maintenance window (planned)", window_text),
+            ("Production downtime (measured)", downtime.text()),
+            (
+                "Approvals",
+                f"{len(signed)} of {len(change.approvers)} approvers signed off"
+                if change.approvers
+                else "No approver recorded",
+            ),
+            ("Incidents", f"{len(incidents)} (listed below)" if incidents else "None recorded"),
+            ("Started", when(session.created_at)),
+            ("Last change to the session", when(session.updated_at)),
+            ("Report exported", f"{when(inp.exported_at)} by {inp.exported_by}"),
+            ("Session", session.session_id + (" (a demo session)" if session.demo else "")),
         ]
     )
-    sections.append(s)
 
-    s = Section("Final state of every phase")
-    rows = []
-    for p in PHASES:
-        rec = session.phase(p.id)
-        rows.append(
-            [
-                p.number,
-                p.title,
-                f"{rec.status.glyph} {rec.status.label}",
-                rec.reason,
-                rec.started_at,
-                rec.finished_at,
-            ]
-        )
-    s.table(["#", "Phase", "Status", "Reason", "Started", "Finished"], rows)
-    step_rows = []
-    for p in PHASES:
-        for step_id, step in session.phase(p.id).steps.items():
-            step_rows.append(
-                [p.title, step_id, step.status.label, step.exit_code, step.duration_s, step.note]
-            )
-    if step_rows:
-        s.table(["Phase", "Step", "Status", "Exit code", "Duration (s)", "Note"], step_rows)
-    sections.append(s)
-
-    s = Section("Answers")
-    if session.section_state("answers"):
-        s.tree(session.section_state("answers"))
-    else:
-        s.p("No answers recorded.")
-    sections.append(s)
-
-    s = Section("Plan and its reasons")
-    _plan_section(s, session)
-    sections.append(s)
-
-    s = Section("Commands run")
-    if commands:
+    s = part.section("Approvals and sign-off")
+    if change.approvers:
         s.table(
-            ["Started", "Phase / step", "Where", "Command", "Exit code", "Duration (s)"],
+            ["Approver", "Role", "Sign-off", "Recorded by", "It covered"],
             [
                 [
-                    e.get("started_at") or e.get("at"),
-                    "/".join(x for x in (e.get("phase"), e.get("step")) if x),
-                    e.get("host") or e.get("cwd") or "",
-                    _argv_text(e.get("argv")),
-                    "" if e.get("exit_code") is None else e.get("exit_code"),
-                    e.get("duration_s"),
+                    a.name,
+                    a.role,
+                    f"✓ {when(a.signed_at)}" if a.signed else "○ not signed off",
+                    a.signed_by or f"added by {a.added_by}",
+                    a.signed_for,
                 ]
-                for e in commands
+                for a in change.approvers
+            ],
+        )
+    else:
+        s.p(
+            "No approver is recorded. Add the approvers and record their sign-off in the Report "
+            "screen (Change record): each sign-off is journalled with its time."
+        )
+    if change.details_at:
+        s.p(f"Change number and window last set {when(change.details_at)} by {change.details_by}.")
+
+    s = part.section("Versions running at the end")
+    running = running_versions(session)
+    if running:
+        s.table(
+            ["Environment", "Core", "Country config", "Images", "Read where and when"],
+            [_running_row(rv) for rv in running],
+        )
+    else:
+        s.p("No environment was deployed in this session.")
+    not_deployed = [
+        title
+        for env, title in ENVIRONMENT_TITLES.items()
+        if DeployRecord.of(session).get(env) is None
+    ]
+    if running and not_deployed:
+        s.p(
+            f"Not deployed in this session: {', '.join(not_deployed)} "
+            f"(still on {plan.current or answers.current_version or 'the previous release'} "
+            "as far as crvs-migrate knows)."
+        )
+    rows = planned_actual(session)
+    s.table(
+        ["What", "Planned", "Actual", ""],
+        [[r.what, r.planned, r.actual, "differs" if r.differs else ""] for r in rows],
+    )
+
+    s = part.section("Rollback plan")
+    rollback = rollback_plan(session, inp)
+    s.lead(rollback.summary)
+    s.kv(rollback.rows)
+
+    s = part.section("Incidents")
+    if incidents:
+        s.table(
+            ["#", "When", "Kind", "Where", "What", "Evidence"],
+            [
+                [n, when(i.at) or "time not known", i.kind, i.where, i.what, i.evidence]
+                for n, i in enumerate(incidents, 1)
+            ],
+        )
+    else:
+        s.p(
+            "None: no crash, interrupted or failed step, override, by-hand step, damaged "
+            "journal record or evidence without its journal record."
+        )
+
+    if change.closing_note:
+        s = part.section("Closing note")
+        s.p(change.closing_note)
+        s.p(f"Written {when(change.closing_note_at)} by {change.closing_note_by}.")
+    return part
+
+
+def _running_row(rv: Any) -> list[str]:
+    rec: EnvironmentDeploy = rv.deploy
+    core = rec.version
+    config = rec.country_config_version
+    if rv.core_running and rv.core_running != core:
+        core = f"{rv.core_running} (deployed {rec.version})"
+    if rv.config_running and rv.config_running != config:
+        config = f"{rv.config_running} (deployed {rec.country_config_version})"
+    images = ", ".join(x for x in (rv.core_image, rv.config_image) if x)
+    if rv.core_services:
+        images += f" ({rv.core_services} core services)"
+    seen = [
+        f"deployed {when(rec.at)} to {rec.host} ({rec.how}, "
+        + (f"exit code {rec.exit_code}" if rec.exit_code is not None else "exit code not known")
+        + ")"
+    ]
+    stack = rec.stack
+    if stack is not None:
+        seen.append(
+            f"stack on the manager {when(stack.checked_at)}: {stack.services_up} of "
+            f"{stack.services} services at full replicas, migrations {stack.migration}"
+        )
+        if not rv.core_image:
+            seen.append("images not read from the manager (only the tags deployed are known)")
+    else:
+        seen.append("the stack was not looked at after the deploy")
+    if rec.health is not None:
+        seen.append(f"health {health(rec.health.status)} at {when(rec.health.checked_at)}")
+    return [rv.title, core, config, images or "not read", "; ".join(seen)]
+
+
+# -- part 2: how it went -------------------------------------------------------------------
+
+
+def _part_steps(inp: ReportInput) -> Part:
+    part = Part("How the upgrade went")
+    for row in phase_rows(inp):
+        s = part.section(f"{row.number}. {row.title}")
+        span = ""
+        if row.started_at or row.finished_at:
+            took = seconds_between(row.started_at, row.finished_at)
+            span = f", {when(row.started_at)} to {when(row.finished_at) or 'now'}" + (
+                f" ({duration(took)})" if took is not None and row.finished_at else ""
+            )
+        s.p(f"{row.status}{span}" + (f". {row.reason}" if row.reason else ""))
+        s.table(
+            ["Step", "Status", "When", "Took", "How", "Note"],
+            [
+                [st.title + (" (by hand)" if st.manual else ""), st.status, when(st.at),
+                 st.took, st.how, st.note]
+                for st in row.steps
+            ],
+        )  # fmt: skip
+    s = part.section("Evidence of the steps done by hand")
+    evidence = hand_evidence(inp)
+    if evidence:
+        s.table(
+            ["Step", "Who", "When", "What they said", "What crvs-migrate checked"],
+            [[e.step, e.who, when(e.at), e.said, e.checked] for e in evidence],
+        )
+    else:
+        s.p("No step was done by hand.")
+    return part
+
+
+# -- part 3: evidence ----------------------------------------------------------------------
+
+
+def _part_evidence(inp: ReportInput) -> Part:
+    session = inp.session
+    part = Part("Evidence")
+
+    s = part.section("Preparation answers")
+    s.table(["Question", "Answer"], answer_rows(Answers.of(session)))
+
+    s = part.section("Plan and its reasons")
+    plan = current_plan(session)
+    s.p(plan.summary)
+    s.kv(
+        [
+            ("Accepted by the operator", "yes" if plan_accepted(session) else "no"),
+            ("Releases crossed", ", ".join(plan.crossed) or "none"),
+            (
+                "Production backup gate",
+                "mandatory" if plan.backup_gate_mandatory else "recommended, not mandatory",
+            ),
+        ]
+    )
+    findings = [("Blocker", f.message) for f in plan.blockers]
+    findings += [("Warning", f.message) for f in plan.warnings]
+    if findings:
+        s.table(["Kind", "Finding"], findings)
+    rows = []
+    for phase in plan.phases:
+        rows.append([f"{phase.number}. {phase.title}", "", phase.status.value, phase.reason])
+        for step in phase.steps:
+            rows.append(
+                [
+                    "",
+                    step.title + (" (by hand)" if step.manual else ""),
+                    "applies" if step.applies else "does not apply",
+                    step.reason,
+                ]
+            )
+    s.table(["Phase", "Step", "Applies", "Why"], rows)
+
+    _release_section(part.section("Release"), inp)
+    _backup_section(part.section("Backup and the production gate"), inp)
+    _deploy_section(part.section("Deploys"), inp)
+    _health_section(part.section("Cluster health"), inp)
+    return part
+
+
+def _release_section(s: Section, inp: ReportInput) -> None:
+    r = ReleaseRecord.of(inp.session)
+    if r.merge is None and r.tag is None and r.image is None and r.env_check is None:
+        s.p("Nothing recorded yet.")
+        return
+    pairs: list[tuple[str, str]] = []
+    if r.merge is not None:
+        pairs.append(
+            (
+                "Upgrade branch merged",
+                f"{r.merge.branch} into {r.merge.into}, {when(r.merge.at)} ({r.merge.how}"
+                + (f", {r.merge.by}" if r.merge.by else "")
+                + ")",
+            )
+        )
+    if r.tag is not None:
+        pushed = (
+            f"pushed to {r.tag.remote} {when(r.tag.pushed_at)}" if r.tag.pushed_at else "not pushed"
+        )
+        pairs.append(
+            (
+                "Release tag",
+                f"{r.tag.name} on commit {r.tag.commit[:12]}, created {when(r.tag.created_at)}; "
+                + pushed,
+            )
+        )
+    if r.image is not None:
+        how = "typed by the operator" if r.image.how == "operator" else r.image.how
+        pairs.append(
+            ("Published image tag", f"{r.image.tag}, recorded {when(r.image.recorded_at)} ({how})")
+        )
+    check = r.env_check
+    if check is not None:
+        verdict = "every required variable set" if check.ok else "variables missing or invalid"
+        pairs.append(
+            (
+                "Deploy variables",
+                f"{verdict}: checked {when(check.checked_at)} in {', '.join(check.files) or 'no file'}"
+                + (f" against {check.source}" if check.source else ""),
+            )
+        )
+        pairs.append(("Required and set", f"{len(check.present)} of {len(check.required)}"))
+        if check.missing:
+            pairs.append(("Missing", ", ".join(check.missing)))
+        if check.invalid:
+            pairs.append(("Invalid", ", ".join(f"{p.name} ({p.reason})" for p in check.invalid)))
+        if check.unused:
+            pairs.append(("Set but no longer used", ", ".join(check.unused)))
+    s.kv(pairs)
+    s.p("Values of variables are never written here: names only.")
+
+
+def _backup_section(s: Section, inp: ReportInput) -> None:
+    session = inp.session
+    gate = compute_gate(session, inp)
+    b = BackupRecord.of(session)
+    s.lead("The production gate is " + ("OPEN." if gate.open else "LOCKED."))
+    s.table(
+        ["Condition", "Holds", "How", "What is missing"],
+        [[c.title, "✓ yes" if c.met else "✗ no", c.how, c.missing] for c in gate.conditions],
+    )
+    tampered = tampered_records(session)
+    if tampered:
+        s.p("Edited outside crvs-migrate, so counting for nothing: " + ", ".join(tampered) + ".")
+    pairs: list[tuple[str, str]] = []
+    if b.gate_opened_at:
+        pairs.append(("Gate opened", when(b.gate_opened_at)))
+    if b.target is not None:
+        t = b.target
+        pairs.append(
+            (
+                "Backup server",
+                f"{t.ssh_user}@{t.ssh_host} port {t.ssh_port}, directory {t.remote_dir}; "
+                f"production {t.production_ip}, {t.replicas} replica(s)",
+            )
+        )
+    if b.taken is not None:
+        pairs.append(("Backup taken", f"label {b.taken.label}, {when(b.taken.at)} ({b.taken.by})"))
+        pairs.append(("Backup command", " ".join(b.taken.argv)))
+    if b.restore is not None:
+        pairs.append(
+            ("Restored on QA", f"{b.restore.label}, {when(b.restore.at)} ({b.restore.by})")
+        )
+    if b.records_ok is not None:
+        pairs.append(("Restored records confirmed", f"{when(b.records_ok.at)} ({b.records_ok.by})"))
+    if b.drafts is not None:
+        pairs.append(("Staff told about drafts", f"{when(b.drafts.at)} ({b.drafts.by})"))
+    if b.risk is not None:
+        pairs.append(
+            (
+                "Migration-duration risk",
+                f"{STRATEGIES.get(b.risk.strategy, b.risk.strategy)}; {when(b.risk.at)} ({b.risk.by})",
+            )
+        )
+    if pairs:
+        s.kv(pairs)
+    v = b.verification
+    if v is not None:
+        total = sum(p.size for p in v.parts)
+        s.p(
+            f"Backup {v.label} listed on {v.host} in {v.remote_dir}/{v.label} at "
+            f"{when(v.verified_at)}; every part must be newer than {when(v.since)}: "
+            + (
+                f"{sum(1 for p in v.parts if p.ok)} of {len(v.parts)} parts good, {size(total)} in all."
+                if v.parts
+                else (v.error or "nothing listed.")
+            )
+        )
+        if v.parts:
+            s.table(
+                ["Part", "Path", "Size", "Last changed", "Good", "Problem"],
+                [
+                    [p.name, p.path, size(p.size), when(p.mtime), "✓" if p.ok else "✗", p.problem]
+                    for p in v.parts
+                ],
+            )
+
+
+def _deploy_section(s: Section, inp: ReportInput) -> None:
+    deploys = DeployRecord.of(inp.session)
+    found = False
+    for env in ("qa", "production"):
+        rec = deploys.get(env)
+        if rec is None:
+            continue
+        found = True
+        pairs = [
+            (f"{ENVIRONMENT_TITLES[env]}: command", " ".join(rec.argv)),
+            (
+                "Ran",
+                f"{when(rec.at)}, {rec.how}; "
+                + (
+                    f"exit code {rec.exit_code}"
+                    if rec.exit_code is not None
+                    else "exit code not known"
+                )
+                + (f", took {duration(rec.duration_s)}" if rec.duration_s is not None else ""),
+            ),
+            (
+                "Target",
+                f"{rec.host}, {rec.replicas} replica(s), data kept: {'no' if rec.clear_data else 'yes'}",
+            ),
+        ]
+        if rec.gate_open_at:
+            pairs.append(("Production gate", f"open when deployed ({when(rec.gate_open_at)})"))
+        if rec.stack is not None:
+            st = rec.stack
+            line = (
+                f"{when(st.checked_at)}: {'up' if st.up else 'NOT up'}; {st.services_up} of "
+                f"{st.services} services at full replicas; migrations {st.migration}"
+            )
+            if st.not_up:
+                line += "; not up: " + ", ".join(st.not_up)
+            pairs.append(("Stack after the deploy", line))
+        if rec.health is not None:
+            pairs.append(
+                (
+                    "Health after the deploy",
+                    f"{health(rec.health.status)} at {when(rec.health.checked_at)}",
+                )
+            )
+        s.kv(pairs)
+    if not found:
+        s.p("No deploy recorded.")
+
+
+def _node_cells(r: NodeHealth, free: dict[str, tuple[int | None, int | None]]) -> list[str]:
+    disk = r.summary("disk")
+    disk = " ".join(
+        f"{w} used" if w.endswith("%") else w for w in disk.split()
+    ) if disk else ""  # fmt: skip
+    total, available = free.get(r.node.name, (None, None))
+    if available is not None and total:
+        disk += f" ({size(available)} free of {size(total)})"
+    swarm = r.check("swarm")
+    swarm_text = ""
+    if swarm is not None:
+        nodes = swarm.summary.split(" · ")[0]
+        swarm_text = f"{nodes} ready" if "nodes" in nodes else nodes
+        if swarm.status.value in ("pass", "warn"):
+            swarm_text += "; every service at full replicas"
+        elif swarm.detail:
+            swarm_text += f"; {swarm.detail}"
+    memory = r.summary("memory")
+    memory = memory.replace(" of ", " used of ", 1) if "%" in memory else memory
+    cpus = r.summary("cpus").replace(" · ", " CPUs, ", 1)
+    return [
+        r.node.name,
+        r.node.role.value,
+        r.node.address,
+        f"{r.status.glyph} {r.status.label}",
+        disk,
+        memory,
+        cpus,
+        swarm_text,
+        sanitize(r.reason),
+    ]
+
+
+def _health_section(s: Section, inp: ReportInput) -> None:
+    snapshots: list[HealthSnapshot] = load_snapshots(inp.session)
+    if not snapshots:
+        s.p("No health check recorded.")
+        return
+    for snap in snapshots:
+        free = {
+            res.node: (res.disk_total_bytes, res.disk_free_bytes)
+            for res in load_node_resources(inp.session, snap.environment)
+        }
+        s.p(
+            f"{ENVIRONMENT_TITLES.get(snap.environment, snap.environment)}: "
+            f"{snap.status.glyph} {snap.status.label}, {len(snap.results)} node(s) checked "
+            f"{when(snap.checked_at)}" + (f" from {snap.source}" if snap.source else "")
+        )
+        s.table(
+            [
+                "Node",
+                "Role",
+                "Address",
+                "Status",
+                "Disk",
+                "Memory",
+                "CPUs and load",
+                "Swarm",
+                "Notes",
+            ],
+            [_node_cells(r, free) for r in snap.results],
+        )
+
+
+# -- part 4: journal -----------------------------------------------------------------------
+
+
+def _part_journal(inp: ReportInput) -> Part:
+    session = inp.session
+    part = Part("Journal")
+    s = part.section("Commands run")
+    if inp.commands:
+        s.table(
+            ["#", "Started", "Phase and step", "Where", "Command", "Exit code", "Took"],
+            [
+                [
+                    e.n,
+                    when(e.started_at or e.at),
+                    where(session, e.phase, e.step) if e.phase else "",
+                    e.host or e.cwd,
+                    shlex.join(e.argv),
+                    "" if e.exit_code is None else e.exit_code,
+                    duration(e.duration_s),
+                ]
+                for e in inp.commands
             ],
         )
     else:
         s.p("No command was run through crvs-migrate.")
-    sections.append(s)
-
-    s = Section("Confirmations")
-    if confirmations:
+    s = part.section("Confirmations")
+    if inp.confirmations:
         s.table(
-            ["When", "Who", "Phase / step", "What was confirmed"],
+            ["#", "When", "Who", "Where", "What was confirmed"],
             [
-                [
-                    e.get("at"),
-                    e.get("by"),
-                    "/".join(x for x in (e.get("phase"), e.get("step")) if x),
-                    e.get("what"),
-                ]
-                for e in confirmations
+                [e.n, when(e.at), e.by, where(session, e.phase, e.step) if e.phase else "", e.what]
+                for e in inp.confirmations
             ],
         )
     else:
         s.p("No confirmation recorded.")
-    sections.append(s)
-
-    s = Section("Cluster health snapshots")
-    _health_section(s, session)
-    sections.append(s)
-
-    s = Section("Release")
-    if session.section_state("release"):
-        s.tree(session.section_state("release"))
-    else:
-        s.p("Nothing recorded.")
-    sections.append(s)
-
-    s = Section("Backup evidence and the production gate")
-    gate = compute_gate(session)
-    s.p("The production gate is OPEN." if gate.open else "The production gate is LOCKED.")
-    s.table(
-        ["Condition", "Holds", "What is missing"],
-        [[c.title, c.met, c.missing] for c in gate.conditions],
-    )
-    backup = BackupRecord.of(session)
-    verification = backup.verification
-    if verification is not None and verification.parts:
-        s.p(
-            f"Backup {verification.label} verified on {verification.host} in "
-            f"{verification.remote_dir} at {verification.verified_at} "
-            f"(files must be newer than {verification.since})."
-        )
-        s.table(
-            ["Part", "Path", "Size (bytes)", "Last changed", "OK", "Problem"],
-            [[p.name, p.path, p.size, p.mtime, p.ok, p.problem] for p in verification.parts],
-        )
-    rest = {k: v for k, v in session.section_state("backup").items() if k != "verification"}
-    if rest:
-        s.tree(rest)
-    sections.append(s)
-
-    s = Section("Deploys")
-    if session.section_state("deploy"):
-        s.tree(session.section_state("deploy"))
-    else:
-        s.p("No deploy recorded.")
-    sections.append(s)
-
+    events = [e for e in inp.entries if e.kind in ("event", "damaged")]
     if events:
-        s = Section("Events")
+        s = part.section("Events")
         s.table(
-            ["When", "Phase", "What"],
+            ["#", "When", "Where", "What"],
             [
                 [
-                    e.get("at"),
-                    e.get("phase"),
-                    e.get("what") or f"damaged journal line {e.get('line')}",
+                    e.n,
+                    when(e.at),
+                    where(session, e.phase) if e.phase else "",
+                    e.what if e.kind == "event" else f"damaged record (line {e.line or e.n})",
                 ]
                 for e in events
             ],
         )
-        sections.append(s)
-
-    title = f"OpenCRVS upgrade record: {session.installation or 'installation'}"
-    return Report(title, now_iso(), sections)
-
-
-def _plan_section(s: Section, session: Session) -> None:
-    from tasks.upgrade.plan import load_plan, plan_accepted
-
-    plan = load_plan(session)
-    if plan is None:
-        if session.section_state("plan"):
-            s.tree(session.section_state("plan"))
-        else:
-            s.p("No plan recorded.")
-        return
-    s.p(plan.summary)
-    s.kv(
-        [
-            ("From", plan.current),
-            ("To", plan.target),
-            ("Releases crossed", list(plan.crossed)),
-            ("Backup gate mandatory", plan.backup_gate_mandatory),
-            ("Accepted by the operator", plan_accepted(session)),
-        ]
-    )
-    findings = [("Blocker", f) for f in plan.blockers] + [("Warning", f) for f in plan.warnings]
-    if findings:
-        s.table(["Kind", "Finding"], [[kind, f.message] for kind, f in findings])
-    rows = []
-    for phase in plan.phases:
-        rows.append([phase.title, "", f"{phase.status.glyph} {phase.status.value}", phase.reason])
-        for step in phase.steps:
-            mark = "+ applies" if step.applies else "» does not apply"
-            title = step.title + (" (by hand)" if step.manual else "")
-            rows.append(["", title, mark, step.reason])
-    s.table(["Phase", "Step", "Applies", "Reason"], rows)
-
-
-def _health_section(s: Section, session: Session) -> None:
-    from tasks.servers.health import load_snapshots
-    from tasks.text import sanitize
-
-    snapshots = load_snapshots(session)
-    for snap in snapshots:
-        s.p(
-            f"{snap.environment}: {snap.status.glyph} {snap.status.label}, checked "
-            f"{snap.checked_at}" + (f" ({snap.source})" if snap.source else "")
-        )
-        s.table(
-            ["Node", "Role", "Address", "Status", "Disk", "Memory", "CPUs", "Swarm", "Reason"],
-            [
-                [
-                    r.node.name,
-                    r.node.role.value,
-                    r.node.address,
-                    f"{r.status.glyph} {r.status.label}",
-                    sanitize(r.summary("disk")),
-                    sanitize(r.summary("memory")),
-                    sanitize(r.summary("cpus")),
-                    sanitize(r.summary("swarm")),
-                    sanitize(r.reason),
-                ]
-                for r in snap.results
-            ],
-        )
-    rest = {k: v for k, v in session.section_state("health").items() if k != "snapshots"}
-    if rest:
-        s.tree(rest)
-    if not snapshots and not rest:
-        s.p("No health check recorded.")
-
-
-# -- rendering ------------------------------------------------------------------
-
-
-def _md(text: Any) -> str:
-    """Text for Markdown: HTML escaped (viewers render raw HTML), no control characters."""
-    return html.escape(str(text), quote=False)
-
-
-def _md_cell(text: str) -> str:
-    return _md(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
-
-
-def _md_tree(data: Any, depth: int = 0) -> list[str]:
-    pad = "  " * depth
-    lines: list[str] = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if isinstance(v, dict | list) and v:
-                lines.append(f"{pad}- **{_md(_fmt(k))}**:")
-                lines += _md_tree(v, depth + 1)
-            else:
-                lines.append(f"{pad}- **{_md(_fmt(k))}**: {_md(_fmt(v))}")
-    elif isinstance(data, list):
-        for v in data:
-            if isinstance(v, dict | list):
-                lines.append(f"{pad}-")
-                lines += _md_tree(v, depth + 1)
-            else:
-                lines.append(f"{pad}- {_md(_fmt(v))}")
-    else:
-        lines.append(f"{pad}- {_md(_fmt(data))}")
-    return lines
-
-
-def render_markdown(report: Report) -> str:
-    out = [
-        f"# {_md(_fmt(report.title))}",
-        "",
-        f"Generated by crvs-migrate at {report.generated_at}.",
-        "",
-    ]
-    for section in report.sections:
-        out += [f"## {_md(section.title)}", ""]
-        for b in section.blocks:
-            if b.kind == "p":
-                out += [_md(b.text), ""]
-            elif b.kind == "kv":
-                out += [f"- **{_md(k)}**: {_md(v)}" for k, v in b.pairs] + [""]
-            elif b.kind == "table":
-                out.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
-                out.append("|" + "---|" * len(b.headers))
-                out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in b.rows]
-                out.append("")
-            elif b.kind == "tree":
-                out += _md_tree(b.data) + [""]
-    return "\n".join(out)
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:70em;
-color:#1b1b1b;line-height:1.4;padding:0 1em}
-h1{border-bottom:2px solid #333}h2{margin-top:1.6em;border-bottom:1px solid #bbb}
-table{border-collapse:collapse;width:100%;margin:.5em 0 1em}
-th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f0f0f0}td code,li code{font-family:ui-monospace,monospace;font-size:.9em}
-dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}dd{margin:0}
-ul.tree{margin:.2em 0}
-@media print{body{margin:0;max-width:none}}
-"""
-
-
-def _h(text: Any) -> str:
-    return html.escape(_fmt(text), quote=True)
-
-
-def _html_tree(data: Any) -> str:
-    if isinstance(data, dict):
-        items = "".join(
-            f"<li><b>{_h(k)}</b>: {_html_tree(v) if isinstance(v, dict | list) and v else _h(v)}</li>"
-            for k, v in data.items()
-        )
-        return f'<ul class="tree">{items}</ul>'
-    if isinstance(data, list):
-        items = "".join(
-            f"<li>{_html_tree(v) if isinstance(v, dict | list) else _h(v)}</li>" for v in data
-        )
-        return f'<ul class="tree">{items}</ul>'
-    return _h(data)
-
-
-def render_html(report: Report) -> str:
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_h(report.title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{_h(report.title)}</h1>",
-        f"<p>Generated by crvs-migrate at {_h(report.generated_at)}.</p>",
-    ]
-    for section in report.sections:
-        parts.append(f"<section><h2>{_h(section.title)}</h2>")
-        for b in section.blocks:
-            if b.kind == "p":
-                parts.append(f"<p>{_h(b.text)}</p>")
-            elif b.kind == "kv":
-                parts.append(
-                    "<dl>"
-                    + "".join(f"<dt>{_h(k)}</dt><dd>{_h(v)}</dd>" for k, v in b.pairs)
-                    + "</dl>"
-                )
-            elif b.kind == "table":
-                head = "".join(f"<th>{_h(h)}</th>" for h in b.headers)
-                body = "".join(
-                    "<tr>" + "".join(f"<td>{_h(c)}</td>" for c in r) + "</tr>" for r in b.rows
-                )
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            elif b.kind == "tree":
-                parts.append(_html_tree(b.data))
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-# -- secrets guard and export ------------------------------------------------------
-
-
-def env_values_to_scrub(session: Session) -> list[str]:
-    """Every value in the env files named in the session, to remove from the report text."""
-    check = ReleaseRecord.of(session).env_check
-    files = check.files if check is not None else []
-    values: set[str] = set()
-    for name in files:
-        try:
-            from tasks.release.env_check import read_env_files
-
-            env = read_env_files([Path(name)], strict=False)
-        except Exception:  # noqa: BLE001 - a moved file just means nothing to scrub from it
-            continue
-        values.update(v for v in env.values() if len(v) >= _MIN_SCRUB)
-    return sorted(values, key=len, reverse=True)
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    for value in secrets:
-        for form in {value, html.escape(value, quote=True), _md(value), _md_cell(value)}:
-            text = text.replace(form, MASK)
-    return text
-
-
-@dataclass(frozen=True)
-class ExportedReport:
-    markdown: Path
-    html: Path
-
-
-def export_report(workspace: Workspace, session: Session) -> ExportedReport:
-    """Write the report as Markdown and HTML into ``workspace.reports_dir`` (0600, atomic)."""
-    report = build_report(session, workspace.journal.entries())
-    secrets = env_values_to_scrub(session)
-    out_dir = workspace.reports_dir
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = f"crvs-migrate-report-{session.session_id}-{stamp}"
-    md_path, html_path = out_dir / f"{base}.md", out_dir / f"{base}.html"
-    write_atomic(md_path, scrub(render_markdown(report), secrets).encode("utf-8"))
-    write_atomic(html_path, scrub(render_html(report), secrets).encode("utf-8"))
-    return ExportedReport(md_path, html_path)
+    return part

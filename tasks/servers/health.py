@@ -791,6 +791,17 @@ class HealthSnapshot:
     checked_at: str
     results: list[NodeHealth] = field(default_factory=list)
     source: str = ""  # inventory path, or "typed nodes"
+    # Evidence for the production gate (QA after the restore): tasks.session.seal.
+    seal: str = ""
+
+    def seal_table(self) -> dict[str, Any]:
+        """What the seal covers: the environment, the time, and each node's verdict."""
+        return {
+            "environment": self.environment,
+            "checked_at": self.checked_at,
+            "status": self.status.value,
+            "nodes": [[r.node.name, r.node.host, r.status.value] for r in self.results],
+        }
 
     @property
     def status(self) -> Health:
@@ -803,6 +814,7 @@ class HealthSnapshot:
             "source": self.source,
             "status": self.status.value,
             "nodes": [r.to_state() for r in self.results],
+            **({"seal": self.seal} if self.seal else {}),
         }
 
     @classmethod
@@ -816,6 +828,7 @@ class HealthSnapshot:
             str(data.get("checked_at", "")),
             results,
             str(data.get("source", "")),
+            str(data.get("seal", "")),
         )
 
 
@@ -900,12 +913,24 @@ def _whole(value: Any) -> int:
 
 
 def save_snapshot(session: Session, snapshot: HealthSnapshot) -> None:
-    """Record a run and hand the nodes' resources to Prepare."""
+    """Record a run (sealed: it is evidence) and hand the nodes' resources to Prepare."""
+    from tasks.session.seal import seal_table
+
+    table = snapshot.seal_table()
+    snapshot.seal = seal_table(session.session_id, f"health.{snapshot.environment}", table)
     record = HealthRecord.of(session)
     record.snapshots[snapshot.environment] = snapshot
     resources = [r.resources for r in snapshot.results if r.resources is not None]
     if resources:
         record.resources[snapshot.environment] = resources
+
+
+def snapshot_sealed(session: Session, snapshot: HealthSnapshot) -> bool:
+    """The snapshot is as crvs-migrate saved it (not edited by hand)."""
+    from tasks.session.seal import table_is_sealed
+
+    table = {**snapshot.seal_table(), "seal": snapshot.seal}
+    return table_is_sealed(session.session_id, f"health.{snapshot.environment}", table)
 
 
 def load_snapshot(session: Session, environment: str) -> HealthSnapshot | None:

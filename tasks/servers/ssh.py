@@ -760,6 +760,9 @@ async def run(
             exc, str(conn.get_extra_info("peername", ("node",))[0]), SshOptions()
         ) from None
     except asyncssh.ChannelOpenError as exc:
+        if getattr(conn, "is_closed", lambda: False)():
+            # Not a refusal: the connection went away (a dropped link, a killed sshd).
+            raise SshFailure(FailureKind.LOST, f"the connection was lost: {exc.reason}") from None
         raise SshFailure(
             FailureKind.PROTOCOL, f"the node refused a session channel: {exc.reason}"
         ) from None

@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import re
 import sys
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tasks.masking import mask_text
-from tasks.session.files import write_atomic
+from tasks.session.files import open_no_follow, write_atomic
+from tasks.text import strip_control
+
+# What is read of a crash report to describe it (a report is a few kilobytes).
+_READ = 64 * 1024
+_CRASHED_AT = re.compile(r"crashed at (\S+)")
 
 
 def _failure(error: BaseException) -> BaseException:
@@ -42,3 +50,35 @@ def write_crash_report(directory: Path, error: BaseException, version: str = "")
     ]
     write_atomic(path, "\n".join(line.rstrip("\n") for line in body).encode() + b"\n")
     return path
+
+
+@dataclass(frozen=True)
+class CrashReport:
+    """A crash report found beside a session: when, and the error it ends with."""
+
+    path: Path
+    at: str
+    error: str
+
+
+def find_crash_reports(directory: Path) -> list[CrashReport]:
+    """Every ``crash-*.txt`` in ``directory``, oldest first (links and unreadable files
+    are left out). The error line is masked and stripped: it is shown in reports."""
+    found: list[CrashReport] = []
+    try:
+        names = sorted(p for p in Path(directory).glob("crash-*.txt"))
+    except OSError:
+        return found
+    for path in names:
+        try:
+            fd = open_no_follow(path, os.O_RDONLY)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as fh:
+            text = fh.read(_READ).decode("utf-8", errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        match = _CRASHED_AT.search(lines[0]) if lines else None
+        at = match.group(1) if match else ""
+        error = lines[-1].strip() if len(lines) > 2 else ""
+        found.append(CrashReport(path, at, mask_text(strip_control(error))[:300]))
+    return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import secrets
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,8 @@ def operator_identity() -> str:
 class JournalEntry:
     kind: str  # "command" | "confirmation" | "event"
     at: str = field(default_factory=now_iso)
+    # Evidence in the session names the journal entry it stands on.
+    id: str = field(default_factory=lambda: secrets.token_hex(6))
     phase: str | None = None
     step: str | None = None
     # command
@@ -79,6 +82,9 @@ class Journal:
         self.path = Path(path)
         # A read-only window (another instance holds the session) records nothing.
         self.read_only = read_only
+        # id -> entry, rebuilt when the file changed (the gate asks often).
+        self._index: dict[str, dict[str, Any]] = {}
+        self._indexed: tuple[int, int] | None = None
 
     def append(self, entry: JournalEntry) -> JournalEntry:
         """Write ``entry`` as one whole line; raises ``JournalWriteError`` when it cannot."""
@@ -170,6 +176,24 @@ class Journal:
 
     def event(self, what: str, *, phase: str | None = None) -> JournalEntry:
         return self.append(JournalEntry(kind="event", what=mask_text(sanitize(what)), phase=phase))
+
+    def find(self, entry_id: str) -> dict[str, Any] | None:
+        """The entry with ``entry_id`` (None if the journal has none)."""
+        if not entry_id:
+            return None
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_size, st.st_mtime_ns)
+        if stamp != self._indexed:
+            self._index = {
+                str(e["id"]): e
+                for e in self.entries()
+                if isinstance(e, dict) and isinstance(e.get("id"), str)
+            }
+            self._indexed = stamp
+        return self._index.get(entry_id)
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Read back every entry; a damaged line is reported as such, not dropped silently."""

@@ -1,8 +1,9 @@
 """Jump-host sessions: advice for an operator working over SSH without tmux or screen.
 
-A dropped SSH connection ends the processes started from it, so a step running
-at that moment stops. The session state makes the app resumable either way; a
-terminal multiplexer also keeps the running step alive.
+A dropped SSH connection ends the processes started from it: the app stops. Local
+steps run detached from it (``tasks.local.process``), so a step running at that moment
+goes on, and the next start follows it again; the session state makes the app
+resumable either way. A terminal multiplexer also keeps the screen itself.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def jump_host_advice(env: Mapping[str, str]) -> Advice | None:
     return Advice(
         title="Working over SSH",
         message=(
-            "If this connection drops, a running step stops with it (your progress is "
-            "saved either way). To keep steps running, quit and start crvs-migrate in tmux:\n"
+            "If this connection drops, crvs-migrate stops with it; a running step goes on "
+            "and is followed again when you start crvs-migrate anew (your progress is saved "
+            "either way). To keep this screen too, quit and start crvs-migrate in tmux:\n"
             f"  {TMUX_COMMAND}\n"
             "After a drop, the same command takes you back."
         ),

@@ -97,7 +97,7 @@ PHASES: tuple[Phase, ...] = (
         3,
         "Update opencrvs-core",
         "Update core",
-        "git fetch, git checkout master, git pull, yarn --force.",
+        "Fetch the release tag, check it out (or merge it into your core), yarn --force.",
         "Step 2.1",
     ),
     Phase(
@@ -105,7 +105,8 @@ PHASES: tuple[Phase, ...] = (
         4,
         "Merge the country config",
         "Merge config",
-        "git fetch --all, create the upgrade branch, merge upstream master, yarn --force, resolve conflicts.",
+        "git fetch --all, the upgrade branch, merge upstream's release (never master), "
+        "yarn --force, resolve conflicts.",
         "Step 2.2-2.7",
     ),
     Phase(

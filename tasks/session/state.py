@@ -9,7 +9,7 @@ change their own status through their methods (start, finish, fail, skip, block,
 reopen, interrupt, ...). A test refuses any other assignment to a status.
 
 Feature sections (``answers``, ``plan``, ``health``, ``release``, ``backup``,
-``deploy``) are typed dataclasses owned by their feature's module. Each
+``deploy``, ``change``) are typed dataclasses owned by their feature's module. Each
 implements ``Section`` (a ``KEY`` naming its table, ``to_state``/``from_state``)
 and is reached as ``session.section(OwnerClass)``; this module never imports
 them, so it stays at the bottom of the layers. ``tasks.sections`` lists every
@@ -36,7 +36,7 @@ from tasks.session.phases import PHASE_IDS, VIEWS_BY_ID, PhaseStatus, StepStatus
 SCHEMA_VERSION = 1
 
 # The tables a session file may hold besides its header and phases.
-SECTION_KEYS = ("answers", "plan", "health", "release", "backup", "deploy")
+SECTION_KEYS = ("answers", "plan", "health", "release", "backup", "deploy", "change")
 
 # A session file is a few kilobytes; anything near these is not one of ours, and
 # parsing it could take the app down (tomllib recurses on nested arrays/tables).

@@ -18,19 +18,9 @@ from tasks.text import strip_control
 from tasks.upgrade.answers import Answers, CitizenRegistration, EnvironmentAnswers, EnvironmentId
 from tasks.upgrade.plan import Finding, Plan
 
-# Plan step id -> the id of the step in tasks.local.upgrade_steps that runs it.
-CORE_COMMANDS = {
-    "fetch": "fetch",
-    "checkout_master": "checkout_master",
-    "pull": "pull",
-    "yarn_install": "yarn",
-}
-CONFIG_COMMANDS = {
-    "fetch_all": "fetch_all",
-    "upgrade_branch": "branch",
-    "merge_upstream": "merge",
-    "yarn_install": "yarn",
-}
+# The plan's step ids that run a command (tasks.local.upgrade_steps defines them, same ids).
+CORE_COMMANDS = ("fetch", "checkout_master", "pull", "merge_core_fork", "yarn_install")
+CONFIG_COMMANDS = ("fetch_all", "upgrade_branch", "merge_upstream", "yarn_install")
 # Phases whose commands depend on the servers (inventory, host, image tags): shown in the app.
 NOT_HEADLESS = ("release", "deploy_qa", "backup_production", "deploy_production")
 
@@ -75,11 +65,17 @@ ASSUMPTIONS = Finding(
 
 
 def _upstream_remote(config: Path) -> str | None:
-    from tasks.upgrade.detect import UPSTREAM_REMOTE_NAMES, git_read
+    """The fork's upstream remote, as the app finds it (by name, else by URL)."""
+    from tasks.local.checkout import detect_upstream_remote
+    from tasks.upgrade.detect import git_read
 
-    code, out = git_read(config, "remote")
-    remotes = out.split() if code == 0 else []
-    return next((r for r in UPSTREAM_REMOTE_NAMES if r in remotes), None)
+    code, out = git_read(config, "config", "--get-regexp", r"^remote\..*\.url$")
+    urls: dict[str, str] = {}
+    for line in out.splitlines() if code == 0 else []:
+        key, _, url = line.partition(" ")
+        name = key.removeprefix("remote.").removesuffix(".url")
+        urls.setdefault(name, url)
+    return detect_upstream_remote(urls)
 
 
 def step_commands(
@@ -87,23 +83,22 @@ def step_commands(
 ) -> dict[tuple[str, str], StepCommand]:
     """The command each applying step runs, keyed by (phase id, step id)."""
     from tasks.local.start import start_command
-    from tasks.local.upgrade_steps import config_steps, core_steps
+    from tasks.local.upgrade_steps import config_steps, core_steps, release_ref
 
     out: dict[tuple[str, str], StepCommand] = {}
-    core_defined = {s.id: s for s in core_steps(core or Path("."))}
-    for plan_id, step_id in CORE_COMMANDS.items():
-        if step_id in core_defined:
-            out[("update_core", plan_id)] = StepCommand(
+    if plan.target:
+        core_defined = {s.id: s for s in core_steps(core or Path("."), plan.target)}
+        for step_id in CORE_COMMANDS:
+            out[("update_core", step_id)] = StepCommand(
                 tuple(core_defined[step_id].argv), str(core) if core else None
             )
-    if plan.target:
         remote = _upstream_remote(config) if config else None
-        defined = {s.id: s for s in config_steps(config or Path("."), plan.target, remote)}
-        for plan_id, step_id in CONFIG_COMMANDS.items():
-            if step_id in defined:
-                out[("merge_config", plan_id)] = StepCommand(
-                    tuple(defined[step_id].argv), str(config) if config else None
-                )
+        ref = release_ref(config or Path("/nonexistent"), plan.target, remote)
+        defined = {s.id: s for s in config_steps(config or Path("."), plan.target, ref.name)}
+        for step_id in CONFIG_COMMANDS:
+            out[("merge_config", step_id)] = StepCommand(
+                tuple(defined[step_id].argv), str(config) if config else None
+            )
     if config is not None:
         try:
             out[("verify_local", "start_locally")] = StepCommand(

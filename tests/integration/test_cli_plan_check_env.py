@@ -100,14 +100,17 @@ def test_plan_json_from_a_session_is_ready(world: dict[str, Path], tmp_path: Pat
             assert step["why"], (phase["id"], step["id"])
     steps = _steps(doc)
     # The commands are the ones the app runs, from tasks.local.upgrade_steps.
-    core = {s.id: s for s in core_steps(world["core"])}
+    core = {s.id: s for s in core_steps(world["core"], "1.3.5")}
     assert steps[("update_core", "fetch")]["argv"] == list(core["fetch"].argv)
     assert steps[("update_core", "fetch")]["cwd"] == str(world["core"])
-    assert steps[("update_core", "yarn_install")]["argv"] == list(core["yarn"].argv)
-    config = {s.id: s for s in config_steps(world["fork"], "1.3.5", "countryconfig")}
-    for plan_id, step_id in (("fetch_all", "fetch_all"), ("merge_upstream", "merge")):
-        assert steps[("merge_config", plan_id)]["argv"] == list(config[step_id].argv)
-        assert steps[("merge_config", plan_id)]["cwd"] == str(world["fork"])
+    assert steps[("update_core", "yarn_install")]["argv"] == list(core["yarn_install"].argv)
+    # core not customised: the tag is checked out (never master).
+    assert steps[("update_core", "checkout_master")]["argv"][-2:] == ["--detach", "v1.3.5"]
+    config = {s.id: s for s in config_steps(world["fork"], "1.3.5", "v1.3.5")}
+    for step_id in ("fetch_all", "merge_upstream"):
+        assert steps[("merge_config", step_id)]["argv"] == list(config[step_id].argv)
+        assert steps[("merge_config", step_id)]["cwd"] == str(world["fork"])
+    assert not any("master" in a for (_p, _s), st in steps.items() for a in st["argv"] or [])
     # A step done by hand, or one that does not apply, has no command.
     assert steps[("merge_config", "resolve_conflicts")]["argv"] is None
     assert steps[("update_core", "pull")]["applies"] is False
@@ -140,7 +143,8 @@ def test_plan_text_shows_why_and_the_commands(world: dict[str, Path]) -> None:
     assert modules == []
     assert out.startswith("Upgrade 1.3.0 → 1.3.3 (hotfix)")
     assert "why: " in out
-    assert f"run: git fetch --all  (in {world['fork']})" in out
+    assert f"run: git fetch --all --tags  (in {world['fork']})" in out
+    assert f"run: git merge --no-edit v1.3.3  (in {world['fork']})" in out
     assert "hearth 20240201123539-join-given-name" in out
 
 

@@ -157,8 +157,8 @@ def test_a_phase_the_plan_blocks_refuses_the_deploy() -> None:
     from tasks.session.state import Session
 
     session = Session()
-    ensure_may_deploy(session, "qa")  # nothing blocks QA by default
+    ensure_may_deploy(session, None, "qa")  # nothing blocks QA by default
     session.phase("deploy_qa").status = PhaseStatus.BLOCKED
     session.phase("deploy_qa").reason = "No QA environment to deploy to: set one up first"
     with pytest.raises(GateLocked, match="No QA environment"):
-        ensure_may_deploy(session, "qa")
+        ensure_may_deploy(session, None, "qa")

@@ -14,13 +14,20 @@ from tasks.local.checkout import (
     check_branch_name,
     incoming_commits,
     inspect_repo,
+    merged_commits,
     scan_conflicts,
     stash_argv,
     target_version,
     upgrade_branch,
 )
 from tasks.local.process import Command, ProcessRun
-from tasks.local.upgrade_steps import blockers, config_steps, core_steps, merge_blocker
+from tasks.local.upgrade_steps import (
+    blockers,
+    config_steps,
+    core_steps,
+    merge_blocker,
+    release_ref,
+)
 from tasks.session.state import Session
 from tasks.upgrade.answers import Answers
 from tasks.upgrade.catalogue import LATEST
@@ -43,8 +50,10 @@ async def test_detached_head_reported(sandbox) -> None:
     git(sandbox.core_path, "checkout", "-q", "--detach", "HEAD")
     state = await inspect_repo(sandbox.core_path)
     assert state.detached and "detached HEAD" in state.summary()
-    (step,) = [s for s in core_steps(sandbox.core_path) if s.id == "pull"]
-    assert "not master" in blockers(step, state)[0]
+    (step,) = [s for s in core_steps(sandbox.core_path, "1.3.5") if s.id == "merge_core_fork"]
+    problems = blockers(step, state)
+    assert any("detached HEAD" in p for p in problems)
+    assert any("v1.3.5 is not in this checkout yet" in p for p in problems)
 
 
 async def test_dirty_tree_lists_changes_and_untracked_files_a_checkout_would_overwrite(
@@ -81,9 +90,20 @@ async def test_upstream_remote_detection(sandbox) -> None:
     git(cfg, "remote", "rename", "countryconfig", "farajaland")
     state = await inspect_repo(cfg)
     assert state.upstream_remote == "farajaland"
-    steps = config_steps(cfg, "1.3.5", state.upstream_remote)
-    assert steps[2].argv == ("git", "merge", "--no-edit", "farajaland/master")
-    git(cfg, "remote", "remove", "farajaland")
+    git(cfg, "fetch", "-q", "farajaland")
+    ref = release_ref(cfg, "1.3.4", state.upstream_remote)
+    assert ref.found and ref.name == "farajaland/release-v1.3.4"
+    steps = config_steps(cfg, "1.3.4", ref.name)
+    assert steps[2].argv == ("git", "merge", "--no-edit", "farajaland/release-v1.3.4")
+    # Many forks call it upstream.
+    git(cfg, "remote", "rename", "farajaland", "upstream")
+    assert (await inspect_repo(cfg)).upstream_remote == "upstream"
+    # Any name, when its URL is OpenCRVS's own country config repository.
+    git(cfg, "remote", "rename", "upstream", "opencrvs")
+    assert (await inspect_repo(cfg)).upstream_remote is None  # a local path: no URL to go by
+    git(cfg, "remote", "set-url", "opencrvs", "git@github.com:opencrvs/opencrvs-farajaland.git")
+    assert (await inspect_repo(cfg)).upstream_remote == "opencrvs"
+    git(cfg, "remote", "remove", "opencrvs")
     assert (await inspect_repo(cfg)).upstream_remote is None
 
 
@@ -139,6 +159,10 @@ async def test_conflicts_listed_rechecked_and_abort_restores_head(sandbox) -> No
     assert report.merge_in_progress
     assert [(f.path, f.markers, f.unmerged) for f in report.files] == [(CONFLICTING_FILE, 1, True)]
     assert merge_blocker(Session(), report) is not None
+    # The merge's own staged result is not "local changes" (nothing to stash, no refusal).
+    state = await inspect_repo(cfg)
+    assert state.merge_in_progress and state.changed == [] and not state.dirty
+    assert CONFLICTING_FILE in state.merge_changes and len(state.merge_changes) > 1
 
     # Staged with the markers still in: still blocking.
     git(cfg, "add", CONFLICTING_FILE)
@@ -167,12 +191,23 @@ async def test_resolved_merge_is_clean_and_lists_incoming_commits(sandbox) -> No
     assert report.blocking is None
     commits = await incoming_commits(cfg, before)
     # Upstream's own history: v1.3.3 carries 1.3.1 and 1.3.2 by content, not by ancestry.
-    assert [c.split(" ", 2)[2] for c in commits] == [
+    expected = [
         "Release v1.3.5",
         "change references in changelog",
         "Release 1.3.4",
         "Merge pull request #79 from opencrvs/upgrade-v1.3.3",
     ]
+    assert [c.split(" ", 2)[2] for c in commits] == expected
+    # Counted from the merge's own parents: the same, with no "before" to remember (a
+    # merge made in the operator's shell), and still after later commits on the branch.
+    (cfg / "after.txt").write_text("a fix after the merge\n")
+    git(cfg, "add", "after.txt")
+    git(cfg, "commit", "-q", "-m", "after the merge")
+    merged = await merged_commits(cfg, "v1.3.5")
+    assert merged is not None and [c.split(" ", 2)[2] for c in merged] == expected
+    assert await merged_commits(cfg, "v1.3.4") is not None  # 1.3.4 came in with it
+    git(cfg, "checkout", "-q", before)
+    assert await merged_commits(cfg, "v1.3.5") is None
 
 
 async def test_markers_committed_with_a_merge_are_still_found(sandbox) -> None:

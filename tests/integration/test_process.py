@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -119,12 +121,17 @@ async def test_cancel_ends_the_whole_process_group(tmp_path: Path) -> None:
     assert group_gone(pgid)
 
 
-async def test_cancelled_task_also_ends_the_group(tmp_path: Path) -> None:
+async def test_a_cancelled_follower_leaves_the_step_running_and_it_can_be_reattached(
+    tmp_path: Path,
+) -> None:
+    """The app quitting (or dying) stops following a step, never the step itself."""
     marker = tmp_path / "child.pid"
     started = asyncio.Event()
     journal = Journal(tmp_path / "j.jsonl")
+    log = tmp_path / "logs" / "step.log"
     run = ProcessRun(
         Command((PY, "-c", _tree_script(marker)), tmp_path),
+        log_file=log,
         journal=journal,
         on_lines=lambda lines: started.set(),
         terminate_grace_s=0.5,
@@ -136,9 +143,26 @@ async def test_cancelled_task_also_ends_the_group(tmp_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    try:
+        assert len(group_members(pgid)) == 2 and run.result is None
+        assert list(journal.entries()) == []
+        again = ProcessRun.attach(log, journal=journal, phase="p", step="s")
+        assert again is not None and again.pid == pgid and again.alive()
+        seen: list[str] = []
+        again.subscribe(seen.extend)
+        follower = asyncio.create_task(again.follow())
+        while "started" not in seen:
+            await asyncio.sleep(0.02)
+        again.cancel()
+        result = await asyncio.wait_for(follower, 10)
+    finally:
+        for pid in group_members(pgid):
+            os.kill(pid, signal.SIGKILL)
+    assert result.cancelled and result.exit_code == -signal.SIGTERM
     assert group_gone(pgid)
-    assert run.result is not None and run.result.cancelled
-    assert len(list(journal.entries())) == 1
+    (entry,) = list(journal.entries())
+    assert entry["step"] == "s" and entry["exit_code"] == -signal.SIGTERM
+    assert "cancelled" in log.read_text()
 
 
 async def test_running_steps_registry_waits_until_idle(tmp_path: Path) -> None:

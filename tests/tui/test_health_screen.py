@@ -156,7 +156,7 @@ async def test_hostile_text_is_shown_literally(app: CrvsMigrateApp) -> None:
         await pilot.press("h")
         await wait_for(pilot, lambda: app.screen.id != "_default")
         table(app).show_result(result)
-        from screens.health import NodeDetails
+        from screens.modals import NodeDetails
 
         app.push_screen(NodeDetails(result))
         await wait_for(pilot, lambda: isinstance(app.screen, NodeDetails) and app.screen.query(Log))
@@ -257,7 +257,7 @@ async def test_typed_hostile_node_is_refused_and_a_hand_edited_one_is_a_red_row(
 
 
 async def test_trust_dialog_says_when_the_key_is_the_jump_hosts(app: CrvsMigrateApp) -> None:
-    from screens.health import TrustHostKey
+    from screens.modals import TrustHostKey
     from tasks.servers.ssh import HostKeyInfo
 
     key = HostKeyInfo(

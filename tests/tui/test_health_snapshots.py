@@ -110,7 +110,7 @@ def test_cluster_health(snap_compare, tmp_path, size) -> None:
 
 @pytest.mark.parametrize("size", [(200, 40), (120, 40), (80, 24)])
 async def test_columns_fit_and_enter_shows_the_rest(tmp_path, size) -> None:
-    from screens.health import NodeDetails
+    from screens.modals import NodeDetails
     from screens.widgets.node_table import NodeTable
 
     app = health_app(tmp_path)

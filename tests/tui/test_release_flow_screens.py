@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Checkbox, Input
 
+from screens.modals.confirm import ChoiceModal
 from tasks.demo.sandbox import deploy_sh
 from tasks.release.deploy import DeployRecord
 from tasks.release.env_check import EnvCheckRecord
@@ -154,6 +155,11 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
         await pilot.pause()
         assert "yarn start" in static_text(app, "#start-command")
         await press_when_shown(pilot, app, "#local-start")
+        # node is not 16 here: the same choice as in phases 3-4 (Cancel is the default).
+        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        app.screen.query_one("#choice-ignore", Button).press()
+        await _until(pilot, lambda: not isinstance(app.screen, ChoiceModal))
         pane = app.screen.query_one("#local-pane")
         await _until(pilot, lambda: any("migrations done" in ln for ln in pane.lines))
         assert any("[bold]started[/]" in ln for ln in pane.lines)  # shown literally
@@ -168,3 +174,44 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
     kinds = [(e["kind"], e.get("step")) for e in app.workspace.journal.entries()]
     # The plan's step ids: the run and the confirmation are the step "start_locally".
     assert ("command", "start_locally") in kinds and ("confirmation", "start_locally") in kinds
+    (command,) = [e for e in app.workspace.journal.entries() if e["kind"] == "command"]
+    assert command["argv"][-2:] == ["--ignore-engines", "start"]
+
+
+async def test_a_failed_local_start_is_confirmed_only_with_a_typed_reason(tmp_path: Path) -> None:
+    from screens.modals.confirm import TextPromptModal
+
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "package.json").write_text(
+        json.dumps({"name": "c", "version": "1.3.5", "scripts": {"dev": "echo boom; exit 3"}})
+    )
+    app = _app(tmp_path, "verify_local", cfg)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#local-start")
+        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        app.screen.query_one("#choice-plain", Button).press()
+        await _until(pilot, lambda: not isinstance(app.screen, ChoiceModal))
+        rec = app.session.phase("verify_local").step("start_locally")
+        await _until(pilot, lambda: rec.status.value == "failed")
+        assert "exit code" in static_text(app, "#local-pane .output-status")
+        app.screen.query_one("#local-up", Checkbox).value = True
+        app.screen.query_one("#local-migrated", Checkbox).value = True
+        await pilot.pause()
+        await press_when_shown(pilot, app, "#local-confirm")
+        await _until(pilot, lambda: isinstance(app.screen, TextPromptModal))
+        # Escape (or an empty answer) records nothing, and says so.
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, TextPromptModal))
+        assert app.session.phase("verify_local").status.value != "done"
+        await press_when_shown(pilot, app, "#local-confirm")
+        await _until(pilot, lambda: isinstance(app.screen, TextPromptModal))
+        app.screen.query_one("#answer", Input).value = "started with docker compose in tmux"
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.session.phase("verify_local").status.value == "done")
+    confirmations = [
+        e["what"] for e in app.workspace.journal.entries() if e["kind"] == "confirmation"
+    ]
+    assert any("started with docker compose in tmux" in w and "failed" in w for w in confirmations)
+    assert "started with docker compose in tmux" in rec.note and rec.by

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from textual.widgets import Button, Input, RadioButton
@@ -11,7 +10,6 @@ from tasks.release.backup import verify_backup
 from tasks.release.deploy import DeployRecord
 from tasks.release.gate import BackupRecord, compute_gate, record_verification
 from tasks.sections import open_session
-from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
 from tests.support.backupdir import make_backup_dir
 from tests.support.evidence import qa_health
@@ -32,17 +30,31 @@ def _app(tmp_path: Path, view: str) -> CrvsMigrateApp:
 
 
 async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) -> None:
+    """The screen's own path when the scripts ran outside the app (the in-app runs against
+    sshd nodes are in tests/integration/test_gate_runs.py)."""
     app = _app(tmp_path, "backup_production")
     async with app.run_test(size=(100, 50)) as pilot:
         await pilot.pause()
         panel = static_text(app, "#gate-panel")
         assert "LOCKED" in panel and panel.count("✗") == 5
         assert app.screen.query_one("#to-production", Button).disabled
-        assert app.screen.query_one("#backup-taken", Button).disabled  # gate not opened yet
+        # Nothing can apply before the gate is opened.
+        for wid in (
+            "#backup-run",
+            "#backup-outside",
+            "#backup-verify",
+            "#restore-run",
+            "#restore-outside",
+            "#qa-health",
+            "#records-ok",
+        ):
+            assert app.screen.query_one(wid, Button).disabled, wid
 
         await press_when_shown(pilot, app, "#gate-open")
         since = BackupRecord.of(app.session).gate_opened_at
         assert since
+        assert "✓ Gate opened" in static_text(app, "#gate-open-hint")
+        assert "@" in static_text(app, "#gate-open-hint")  # who
 
         # An uppercase label is refused in the command itself.
         app.screen.query_one("#backup-label", Input).value = "Before-Upgrade"
@@ -53,19 +65,26 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
             ("#backup-dir", str(tmp_path / "remote")),
             ("#backup-prod-ip", "203.0.113.10"),
             ("#backup-replicas", "3"),
+            ("#restore-replicas", "1"),
         ]:
             app.screen.query_one(wid, Input).value = value
         await pilot.pause()
         assert "uppercase" in static_text(app, "#backup-command")
         app.screen.query_one("#backup-label", Input).value = LABEL
         await pilot.pause()
-        assert "emergency-backup-metadata.sh" in static_text(app, "#backup-command")
+        command = static_text(app, "#backup-command")
+        assert "/opt/opencrvs/infrastructure/emergency-backup-metadata.sh" in command
+        assert "--replicas=1" in static_text(app, "#restore-command")  # QA's, not production's
+        assert app.screen.query_one("#backup-verify", Button).disabled  # nothing taken yet
 
-        await press_when_shown(pilot, app, "#backup-taken")
+        await press_when_shown(pilot, app, "#backup-outside")
         await press_when_shown(pilot, app, "#confirm")  # the confirmation modal
         taken = BackupRecord.of(app.session).taken
-        assert taken is not None and taken.label == LABEL
-        assert not compute_gate(app.session).open
+        assert taken is not None and taken.label == LABEL and taken.how == "run outside the app"
+        result = static_text(app, "#backup-result")
+        assert "✓ Backup" in result and "run outside the app" in result and "@" in result
+        assert not compute_gate(app.session, app.workspace.journal).open
+        assert "run outside the app" in static_text(app, "#gate-panel")
 
         # Stored off-server: the evidence a verification leaves (the SSH path is in test_backup_ssh).
         make_backup_dir(tmp_path / "remote", LABEL)
@@ -73,11 +92,21 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
             app.session,
             await verify_backup(local_run, "backup", str(tmp_path / "remote"), LABEL, since),
         )
-        await press_when_shown(pilot, app, "#restore-done")
+        app.screen.refresh_from_session()
+        await pilot.pause()
+        assert not app.screen.query_one("#restore-run", Button).disabled
+        assert app.screen.query_one("#records-ok", Button).disabled  # no QA check yet
+        await press_when_shown(pilot, app, "#restore-outside")
         await press_when_shown(pilot, app, "#confirm")
+        assert "run outside the app" in static_text(app, "#restore-result")
         qa_health(app.session)
+        app.screen.refresh_from_session()
+        await pilot.pause()
         await press_when_shown(pilot, app, "#records-ok")
+        assert "✓ The restored records on QA look right" in static_text(app, "#qa-health-result")
         await press_when_shown(pilot, app, "#drafts-ack")
+        assert "✓ Staff were told" in static_text(app, "#drafts-result")
+        assert app.screen.query_one("#drafts-ack", Button).disabled  # said once
         panel = static_text(app, "#gate-panel")
         assert "LOCKED" in panel and panel.count("✗") == 1 and "Migration-duration" in panel
         assert app.screen.query_one("#to-production", Button).disabled
@@ -92,6 +121,7 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
         await press_when_shown(pilot, app, "#risk-ack")
         risk = BackupRecord.of(app.session).risk
         assert risk is not None and risk.strategy == "new_servers"
+        assert "✓ Risk acknowledged" in static_text(app, "#risk-result")
         assert "OPEN" in static_text(app, "#gate-panel")
         assert not app.screen.query_one("#to-production", Button).disabled
         await press_when_shown(pilot, app, "#to-production")
@@ -100,9 +130,9 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
 
     # Saved, and the saved state loads (its evidence holds).
     loaded = open_session(app.workspace.state_path)
-    assert loaded is not None and compute_gate(loaded).open
+    assert loaded is not None and compute_gate(loaded, app.workspace.journal).open
     whats = [e["step"] for e in app.workspace.journal.entries() if e["kind"] == "confirmation"]
-    assert whats == ["backup", "restore", "restore_records", "drafts", "risk"]
+    assert whats == ["gate", "backup", "restore", "restore_records", "drafts", "risk"]
 
 
 async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path: Path) -> None:
@@ -139,46 +169,3 @@ async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
         assert out is not None and str(out.html) in paths
         assert "git fetch --all" in out.markdown.read_text()
         assert out.html.read_text().startswith("<!DOCTYPE html>")
-
-
-async def test_demo_gate_backup_verified_after_trusting_the_backup_server(tmp_path: Path) -> None:
-    """The whole demo path of conditions 1 and 2: inventory prefill, fresh backup, trust, verify."""
-    from tasks.demo.sandbox import build_demo_sandbox
-
-    sandbox = build_demo_sandbox(tmp_path / "demo")
-    # As answered in Prepare: the production inventory where the fork keeps it.
-    answers = Answers(target_version="1.3.5", deployed=True)
-    answers.environment(EnvironmentId.PRODUCTION).inventory_path = str(
-        sandbox.config_path / "infrastructure" / "server-setup" / "production.ini"
-    )
-    app = make_app(sandbox.state_path, demo=sandbox, view="backup_production", answers=answers)
-    ws = app.workspace
-    async with app.run_test(size=(100, 50)) as pilot:
-        await pilot.pause()
-        async with asyncio.timeout(60):
-            while app.demo_cluster is None or not app.demo_cluster.ready.is_set():
-                await pilot.pause(0.1)
-        # Filled from the production inventory the demo cluster writes when it starts.
-        async with asyncio.timeout(30):
-            while app.screen.query_one("#backup-host", Input).value != "demo-backup":
-                await pilot.pause(0.1)
-        assert app.screen.query_one("#backup-host", Input).value == "demo-backup"
-        assert app.screen.query_one("#backup-dir", Input).value == "/home/backup/opencrvs"
-        await press_when_shown(pilot, app, "#gate-open")
-        await press_when_shown(pilot, app, "#backup-taken")
-        await press_when_shown(pilot, app, "#confirm")
-        await press_when_shown(pilot, app, "#backup-verify")
-        # The demo backup server is not in known_hosts: its fingerprint is shown first.
-        async with asyncio.timeout(30):
-            while not app.screen.query("#trust-yes"):
-                await pilot.pause(0.1)
-        app.screen.query_one("#trust-yes", Button).press()
-        async with asyncio.timeout(30):
-            while BackupRecord.of(app.session).verification is None:
-                await pilot.pause(0.1)
-        ver = BackupRecord.of(app.session).verification
-        assert ver is not None and ver.ok, ver
-        panel = static_text(app, "#gate-panel")
-        assert "✓ 1. Emergency backup taken" in panel and "✓ 2. Stored off" in panel
-    steps = [e.get("step") for e in ws.journal.entries() if e["kind"] == "confirmation"]
-    assert steps == ["backup", "verify"]

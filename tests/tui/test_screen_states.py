@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from screens.modals import ChoiceModal, ConfirmModal, ErrorModal, TextPromptModal
+from screens.modals import ChoiceModal, ConfirmModal, ErrorModal, TextPromptModal, TrustHostKey
+from tasks.servers.inventory import Node, Role
+from tasks.servers.ssh import HostKeyInfo
 from tasks.session.state import Session
 from tests.support.app import make_app
 from tui.app import CrvsMigrateApp
@@ -56,6 +58,18 @@ class TestDialogs:
             "https://github.com/opencrvs/opencrvs-countryconfig.git",
             "Add the remote",
         )
+        assert snap_compare(_app(tmp_path), terminal_size=SIZE, run_before=_pushing(modal))
+
+    def test_trust_an_unknown_host_key(self, snap_compare, tmp_path: Path) -> None:
+        key = HostKeyInfo(
+            "backup.prod.gov.example",
+            2222,
+            "ssh-ed25519",
+            "SHA256:Q2Fy0Zb7Nb2J3x4w1nO5yZkW6mC8eVqT0b1c2d3e4f5",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDummyKeyForTheSnapshotOnly",
+        )
+        node = Node("backup", "backup.prod.gov.example", Role.BACKUP, 2222, "backup")
+        modal = TrustHostKey(node, key)
         assert snap_compare(_app(tmp_path), terminal_size=SIZE, run_before=_pushing(modal))
 
     def test_an_error(self, snap_compare, tmp_path: Path) -> None:

@@ -98,9 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _subcommands() -> list:
-    from tui.cli import check_env, health, plan, serve
+    from tui.cli import check_env, health, plan, report, serve, status
 
-    return [health.register, plan.register, check_env.register, serve.register]
+    return [
+        health.register,
+        plan.register,
+        check_env.register,
+        status.register,
+        report.register,
+        serve.register,
+    ]
 
 
 def run_app(args: argparse.Namespace) -> int:

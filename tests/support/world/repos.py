@@ -44,10 +44,16 @@ SCRIPTS = (
 def standin(name: str, version: str = "") -> str:
     text = (STANDINS / name).read_text(encoding="utf-8")
     layout = "1.3.0" if version == "1.3.0" else "1.3.1"
+    label_dir = (
+        "# (1.3.0: the parts go straight into the remote directory, no <label> directory)"
+        if layout == "1.3.0"
+        else 'REMOTE_DIR="$REMOTE_DIR/${LABEL:-$BACKUP_DATE}"'
+    )
     return (
         text.replace("@@LICENSE@@\n", cc.LICENSE_SH)
         .replace("@@VERSION@@", version)
         .replace("@@LAYOUT@@", layout)
+        .replace("@@LABEL_DIR@@", label_dir)
     )
 
 

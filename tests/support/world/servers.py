@@ -3,7 +3,8 @@
 Each node has a directory (``<servers>/nodes/<name>/``) that stands for the parts of a real
 server that cannot exist on a shared test machine:
 
-  bin/        first on the login PATH (sshd ``SetEnv``): the stand-in ``docker`` and ``df``,
+  bin/        first on the login PATH (sshd ``SetEnv``): the stand-in ``docker``, ``df``,
+              ``curl`` (traefik's HTTPS answers) and ``hostname`` (``-I``: the node's address),
               ``crvs-node`` (the node's bookkeeping) and ``ssh``/``scp`` wrappers that use the
               node's own key and the world's known_hosts (node-to-node ssh, as rsync does)
   state.json  what the stand-in docker answers from (stack, versions, migration runs, ...)
@@ -229,6 +230,8 @@ def start_servers(
                 ("docker", "docker.py"),
                 ("df", "df.py"),
                 ("crvs-node", "crvs_node.py"),
+                ("curl", "curl.py"),
+                ("hostname", "hostname.py"),
             ):
                 body = (STANDINS / script).read_text(encoding="utf-8")
                 _write(bin_dir / tool, f"#!{python} -S\n{body}", 0o755)

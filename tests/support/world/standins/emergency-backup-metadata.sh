@@ -130,9 +130,8 @@ fi
 
 NODE=$(crvs-node get node)
 BACKUP_DATE=$(date +%Y-%m-%d)
-if [ "$LAYOUT" != "1.3.0" ]; then
-  REMOTE_DIR="$REMOTE_DIR/${LABEL:-$BACKUP_DATE}"
-fi
+# As the real scripts differ (crvs-migrate tells them apart by this line): 1.3.1+ only.
+@@LABEL_DIR@@
 
 # mongodump of each database (the stand-in writes a small gzip archive naming what it holds)
 for DB in hearth-dev openhim-dev user-mgnt application-config metrics webhooks performance; do
