@@ -25,6 +25,7 @@ from tests.support.gate_world import HEALTHY_SERVICES, GateWorld
 from tests.support.gate_world.ui import (
     answers_for,
     config_checkout,
+    confirm_by_hand,
     deployed,
     errors,
     type_answer,
@@ -60,6 +61,8 @@ async def test_qa_deploy_is_checked_and_a_failed_check_names_its_fixes(
         assert app.screen.query_one("#deploy-replicas", Input).value == "1"
         _fields(app, "v1.3.5-fj")
         await pilot.pause()
+        # B5: the phase's by-hand steps (Ansible on QA, the integrations) confirmed first.
+        assert await confirm_by_hand(pilot, app) == ["ansible_playbook", "test_integrations"]
         await press_when_shown(pilot, app, "#deploy-run")
         await press_when_shown(pilot, app, "#confirm")
         await until(
@@ -124,6 +127,7 @@ async def test_production_deploy_checked_then_rolled_back(world: GateWorld, tmp_
             assert app.screen.query_one(wid).disabled, wid  # nothing deployed yet
         _fields(app, "v1.3.5-fj")
         await pilot.pause()
+        assert await confirm_by_hand(pilot, app) == ["inform_staff", "ansible_playbook"]
         # B19: the production deploy asks for the environment's name or the manager's host.
         await press_when_shown(pilot, app, "#deploy-run")
         await type_answer(pilot, app, "prod")

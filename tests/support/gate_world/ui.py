@@ -70,6 +70,26 @@ async def type_answer(pilot, app, text: str) -> None:
     await press_when_shown(pilot, app, "#confirm")
 
 
+async def confirm_by_hand(pilot, app, note: str = "done as the notes say") -> list[str]:
+    """Confirm every by-hand step the phase still shows as to do, as an operator does:
+    the step highlighted in "By hand", Enter, a note typed. Returns the steps' ids."""
+    from screens.widgets.manual_steps import ManualSteps
+    from tasks.upgrade.manual import manual_missing
+
+    widget = app.screen.query_one("#manual-steps", ManualSteps)
+    done = []
+    for step in manual_missing(app.session, app.screen.view_id):
+        widget.focus()
+        ids = [widget.get_option_at_index(i).id for i in range(widget.option_count)]
+        widget.highlighted = ids.index(step.id)
+        await pilot.pause()
+        await pilot.press("enter")
+        await type_answer(pilot, app, note)
+        await until(pilot, lambda s=step: s not in manual_missing(app.session, app.screen.view_id))
+        done.append(step.id)
+    return done
+
+
 async def walk_gate(pilot, app, world: GateWorld, label: str) -> None:
     """Every condition of the gate, from the screen: it ends open."""
     await until(
