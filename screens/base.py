@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -79,24 +78,8 @@ class PhaseHeading(Static):
     _shown: Text | None = None
 
 
-def _said_by_a_widget(screen: Screen, message: Message) -> bool:
-    """A message a widget of ``screen`` sent up (an Input's Changed, a Select's), as
-    opposed to Textual's own events and internal messages (layout, callbacks)."""
-    return (
-        not isinstance(message, events.Event)
-        and message._sender is not screen
-        and type(message).__module__ != "textual.messages"
-    )
-
-
 class PhaseScreen(Screen):
-    """A phase or view: sidebar on the left, heading and body on the right.
-
-    The app may make a screen ahead of its first visit, in idle time (``made_ahead``):
-    it is composed and styled then, but its own mount work (``on_mount``: checks,
-    workers, reading files) waits until it is first shown, exactly as if it had been
-    made at that moment.
-    """
+    """A phase or view: sidebar on the left, heading and body on the right."""
 
     VIEW_ID: ClassVar[str] = ""
 
@@ -104,14 +87,6 @@ class PhaseScreen(Screen):
         super().__init__(**kwargs)
         self.view_id = view_id or self.VIEW_ID
         self.sub_title = self.title_for_header()
-        self.made_ahead = False
-        # Shown at least once (then its on_mount has run).
-        self.shown = False
-        # Made ahead: its Mount and the messages its widgets sent, until it is shown.
-        self._held: list[Message] = []
-        # What the styles were computed for (the stylesheet, the app's classes): a screen
-        # shown again under the same restyles nothing.
-        self._styled_for: tuple[object, ...] | None = None
         # The layout's breakpoint class before anything is composed: set after the first
         # layout (as Textual does) it would restyle every widget once more.
         self._update_breakpoint()
@@ -137,30 +112,6 @@ class PhaseScreen(Screen):
         self.frame.save_session()
 
     async def _dispatch_message(self, message: Message) -> None:
-        if isinstance(message, events.Mount):
-            self._styled_for = self._style_state()
-        if self.made_ahead and not self.shown:
-            # Nothing of its own runs before it is shown: its on_mount (checks, workers)
-            # and its handlers of what its widgets say as they mount (an Input's first
-            # Changed, a Select's) wait, in order. Textual's own events go on.
-            if isinstance(message, events.Mount) or _said_by_a_widget(self, message):
-                self._held.append(message)
-                return
-        if isinstance(message, events.ScreenResume):
-            self.shown = True
-            self._update_breakpoint()  # the terminal may have been resized meanwhile
-            if message.refresh_styles and self._styled_for == self._style_state():
-                # Nothing that styles depend on changed while it was hidden.
-                message = events.ScreenResume(refresh_styles=False)
-            self._styled_for = self._style_state()
-            held, self._held = self._held, []
-            for waiting in held:
-                await self._dispatch_shown_errors(waiting)
-        elif isinstance(message, events.ScreenSuspend):
-            self._styled_for = self._style_state()
-        await self._dispatch_shown_errors(message)
-
-    async def _dispatch_shown_errors(self, message: Message) -> None:
         # Errors are shown in one place: a CrvsError raised by any handler of this screen
         # goes to the app's error modal, and the screen goes on (Textual would stop the
         # screen's message loop). Workers' errors reach the app the same way.
@@ -168,19 +119,6 @@ class PhaseScreen(Screen):
             await super()._dispatch_message(message)
         except CrvsError as error:
             self.frame.show_error(error)
-
-    async def _on_resize(self, event: events.Resize) -> None:
-        # A new screen's first layout tells the screen itself it was resized, and
-        # Textual lays the whole screen out (and renders it) again for it. Nothing
-        # changed size: the layout just made stands.
-        if event.size == self.outer_size and self._compositor.size == event.size:
-            event.prevent_default()
-            self._update_breakpoint()
-
-    def _style_state(self) -> tuple[object, ...]:
-        app = self.app
-        # Textual counts stylesheet changes (a theme change, for one) on the app.
-        return (getattr(app, "_css_update_count", None), frozenset(app.classes), app.app_focus)
 
     def _update_breakpoint(self) -> None:
         """The app's horizontal breakpoint class for the terminal's width (``-narrow`` /
@@ -199,22 +137,6 @@ class PhaseScreen(Screen):
             (name for low, name in sorted(breakpoints, reverse=True) if width >= low), None
         )
         self.update_classes({name: name == chosen for _, name in breakpoints})
-
-    async def prepare_ahead(self) -> None:
-        """Made ahead, just mounted and still hidden: finish what its first paint would
-        otherwise wait for. Nothing of its own work runs (``on_mount`` waits).
-
-        The screen is laid out and its widgets rendered for the terminal's size, into
-        Textual's caches and not to the terminal: its first frame is then drawn from
-        them, as a revisit is. (Private calls: Textual is pinned to one version.)
-        """
-        await self.finish_ahead()
-        if self.is_attached and not self.is_current:
-            self._refresh_layout(self.app.size)
-            self._compositor.render_update(full=True)
-
-    async def finish_ahead(self) -> None:
-        """Mount what this screen would mount after its first paint (made ahead)."""
 
     def compose(self) -> ComposeResult:
         yield Header()

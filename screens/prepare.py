@@ -417,10 +417,6 @@ class PrepareScreen(PhaseScreen):
         if self._form is None:
             self._form = asyncio.ensure_future(self._mount_later_parts())
 
-    async def finish_ahead(self) -> None:
-        """Made ahead of its first visit: the whole form is mounted while hidden."""
-        await self.form_ready()
-
     async def form_ready(self) -> None:
         """Wait until every part of the form is mounted (handlers that need a field
         below the first screenful await this; keys typed meanwhile wait their turn)."""

@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from tasks.demo.cluster import DemoCluster
 
 CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
-# The other screens are made once the first one has been drawn whole.
-AHEAD_AFTER_S = 0.05
 
 
 class CrvsMigrateApp(App[int]):
@@ -100,11 +98,9 @@ class CrvsMigrateApp(App[int]):
 
             self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
-        # The CLI turns the garbage collector off for the start-up (tui.cli.main); then
-        # the app keeps what lives as long as it does out of the collector's scans.
+        # The CLI turns the garbage collector off for the start-up (tui.cli.main).
         self._collector_held = not gc.isenabled()
-        self._collector_managed = self._collector_held
-        self.views = Views(self, made=self._freeze_long_lived, discarding=self._unfreeze)
+        self.views = Views(self)
         # Where the operator is, not yet written (it is saved once the screen is shown).
         self._view_unsaved = False
 
@@ -148,9 +144,9 @@ class CrvsMigrateApp(App[int]):
         self.call_after_refresh(self._first_paint_done)
 
     def _first_paint_done(self) -> None:
-        """The first screen is up: make the other screens in idle time."""
+        """The first screen is up: what the next keys will need, off the app's loop."""
         self._collect_again()
-        self.set_timer(AHEAD_AFTER_S, self.views.make_ahead)
+        self.run_worker(self.views.import_help_renderer(), group="help-import", exit_on_error=False)
 
     def _collect_again(self) -> None:
         """The CLI starts with the garbage collector off (tui.cli.main): on again once
@@ -161,18 +157,6 @@ class CrvsMigrateApp(App[int]):
             self._collector_held = False
             gc.freeze()
             gc.enable()
-
-    def _freeze_long_lived(self) -> None:
-        """The screens made ahead live as long as the app: out of the collector's scans
-        (with every screen and its widgets in them, one scan takes a tenth of a second)."""
-        if self._collector_managed:
-            gc.freeze()
-
-    def _unfreeze(self) -> None:
-        """Screens are about to be discarded (in idle time): let the collector see them."""
-        if self._collector_managed:
-            gc.unfreeze()
-            self.call_later(gc.collect)
 
     def _reattach_steps(self) -> None:
         """Steps saved as running: follow again those that still run (they ran on while
@@ -309,12 +293,6 @@ class CrvsMigrateApp(App[int]):
         except TimeoutError:
             raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
 
-    async def _close_all(self) -> None:
-        # Textual's own shutdown step (Textual is pinned): screens made ahead finish
-        # mounting first.
-        await self.views.close()
-        await super()._close_all()
-
     async def on_unmount(self) -> None:
         self._save_view()
         if self.demo_cluster is not None:
@@ -361,7 +339,6 @@ class CrvsMigrateApp(App[int]):
         fails (full disk, read-only directory) shows the storage screen; the file keeps
         the previous state.
         """
-        self.views.changed()
         if not self._write_session():
             return
         # The phase in view (under any dialog) shows the change at once: its heading and
@@ -443,7 +420,7 @@ class CrvsMigrateApp(App[int]):
         return shown.view_id if shown is not None else None
 
     def show_view(self, view_id: str) -> None:
-        """Show a phase or a view (``tui.views``: installed screens, made ahead)."""
+        """Show a phase or a view (``tui.views``: installed screens)."""
         self.views.show(view_id)
 
     def on_navigate_to(self, message: NavigateTo) -> None:
@@ -486,7 +463,7 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        # Made once (ahead, or on first use), then kept: the notes are rendered once per run.
+        # Made on first use, then kept: the notes are rendered once per run.
         self.views.show_help()
 
     def action_export_report(self) -> None:

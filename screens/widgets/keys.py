@@ -132,9 +132,16 @@ class KeyBar(Widget, can_focus=False):
             # As Footer draws it: the separator takes the key's left padding.
             add(self._palette, right, self._palette.display, f" {self._palette.description} ")
             width = self.size.width
-            gap = width - text.cell_len - right.cell_len
-            if gap > 0:
-                text.append(" " * gap)
+            room = width - right.cell_len
+            if room > 0:
+                # As Footer does: the keys that do not fit are cut, the palette stays.
+                if text.cell_len > room:
+                    # Whole keys only: a key cut in half reads as another key.
+                    palette_span = self._spans.pop()
+                    self._spans = [span for span in self._spans if span[1] <= room]
+                    text = text[: self._spans[-1][1]] if self._spans else Text(end="")
+                    self._spans.append(palette_span)
+                text.append(" " * (room - text.cell_len))
                 # The palette's span, moved to where it is drawn.
                 start, end, key = self._spans.pop()
                 offset = text.cell_len + palette_at
