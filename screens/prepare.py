@@ -20,28 +20,28 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalGroup, VerticalScroll
 from textual.message import Message
 from textual.validation import ValidationResult
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from screens.base import PhaseHeading, PhaseScreen
+from screens.modals.reason import ReasonModal
 from screens.widgets.form import Choice, ProblemValidator, TickBox
 from tasks.errors import CrvsError
 from tasks.names import remote_name_problem
-from tasks.servers.health import load_node_resources
 from tasks.session.phases import PhaseStatus
-from tasks.units import gib
+from tasks.text import sanitize
 from tasks.upgrade.answers import (
     INVENTORY_ENVIRONMENTS,
     Answers,
     CitizenRegistration,
     EnvironmentId,
-    ServerFree,
     ServerKind,
     cluster_size_problem,
     format_server_free,
+    installation_problem,
     parse_server_free,
     positive_int_problem,
     resolve_answer_path,
@@ -55,7 +55,16 @@ from tasks.upgrade.detect import (
     file_problem,
     git_checkout_problem,
 )
-from tasks.upgrade.plan import load_plan, update_plan
+from tasks.upgrade.from_health import answers_from_health
+from tasks.upgrade.plan import (
+    PlanRecord,
+    answers_done,
+    answers_frozen,
+    load_plan,
+    record_detected_version,
+    reopen_answers,
+    update_plan,
+)
 
 W = TypeVar("W", bound=Widget)
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -78,6 +87,7 @@ class PrepareScreen(PhaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "cluster_health", "Cluster health"),
         Binding("f3", "fill_from_health", "Fill from health"),
+        Binding("f4", "change_answers", "Change answers"),
         Binding("ctrl+n", "done", "Make the plan"),
     ]
 
@@ -96,10 +106,17 @@ class PrepareScreen(PhaseScreen):
     def compose_body(self) -> ComposeResult:
         a = self.answers
         self._saved = a.to_state()
+        self._frozen = answers_frozen(self.session)
+        with Horizontal(id="answers-frozen"):
+            yield Static(self._frozen_text(), id="frozen-note")
+            yield Button("F4 Change answers", id="change-answers", classes="small")
         form = VerticalScroll(id="content", classes="prepare-form")
-        # Tab goes from the sidebar straight to the first question.
-        form.can_focus = False
-        with form:
+        # Tab goes from the sidebar straight to the first question (while the answers
+        # are frozen, the form itself takes the focus: arrows and page keys scroll it).
+        form.can_focus = self._frozen
+        questions = Questions(id="questions")
+        questions.disabled = self._frozen
+        with form, questions:
             yield Static(
                 "Answer what you know; everything is saved as you type. "
                 "Enter moves on when an answer is valid.",
@@ -282,6 +299,14 @@ class PrepareScreen(PhaseScreen):
         )
 
     def form_end(self) -> ComposeResult:
+        yield from self.text_question(
+            "installation",
+            "What do you call this installation? (optional)",
+            "It titles the upgrade report and the session, e.g. Farajaland production.",
+            self.session.installation,
+            installation_problem,
+            placeholder="e.g. Farajaland production",
+        )
         yield Static("", id="form-summary")
         yield Button("Done, make the plan", id="done", variant="primary")
 
@@ -379,7 +404,7 @@ class PrepareScreen(PhaseScreen):
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
             yield _question_text(label, hint)
-            yield Choice(options, value, field_id)
+            yield FormChoice(options, value, field_id)
             yield Static("", id=f"{field_id}-error", classes="field-error")
 
     # -- path checks: a served demo reads nothing outside its sandbox -----------
@@ -400,6 +425,7 @@ class PrepareScreen(PhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.show_frozen()
         self.refresh_derived()
         # The rest of the form once this screenful is on screen.
         self.call_after_refresh(self.post_message, self.FormParts())
@@ -459,6 +485,9 @@ class PrepareScreen(PhaseScreen):
     @on(Input.Changed)
     def input_changed(self, event: Input.Changed) -> None:
         field_id = event.input.id or ""
+        if field_id == "installation":
+            self.installation_changed(event)
+            return
         self.store_input(field_id, event.value, event.validation_result)
         self.show_input_problem(event.input, event.validation_result)
         if (
@@ -468,6 +497,16 @@ class PrepareScreen(PhaseScreen):
         ):
             self.start_detection(event.value)
         self.answers_changed()
+
+    def installation_changed(self, event: Input.Changed) -> None:
+        """The installation's name is the session's own (the report's title reads it)."""
+        self.show_input_problem(event.input, event.validation_result)
+        if self._frozen or (event.validation_result and not event.validation_result.is_valid):
+            return
+        name = sanitize(event.value).strip()
+        if name != self.session.installation:
+            self.session.installation = name
+            self.save_session()
 
     def store_input(self, field_id: str, value: str, result: ValidationResult | None) -> None:
         a = self.answers
@@ -552,6 +591,8 @@ class PrepareScreen(PhaseScreen):
 
     def answers_changed(self, by_operator: bool = True) -> None:
         """Save on every change; the operator's first answer starts the phase."""
+        if self._frozen:
+            return  # frozen with the accepted plan: nothing here changes them
         a = self.answers
         state = a.to_state()
         if state == self._saved:
@@ -609,6 +650,8 @@ class PrepareScreen(PhaseScreen):
                 _set_text(note, f"✎ edited; detected was {a.detected_version}")
         else:
             _set_text(note, self._detected_note and f"? {self._detected_note}")
+        if self._detection_kept:
+            _set_text(note, f"✎ {self._detection_kept}")
         note.display = bool(str(note.content))
         if not self.form_complete:
             return  # the summary is at the end of the form
@@ -620,6 +663,9 @@ class PrepareScreen(PhaseScreen):
             _set_text(summary, "✓ All answered. Make the plan when you are ready.")
 
     _detected_note = ""
+    _detection_kept = ""
+    # Frozen with the accepted plan (``tasks.upgrade.plan.answers_frozen``).
+    _frozen = False
 
     # -- current version detection ------------------------------------------
 
@@ -641,17 +687,17 @@ class PrepareScreen(PhaseScreen):
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
-        previous = a.detected_version
+        outcome = record_detected_version(self.session, found.version)
         self._detected_note = found.note
-        a.detected_version = found.version
-        current_input = self.query_one("#current_version", Input)
-        if found.version and a.current_version in ("", previous):
+        self._detection_kept = outcome.kept_because
+        if outcome.filled:
+            current_input = self.query_one("#current_version", Input)
             # Filled in, not answered: it must not start the phase on its own.
             with self.prevent(Input.Changed):
-                current_input.value = found.version
-            a.current_version = found.version
+                current_input.value = a.current_version
             self.show_input_problem(current_input)
         self.answers_changed(by_operator=False)
+        self.refresh_derived()
 
     # -- actions -------------------------------------------------------------
 
@@ -690,6 +736,23 @@ class PrepareScreen(PhaseScreen):
                 return
         self.focus_next()
 
+    def action_next_field(self) -> None:
+        self._move_field(+1)
+
+    def action_previous_field(self) -> None:
+        self._move_field(-1)
+
+    def _move_field(self, step: int) -> None:
+        """Up / down: the field before or after the focused one, in form order."""
+        focused = self.focused
+        fields = [w for w in self.query("#questions *") if w.focusable and _shown(w)]
+        if focused not in fields:
+            return
+        index = fields.index(focused) + step
+        if 0 <= index < len(fields):
+            fields[index].focus()
+            fields[index].scroll_visible(animate=False)
+
     def required_problem(self, field_id: str) -> str | None:
         a = self.answers
         if field_id.startswith("env-"):
@@ -727,26 +790,36 @@ class PrepareScreen(PhaseScreen):
         self.frame.action_navigate("health")
 
     async def action_fill_from_health(self) -> None:
+        """The server answers of every ticked environment from its last health run
+        (``tasks.upgrade.from_health``: the backup server is not counted)."""
         await self.form_ready()
+        if self._frozen:
+            self.notify("The answers are frozen with the accepted plan: F4 to change them.")
+            return
         filled = []
         for env in list(self.answers.environments):
-            nodes = load_node_resources(self.session, env.value)
-            servers = [
-                ServerFree(
-                    n.node,
-                    round(n.disk_free_gib or 0, 1),
-                    round(gib(n.ram_available_bytes or 0), 1),
-                )
-                for n in nodes
-                if n.disk_free_bytes is not None and n.ram_available_bytes is not None
-            ]
-            if servers:
-                self.query_one(f"#env-{env.value}-servers", Input).value = format_server_free(
-                    servers
-                )
-                filled.append(env.label)
+            found = answers_from_health(self.session, env)
+            if found is None:
+                continue
+            values = {
+                "ram_gb": found.ram_gb,
+                "cpus": found.cpus,
+                "disk_gb": found.disk_gb,
+                "cluster_size": found.cluster_size,
+                "servers": format_server_free(found.servers) if found.servers else None,
+                "inventory_path": found.inventory_path or None,
+            }
+            for attr, value in values.items():
+                fields = self.query(f"#env-{env.value}-{attr}").results(Input)
+                for field_input in fields:
+                    if value is not None:
+                        # Through the field, as if typed: checked and saved the same way.
+                        field_input.value = str(value)
+            backup = ", backup server left out" if found.backup_servers else ""
+            count = f"{found.cluster_size} server(s)" if found.cluster_size else "free space"
+            filled.append(f"{env.label} ({count}{backup})")
         if filled:
-            self.notify(f"Filled from the last Cluster health check: {', '.join(filled)}")
+            self.notify(f"Filled from the last Cluster health check: {'; '.join(filled)}")
         else:
             self.notify(
                 "No Cluster health results for these environments yet: press F2 to run one.",
@@ -754,17 +827,82 @@ class PrepareScreen(PhaseScreen):
             )
 
     async def action_done(self) -> None:
+        if self._frozen:
+            self.frame.action_navigate("plan")
+            return
         a = self.answers
         problems = a.problems()
         if problems:
             await self.form_ready()
             self.show_all_problems(problems)
             return
-        self.session.phase("prepare").finish()
-        update_plan(self.session)
+        reopened = PlanRecord.of(self.session).answers_reopened
+        stands = answers_done(self.session)
         self.save_session()
         self.journal.event("Preparation questions answered", phase="prepare")
+        if reopened and stands:
+            self.notify("The answers lead to the plan you accepted: it stands.")
+            self.show_frozen()
         self.frame.action_navigate("plan")
+
+    # -- frozen answers -------------------------------------------------------
+
+    def _frozen_text(self) -> Text:
+        return Text(
+            "The answers are frozen: the plan made from them was accepted. "
+            "Changing them makes the plan again, to be accepted again.",
+            style="italic",
+        )
+
+    def show_frozen(self) -> None:
+        """Read-only while frozen, with the way to reopen them."""
+        self._frozen = answers_frozen(self.session)
+        self.query_one("#answers-frozen").display = self._frozen
+        self.query_one("#questions").disabled = self._frozen
+        form = self.query_one("#content", VerticalScroll)
+        form.can_focus = self._frozen
+        if self._frozen and (self.focused is None or self.focused.is_disabled):
+            self.query_one("#change-answers", Button).focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "change_answers":
+            return self._frozen
+        if action == "fill_from_health":
+            return not self._frozen
+        return super().check_action(action, parameters)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        # A plan accepted meanwhile freezes the answers; answers reopened stay open.
+        if answers_frozen(self.session) != self._frozen:
+            self.show_frozen()
+
+    @on(Button.Pressed, "#change-answers")
+    def change_pressed(self) -> None:
+        self.action_change_answers()
+
+    @work(group="change-answers", exclusive=True)
+    async def action_change_answers(self) -> None:
+        if not answers_frozen(self.session):
+            return
+        reason = await self.app.push_screen_wait(
+            ReasonModal(
+                "Change the answers",
+                "The plan made from these answers was accepted, and the upgrade follows "
+                "it. Changing an answer makes the plan again: what changed is shown, and "
+                "the new plan must be accepted before the next phase.\n\n"
+                "Why do the answers change? (kept in the journal)",
+                "e.g. production has 5 servers, not 3",
+                "Reopen the answers",
+            )
+        )
+        if reason is None:
+            return
+        reopen_answers(self.session, reason, self.journal)
+        self.save_session()
+        self.show_frozen()
+        self.notify("Answers reopened: change what is needed, then make the plan again.")
 
     def on_screen_suspend(self) -> None:
         # Leaving Prepare after a plan was made: keep the plan (and so the
@@ -794,6 +932,48 @@ class PrepareScreen(PhaseScreen):
             first.focus()
             first.scroll_visible()
         self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
+
+
+class Questions(VerticalGroup):
+    """The form's questions. Up and down move between its fields (bound here, under the
+    scrolling form, whose own arrows would scroll it; a choice's arrows go first)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "screen.next_field", "Next field", show=False),
+        Binding("up", "screen.previous_field", "Previous field", show=False),
+    ]
+
+
+class FormChoice(Choice, inherit_bindings=False):
+    """A question of the form: left and right choose; up and down choose too, and past
+    the first or last answer move to the field before or after (as in the rest of the
+    form)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            b
+            for b in Choice.BINDINGS
+            if isinstance(b, Binding) and b.action not in ("next_button", "previous_button")
+        ),
+        Binding("right", "next_button", "Next option", show=False),
+        Binding("left", "previous_button", "Previous option", show=False),
+        Binding("down", "down", "Next option or field", show=False),
+        Binding("up", "up", "Previous option or field", show=False),
+    ]
+
+    def action_down(self) -> None:
+        if self._selected is not None and self._selected >= len(self.keys) - 1:
+            if isinstance(self.screen, PrepareScreen):
+                self.screen.action_next_field()
+        else:
+            self.action_next_button()
+
+    def action_up(self) -> None:
+        if self._selected is not None and self._selected <= 0:
+            if isinstance(self.screen, PrepareScreen):
+                self.screen.action_previous_field()
+        else:
+            self.action_previous_button()
 
 
 class FormPart(Vertical):
