@@ -151,10 +151,24 @@ class PhaseScreen(Screen):
         """What this phase shows under its heading. Override in each screen."""
         yield VerticalScroll(id="content")
 
+    # Textual calls ``on_mount`` of every class in the MRO, so a subclass that also calls
+    # ``super().on_mount()`` would run this twice: once per mount is enough.
+    _frame_mounted = False
+    # Mounted and not shown yet: the first ScreenResume follows on_mount at once.
+    _fresh = False
+
     def on_mount(self) -> None:
+        if self._frame_mounted:
+            return
+        self._frame_mounted = True
+        self._fresh = True
         self.refresh_from_session()
 
     def on_screen_resume(self) -> None:
+        if self._fresh:
+            # Shown for the first time: on_mount read the session a moment ago.
+            self._fresh = False
+            return
         # The session may have changed on another screen.
         self.refresh_from_session()
 

@@ -873,8 +873,7 @@ class PrepareScreen(PhaseScreen):
         return super().check_action(action, parameters)
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        # A plan accepted meanwhile freezes the answers; answers reopened stay open.
+        # (PhaseScreen's own on_screen_resume is called by Textual as well.) A plan accepted meanwhile freezes the answers; answers reopened stay open.
         if answers_frozen(self.session) != self._frozen:
             self.show_frozen()
 
