@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -112,6 +113,11 @@ class PhaseScreen(Screen):
         self.frame.save_session()
 
     async def _dispatch_message(self, message: Message) -> None:
+        if isinstance(message, events.ScreenResume) and message.refresh_styles and self._fresh:
+            # Shown for the first time, right after its mount styled every widget:
+            # Textual's restyle of the whole screen on resume would compute the same
+            # styles again (a quarter of a first visit's time).
+            message = events.ScreenResume(refresh_styles=False)
         # Errors are shown in one place: a CrvsError raised by any handler of this screen
         # goes to the app's error modal, and the screen goes on (Textual would stop the
         # screen's message loop). Workers' errors reach the app the same way.
