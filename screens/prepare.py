@@ -29,7 +29,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 from screens.base import PhaseHeading, PhaseScreen
 from screens.modals.reason import ReasonModal
 from screens.widgets.form import Choice, ProblemValidator, TickBox
-from tasks.errors import CrvsError
+from tasks.errors import CrvsError, ReadOnlySession
 from tasks.names import remote_name_problem
 from tasks.session.phases import PhaseStatus
 from tasks.text import sanitize
@@ -873,7 +873,8 @@ class PrepareScreen(PhaseScreen):
         return super().check_action(action, parameters)
 
     def on_screen_resume(self) -> None:
-        # (PhaseScreen's own on_screen_resume is called by Textual as well.) A plan accepted meanwhile freezes the answers; answers reopened stay open.
+        # (Textual calls PhaseScreen's own on_screen_resume as well.) A plan accepted
+        # meanwhile freezes the answers; answers reopened stay open.
         if answers_frozen(self.session) != self._frozen:
             self.show_frozen()
 
@@ -885,6 +886,8 @@ class PrepareScreen(PhaseScreen):
     async def action_change_answers(self) -> None:
         if not answers_frozen(self.session):
             return
+        if self.workspace.read_only:
+            raise ReadOnlySession("Changing the answers")
         reason = await self.app.push_screen_wait(
             ReasonModal(
                 "Change the answers",
@@ -906,7 +909,8 @@ class PrepareScreen(PhaseScreen):
     def on_screen_suspend(self) -> None:
         # Leaving Prepare after a plan was made: keep the plan (and so the
         # sidebar) in step with the answers, even if Plan is not visited next.
-        if load_plan(self.session) is not None:
+        # Frozen answers leave the accepted plan as it was accepted.
+        if load_plan(self.session) is not None and not answers_frozen(self.session):
             _, changed = update_plan(self.session)
             if changed:
                 self.save_session()
