@@ -138,8 +138,10 @@ class KeyBar(Widget, can_focus=False):
                 if text.cell_len > room:
                     # Whole keys only: a key cut in half reads as another key.
                     palette_span = self._spans.pop()
-                    self._spans = [span for span in self._spans if span[1] <= room]
-                    text = text[: self._spans[-1][1]] if self._spans else Text(end="")
+                    # (a key's trailing blank may go: the separator follows it)
+                    self._spans = [span for span in self._spans if span[1] - 1 <= room]
+                    end = min(self._spans[-1][1], room) if self._spans else 0
+                    text = text[:end]
                     self._spans.append(palette_span)
                 text.append(" " * (room - text.cell_len))
                 # The palette's span, moved to where it is drawn.

@@ -82,13 +82,12 @@ class OutputPane(Vertical):
         self, argv: Sequence[str], cwd: Path | str, *, elapsed: float = 0.0, note: str = ""
     ) -> None:
         """A run begins (``elapsed``: it began that long ago, e.g. reattached after a restart;
-        ``note`` is shown under the command and beside the elapsed time, until ``set_note``
-        says something newer, e.g. "reconnecting")."""
+        ``note`` is shown under the command)."""
         self.clear()
         self.show_command(argv, cwd, note)
         self._has_run = True
         self._started = time.monotonic() - max(0.0, elapsed)
-        self._note = note
+        self._note = ""
         self._show_elapsed()
         if self._tick is not None:
             self._tick.stop()

@@ -29,14 +29,16 @@ def _wait_until(check, timeout: float = 20.0, what: str = "condition") -> None:
         time.sleep(0.1)
 
 
-def _focus_first_question(term: TmuxSession) -> None:
-    """Tab from the sidebar to the first question, and wait until it has the focus.
+def _focus_question(term: TmuxSession, placeholder: str = "~/opencrvs-farajaland") -> None:
+    """Tab to the question whose placeholder is ``e.g. <placeholder>``, and wait until it
+    has the focus.
 
-    Keys sent while the app starts can be lost, so this checks the effect: a focused
-    Input draws its cursor on the first letter of the placeholder (a cell styled apart).
+    Keys sent while the app starts (or while it is busy) can be lost, so this checks the
+    effect: a focused Input draws its cursor on the first letter of the placeholder (a
+    cell styled apart).
     """
     term.wait_for("Answer what you know", timeout=60)
-    focused = re.compile(r"e(\x1b\[[0-9;]*m)+\.g\. ~/opencrvs-farajaland")
+    focused = re.compile(r"e(\x1b\[[0-9;]*m)+\.g\. " + re.escape(placeholder))
     for _attempt in range(6):
         term.send("Tab")
         deadline = time.monotonic() + 5
@@ -57,7 +59,7 @@ def test_two_instances_on_one_session_lose_no_answer(tmp_path: Path) -> None:
     first = TmuxSession([CLI, "--state", str(state)], width=100, height=30, env=ENV)
     second = None
     try:
-        _focus_first_question(first)  # the country config checkout
+        _focus_question(first)  # the country config checkout
         first.send("-l", "/srv/answer-from-the-first")
         first.wait_for("/srv/answer-from-the-first does not exist")
         _wait_until(lambda: _answer(state, "config_path") == "/srv/answer-from-the-first",
@@ -77,7 +79,7 @@ def test_two_instances_on_one_session_lose_no_answer(tmp_path: Path) -> None:
         assert second.wait_exit() == 0
         assert state.read_bytes() == saved  # the read-only window wrote nothing
 
-        first.send("Tab")  # the next question: core checkout
+        _focus_question(first, "~/opencrvs-core")  # the next question: core checkout
         first.send("-l", "/srv/core-from-the-first")
         first.wait_for("/srv/core-from-the-first does not exist")
         _wait_until(lambda: _answer(state, "core_path") == "/srv/core-from-the-first",

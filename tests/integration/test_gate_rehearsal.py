@@ -27,7 +27,7 @@ from tasks.release.publish import record_env_check
 from tasks.session.phases import PhaseStatus
 from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
-from tests.support.gate_world.ui import errors, type_answer, until
+from tests.support.gate_world.ui import confirm_by_hand, errors, type_answer, until
 from tests.support.pilot import press_when_shown, static_text
 from tests.support.world.world import World, WorldOptions
 
@@ -119,6 +119,7 @@ async def test_gate_and_production_deploy_on_the_rehearsal_world(
         app.screen.query_one("#deploy-config-version", Input).value = world.country_tag
         app.screen.query_one("#deploy-yarn", TickBox).value = False
         await pilot.pause()
+        assert await confirm_by_hand(pilot, app) == ["inform_staff", "ansible_playbook"]
         await press_when_shown(pilot, app, "#deploy-run")
         await type_answer(pilot, app, "production")
         await until(

@@ -68,6 +68,7 @@ from tasks.servers.runner import ssh_runner
 from tasks.session.state import Session, now_iso, save_session
 from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers, EnvironmentId
+from tasks.upgrade.manual import confirm_manual_step, manual_missing
 from tasks.upgrade.plan import accept_plan, update_plan
 from tests.support.plan import full_answers
 from tests.support.sshd import sshd_available
@@ -151,6 +152,8 @@ class Rehearsal:
         record_checks(self.session, environment, checks)
         snapshot = await self.health(environment)
         record_health(self.session, environment, snapshot)
+        for by_hand in manual_missing(self.session, phase):
+            confirm_manual_step(self.session, self.ws.journal, phase, by_hand.id, "done as noted")
         assert settle_phase(self.session, environment), settle_problems(self.session, environment)
         self.save()
 

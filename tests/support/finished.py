@@ -159,6 +159,10 @@ def _deploy(ws: Workspace, session: Session, env: str, host: str, started: str) 
     record_health(
         session, env, HealthSnapshot(env, at, [NodeHealth(node, Health.PASS, checked_at=at)])
     )
+    from tasks.upgrade.manual import confirm_manual_step, manual_missing
+
+    for by_hand in manual_missing(session, phase):
+        confirm_manual_step(session, ws.journal, phase, by_hand.id, f"done on {env}")
     settle_phase(session, env)
 
 

@@ -14,20 +14,16 @@ from screens.modals.confirm import TextPromptModal
 from screens.widgets.manual_steps import ManualSteps
 from tasks.release.deploy import (
     DeployRecord,
-    DeployRequest,
-    StackProbe,
-    record_deploy,
-    record_health,
-    record_stack,
     settle_phase,
+    settle_problems,
 )
-from tasks.servers.health import Service
 from tasks.session.journal import Journal
 from tasks.session.phases import PhaseStatus, StepStatus
 from tasks.session.state import Session, now_iso
 from tasks.upgrade.manual import confirm_manual_step, manual_missing, manual_steps
 from tasks.upgrade.plan import accept_plan, update_plan
 from tests.support.app import make_app
+from tests.support.evidence import qa_deployed_and_checked
 from tests.support.plan import full_answers
 
 
@@ -55,14 +51,12 @@ def test_the_plan_s_by_hand_steps_per_phase() -> None:
 def test_a_deploy_phase_is_done_only_once_its_by_hand_steps_are(tmp_path: Path) -> None:
     session = planned_session()
     journal = Journal(tmp_path / "j.jsonl")
-    req = DeployRequest("qa", "qa.example.org", "v1.3.5", "v1.3.5", 1)
-    record_deploy(session, req, ["yarn", "deploy"], how="pane", exit_code=0, duration_s=1.0)
-    probe = StackProbe(services=[Service("opencrvs_gateway", "replicated", 1, 1)])
-    probe.migration = "finished"
-    record_stack(session, "qa", probe)
-    record_health(session, "qa", now_iso(), "pass")
+    qa_deployed_and_checked(session)
     assert DeployRecord.of(session).qa is not None
     assert not settle_phase(session, "qa")
+    assert "not confirmed yet (by hand): Run the Ansible playbook on the QA servers" in (
+        settle_problems(session, "qa")
+    )
     assert session.phase("deploy_qa").status is not PhaseStatus.DONE
     confirm_manual_step(session, journal, "deploy_qa", "ansible_playbook", "ran playbook-1.yml")
     assert not settle_phase(session, "qa")

@@ -65,7 +65,8 @@ async def test_a_step_still_running_is_reattached_and_cancel_still_works(tmp_pat
             await until(pilot, lambda: "early 0" in screen.pane.lines, what="replayed lines")
             assert screen.pane.lines[:3] == ["early 0", "early 1", "early 2"]
             status = str(screen.pane.query_one(".output-status").render())
-            assert "running" in status and "reattached" in status
+            command = str(screen.pane.query_one(".output-command").render())
+            assert "running" in status and "reattached" in command
             assert followed.elapsed() >= run.elapsed() - 1
             # Quitting asks first, as for a step started here.
             assert app.running_steps.any()
