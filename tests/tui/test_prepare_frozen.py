@@ -278,3 +278,23 @@ async def test_the_installation_name_is_asked_and_titles_the_report(tmp_path: Pa
         await pilot.pause()
         await again.screen.form_ready()
         assert again.screen.query_one("#installation", Input).value == "Farajaland production"
+
+
+async def test_quitting_while_the_form_is_still_mounting_is_a_clean_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screens.prepare import PrepareScreen
+
+    later_parts = PrepareScreen.later_parts
+
+    def quit_as_they_start(screen: PrepareScreen):
+        parts = later_parts(screen)
+        screen.app.exit()  # the operator quits as the rest of the form starts mounting
+        return parts
+
+    monkeypatch.setattr(PrepareScreen, "later_parts", quit_as_they_start)
+    app = make_app(tmp_path / "state.toml", view="prepare")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    assert app.return_code == 0
+    assert app.crash_report is None
