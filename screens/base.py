@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from screens.frame import Frame
+from screens.widgets.keys import KeyBar
 from screens.widgets.sidebar import PhaseSidebar
 from tasks.errors import CrvsError
 from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus, StepStatus
@@ -32,14 +34,17 @@ if TYPE_CHECKING:
 class PhaseHeading(Static):
     """Title, summary and, for a skipped or blocked phase, why."""
 
-    def __init__(self, view_id: str) -> None:
-        super().__init__(id="phase-heading")
+    def __init__(self, view_id: str, session: Session | None = None) -> None:
+        # Drawn whole in the screen's first frame (not one frame later, after on_mount).
+        self._shown = self.render_heading(session, view_id) if session is not None else None
+        super().__init__(self._shown or "", id="phase-heading")
         self.view_id = view_id
 
-    def render_heading(self, session: Session) -> Text:
+    def render_heading(self, session: Session, view_id: str | None = None) -> Text:
+        view_id = view_id or self.view_id
         text = Text()
-        if self.view_id in PHASES_BY_ID:
-            p = PHASES_BY_ID[self.view_id]
+        if view_id in PHASES_BY_ID:
+            p = PHASES_BY_ID[view_id]
             record = session.phase(p.id)
             text.append(f"Phase {p.number} of 9 · {p.title}\n", style="bold")
             text.append(f"{record.status.glyph} {record.status.label}", style="italic")
@@ -60,13 +65,18 @@ class PhaseHeading(Static):
                     + " (crvs-migrate stopped while it ran; see its note and log)"
                 )
         else:
-            v = VIEWS_BY_ID[self.view_id]
+            v = VIEWS_BY_ID[view_id]
             text.append(f"{v.title}\n", style="bold")
             text.append(v.summary)
         return text
 
     def refresh_heading(self, session: Session) -> None:
-        self.update(self.render_heading(session))
+        heading = self.render_heading(session)
+        if heading != self._shown:  # an unchanged heading costs no layout
+            self._shown = heading
+            self.update(heading)
+
+    _shown: Text | None = None
 
 
 class PhaseScreen(Screen):
@@ -77,6 +87,10 @@ class PhaseScreen(Screen):
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view_id = view_id or self.VIEW_ID
+        self.sub_title = self.title_for_header()
+        # The layout's breakpoint class before anything is composed: set after the first
+        # layout (as Textual does) it would restyle every widget once more.
+        self._update_breakpoint()
 
     @property
     def frame(self) -> Frame:
@@ -99,6 +113,11 @@ class PhaseScreen(Screen):
         self.frame.save_session()
 
     async def _dispatch_message(self, message: Message) -> None:
+        if isinstance(message, events.ScreenResume) and message.refresh_styles and self._fresh:
+            # Shown for the first time, right after its mount styled every widget:
+            # Textual's restyle of the whole screen on resume would compute the same
+            # styles again (a quarter of a first visit's time).
+            message = events.ScreenResume(refresh_styles=False)
         # Errors are shown in one place: a CrvsError raised by any handler of this screen
         # goes to the app's error modal, and the screen goes on (Textual would stop the
         # screen's message loop). Workers' errors reach the app the same way.
@@ -107,32 +126,70 @@ class PhaseScreen(Screen):
         except CrvsError as error:
             self.frame.show_error(error)
 
+    def _update_breakpoint(self) -> None:
+        """The app's horizontal breakpoint class for the terminal's width (``-narrow`` /
+        ``-wide``), as Textual's resize handler sets it."""
+        try:
+            app = self.app
+        except Exception:  # noqa: BLE001 - made outside a running app
+            return
+        breakpoints = (
+            app.HORIZONTAL_BREAKPOINTS
+            if self.HORIZONTAL_BREAKPOINTS is None
+            else self.HORIZONTAL_BREAKPOINTS
+        ) or []
+        width = app.size.width
+        chosen = next(
+            (name for low, name in sorted(breakpoints, reverse=True) if width >= low), None
+        )
+        self.update_classes({name: name == chosen for _, name in breakpoints})
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="frame"):
             yield PhaseSidebar(self.session, self.view_id)
             with Vertical(id="body"):
-                yield PhaseHeading(self.view_id)
+                yield PhaseHeading(self.view_id, self.session)
                 yield from self.compose_body()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         """What this phase shows under its heading. Override in each screen."""
         yield VerticalScroll(id="content")
 
+    # Textual calls ``on_mount`` of every class in the MRO, so a subclass that also calls
+    # ``super().on_mount()`` would run this twice: once per mount is enough.
+    _frame_mounted = False
+    # Mounted and not shown yet: the first ScreenResume follows on_mount at once.
+    _fresh = False
+
     def on_mount(self) -> None:
+        if self._frame_mounted:
+            return
+        self._frame_mounted = True
+        self._fresh = True
         self.refresh_from_session()
 
     def on_screen_resume(self) -> None:
+        if self._fresh:
+            # Shown for the first time: on_mount read the session a moment ago.
+            self._fresh = False
+            return
         # The session may have changed on another screen.
         self.refresh_from_session()
 
     def refresh_from_session(self) -> None:
-        self.query_one(PhaseHeading).refresh_heading(self.session)
-        sidebar = self.query_one("#sidebar", PhaseSidebar)
-        sidebar.refresh_statuses()
-        sidebar.highlight(self.view_id)
+        self.refresh_frame()
+        self.query_one("#sidebar", PhaseSidebar).highlight(self.view_id)
         self.sub_title = self.title_for_header()
+
+    def refresh_frame(self) -> None:
+        """The heading and the sidebar from the session as it is now (the app calls this
+        after every save, so a status line is never left behind by a change)."""
+        for heading in self.query(PhaseHeading).results(PhaseHeading):
+            heading.refresh_heading(self.session)
+        for sidebar in self.query("#sidebar").results(PhaseSidebar):
+            sidebar.refresh_statuses()
 
     def title_for_header(self) -> str:
         if self.view_id in PHASES_BY_ID:

@@ -78,6 +78,8 @@ class HealthScreen(PhaseScreen):
         # Hosts whose values were refused: shown as red rows, never checked.
         self._refused: list[NodeHealth] = []
         self._source = ""
+        # The inventory file the nodes of the last collect came from ("" if none).
+        self._inventory = ""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="health-body"):
@@ -160,6 +162,7 @@ class HealthScreen(PhaseScreen):
         source: list[str] = []
         problem = None
         findings: list[Finding] = []
+        self._inventory = ""
         try:
             path = self.inventory_path(environment)
         except CrvsError as exc:
@@ -174,6 +177,7 @@ class HealthScreen(PhaseScreen):
                     entries = inventory.entries()
                     findings = inventory.findings
                     source.append(str(path))
+                    self._inventory = str(path)
         typed = self.record.typed_node_entries(environment)
         names = {e.name for e in entries}
         entries += [e for e in typed if e.name not in names]
@@ -286,6 +290,7 @@ class HealthScreen(PhaseScreen):
             [self._node_results[n.name] for n in self._check_nodes if n.name in self._node_results]
             + self._refused,
             self._source,
+            inventory=self._inventory,
         )
         save_snapshot(self.session, snapshot)
         self.save_session()

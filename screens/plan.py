@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Static
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Button
 
 from screens.base import PhaseScreen
 from tasks.session.phases import PhaseStatus
@@ -108,14 +110,55 @@ def plan_rows(plan: Plan, changes: list[PlanChange], accepted: bool) -> list[Row
     return rows
 
 
-def render_rows(rows: list[Row]) -> Table:
-    grid = Table.grid(padding=(0, 1, 0, 0))
-    grid.add_column(width=1, no_wrap=True)
-    grid.add_column(width=1, no_wrap=True)
-    grid.add_column(ratio=1)
+def render_rows(rows: list[Row], console: Console, width: int) -> Text:
+    """The rows as lines of ``width`` cells: the marks in two narrow columns, the text
+    wrapped beside them so that its continuation lines keep the indent.
+
+    One Text, wrapped here once per width: a Rich table of a hundred rows is measured
+    and rendered again on every layout (a tenth of a second on a slow machine)."""
+    indent = 4
+    room = max(8, width - indent)
+    lines: list[Text] = []
     for mark, sub, text in rows:
-        grid.add_row(mark, sub, text)
-    return grid
+        wrapped = text.wrap(console, room) if text.plain else [Text("")]
+        for n, part in enumerate(wrapped):
+            line = Text(f"{mark:<1} {sub:<1} " if n == 0 else " " * indent, end="")
+            line.append_text(part)
+            line.rstrip()
+            lines.append(line)
+    return Text("\n", end="").join(lines)
+
+
+class PlanView(Widget):
+    """The plan's rows, wrapped to the widget's width (cached per width)."""
+
+    DEFAULT_CSS = """
+    PlanView {
+        height: auto;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[Row] = []
+        self._wrapped: tuple[int, Text] | None = None
+
+    def show(self, rows: list[Row]) -> None:
+        if rows != self.rows:
+            self.rows = rows
+            self._wrapped = None
+            self.refresh(layout=True)
+
+    def wrapped(self, width: int) -> Text:
+        if self._wrapped is None or self._wrapped[0] != width:
+            self._wrapped = (width, render_rows(self.rows, self.app.console, width))
+        return self._wrapped[1]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.wrapped(width).plain.split("\n")) if self.rows else 0
+
+    def render(self) -> Text:
+        return self.wrapped(self.content_size.width)
 
 
 def rows_text(rows: list[Row]) -> str:
@@ -134,7 +177,7 @@ class PlanScreen(PhaseScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="content", classes="plan-view"):
-            yield Static(id="plan-text")
+            yield PlanView(id="plan-text")
         with Horizontal(id="plan-actions"):
             yield Button("Accept plan (a)", id="accept", variant="primary")
             yield Button("Back to Prepare (p)", id="back")
@@ -155,7 +198,7 @@ class PlanScreen(PhaseScreen):
         super().refresh_from_session()
         rows = plan_rows(plan, plan_changes(self.session), plan_accepted(self.session))
         self.plan_text = rows_text(rows)
-        self.query_one("#plan-text", Static).update(render_rows(rows))
+        self.query_one("#plan-text", PlanView).show(rows)
 
     plan_text = ""
 

@@ -9,36 +9,39 @@ arrows choose, space or Enter ticks a box.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import ClassVar
+from functools import partial
+from typing import Any, ClassVar, TypeVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalGroup, VerticalScroll
+from textual.message import Message
 from textual.validation import ValidationResult
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from screens.base import PhaseHeading, PhaseScreen
+from screens.modals.reason import ReasonModal
 from screens.widgets.form import Choice, ProblemValidator, TickBox
-from tasks.errors import CrvsError
+from tasks.errors import CrvsError, ReadOnlySession
 from tasks.names import remote_name_problem
-from tasks.servers.health import load_node_resources
 from tasks.session.phases import PhaseStatus
-from tasks.units import gib
+from tasks.text import sanitize
 from tasks.upgrade.answers import (
     INVENTORY_ENVIRONMENTS,
     Answers,
     CitizenRegistration,
     EnvironmentId,
-    ServerFree,
     ServerKind,
     cluster_size_problem,
     format_server_free,
+    installation_problem,
     parse_server_free,
     positive_int_problem,
     resolve_answer_path,
@@ -52,8 +55,18 @@ from tasks.upgrade.detect import (
     file_problem,
     git_checkout_problem,
 )
-from tasks.upgrade.plan import load_plan, update_plan
+from tasks.upgrade.from_health import answers_from_health
+from tasks.upgrade.plan import (
+    PlanRecord,
+    answers_done,
+    answers_frozen,
+    load_plan,
+    record_detected_version,
+    reopen_answers,
+    update_plan,
+)
 
+W = TypeVar("W", bound=Widget)
 YES_NO = [("yes", "Yes"), ("no", "No")]
 PATH_FIELDS = ("config_path", "core_path", "core_fork_path")
 
@@ -74,6 +87,7 @@ class PrepareScreen(PhaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "cluster_health", "Health"),
         Binding("f3", "fill_from_health", "Fill from health"),
+        Binding("f4", "change_answers", "Change answers"),
         Binding("ctrl+n", "done", "Make the plan"),
     ]
 
@@ -92,10 +106,17 @@ class PrepareScreen(PhaseScreen):
     def compose_body(self) -> ComposeResult:
         a = self.answers
         self._saved = a.to_state()
+        self._frozen = answers_frozen(self.session)
+        with Horizontal(id="answers-frozen"):
+            yield Static(self._frozen_text(), id="frozen-note")
+            yield Button("F4 Change answers", id="change-answers", classes="small")
         form = VerticalScroll(id="content", classes="prepare-form")
-        # Tab goes from the sidebar straight to the first question.
-        form.can_focus = False
-        with form:
+        # Tab goes from the sidebar straight to the first question (while the answers
+        # are frozen, the form itself takes the focus: arrows and page keys scroll it).
+        form.can_focus = self._frozen
+        questions = Questions(id="questions")
+        questions.disabled = self._frozen
+        with form, questions:
             yield Static(
                 "Answer what you know; everything is saved as you type. "
                 "Enter moves on when an answer is valid.",
@@ -136,119 +157,158 @@ class PrepareScreen(PhaseScreen):
                 [(r.version, f"{r.version}  {r.date}") for r in RELEASES],
                 a.target_version,
             )
-            yield Label("Your installation", classes="section")
-            yield from self.choice_question(
-                "core_customised",
-                "3. Have you customised opencrvs-core (NodeJS or React code)?",
-                "If so, your core fork must be merged with the release too.",
-                YES_NO,
-                _bool_key(a.core_customised),
+            # The rest of the form is mounted here after the first paint, part by part
+            # (``form_ready``): two hundred widgets styled at once would hold the screen.
+            yield VerticalGroup(id="form-rest")
+
+    def later_parts(self) -> list[tuple[str, FormPart]]:
+        """The form below the first screenful: (where it goes, the part), in order."""
+        a = self.answers
+        deployment = FormPart(self.deployment_questions, id="deployment", classes="subfields")
+        return [
+            ("#form-rest", FormPart(self.installation_questions)),
+            ("#form-rest", _shown_if(bool(a.deployed), deployment)),
+            *(
+                ("#deployment", _shown_if(a.has(env), FormPart(
+                    partial(self.environment_fields, env),
+                    id=f"env-{env.value}", classes="subfields environment",
+                )))
+                for env in EnvironmentId
+            ),
+            ("#deployment", FormPart(self.backup_questions)),
+            ("#form-rest", FormPart(self.form_end)),
+        ]  # fmt: skip
+
+    def installation_questions(self) -> ComposeResult:
+        a = self.answers
+        yield Label("Your installation", classes="section")
+        yield from self.choice_question(
+            "core_customised",
+            "3. Have you customised opencrvs-core (NodeJS or React code)?",
+            "If so, your core fork must be merged with the release too.",
+            YES_NO,
+            _bool_key(a.core_customised),
+        )
+        with _shown_if(bool(a.core_customised), Vertical(id="core-fork", classes="subfields")):
+            yield from self.text_question(
+                "core_fork_path",
+                "Path of your opencrvs-core fork",
+                "The checkout where your customisations live.",
+                a.core_fork_path,
+                self.checkout_problem,
+                placeholder="e.g. ~/opencrvs-core",
             )
-            with Vertical(id="core-fork", classes="subfields"):
-                yield from self.text_question(
-                    "core_fork_path",
-                    "Path of your opencrvs-core fork",
-                    "The checkout where your customisations live.",
-                    a.core_fork_path,
-                    self.checkout_problem,
-                    placeholder="e.g. ~/opencrvs-core",
-                )
-                yield from self.text_question(
-                    "core_upstream_remote",
-                    "Its upstream remote (the official opencrvs-core)",
-                    "The remote your fork merges the release from.",
-                    a.core_upstream_remote,
-                    lambda v: remote_name_problem(v) if v.strip() else None,
-                    placeholder="e.g. upstream",
-                )
-            yield from self.choice_question(
-                "integrations",
-                "4. Have you integrated other systems through the API or system clients?",
-                "Integrations must be tested on QA before production.",
-                YES_NO,
-                _bool_key(a.integrations),
+            yield from self.text_question(
+                "core_upstream_remote",
+                "Its upstream remote (the official opencrvs-core)",
+                "The remote your fork merges the release from.",
+                a.core_upstream_remote,
+                lambda v: remote_name_problem(v) if v.strip() else None,
+                placeholder="e.g. upstream",
             )
-            with Vertical(id="integrations-details", classes="subfields"):
-                yield from self.text_question(
-                    "integrations_list",
-                    "Which systems?",
-                    "A comma-separated list, e.g. DHIS2, national ID.",
-                    a.integrations_list,
-                    None,
-                    placeholder="e.g. DHIS2, national ID",
-                )
-            yield from self.choice_question(
-                "fully_configured",
-                "5. Is OpenCRVS completely configured?",
-                "A configured system has data worth protecting.",
-                YES_NO,
-                _bool_key(a.fully_configured),
+        yield from self.choice_question(
+            "integrations",
+            "4. Have you integrated other systems through the API or system clients?",
+            "Integrations must be tested on QA before production.",
+            YES_NO,
+            _bool_key(a.integrations),
+        )
+        with _shown_if(
+            bool(a.integrations), Vertical(id="integrations-details", classes="subfields")
+        ):
+            yield from self.text_question(
+                "integrations_list",
+                "Which systems?",
+                "A comma-separated list, e.g. DHIS2, national ID.",
+                a.integrations_list,
+                None,
+                placeholder="e.g. DHIS2, national ID",
             )
-            yield from self.choice_question(
-                "real_registrars",
-                "6. Have you set up real registrar users?",
-                "Real users make the production backup mandatory.",
-                YES_NO,
-                _bool_key(a.real_registrars),
+        yield from self.choice_question(
+            "fully_configured",
+            "5. Is OpenCRVS completely configured?",
+            "A configured system has data worth protecting.",
+            YES_NO,
+            _bool_key(a.fully_configured),
+        )
+        yield from self.choice_question(
+            "real_registrars",
+            "6. Have you set up real registrar users?",
+            "Real users make the production backup mandatory.",
+            YES_NO,
+            _bool_key(a.real_registrars),
+        )
+        yield from self.choice_question(
+            "real_citizens",
+            "7. Are you registering real citizens?",
+            "Real records make the production backup mandatory.",
+            [(c.value, c.label) for c in CitizenRegistration],
+            a.real_citizens.value if a.real_citizens else None,
+        )
+        yield from self.choice_question(
+            "deployed",
+            "8. Have you deployed OpenCRVS to servers?",
+            "If not, the upgrade ends once it runs locally.",
+            YES_NO,
+            _bool_key(a.deployed),
+        )
+
+    def deployment_questions(self) -> ComposeResult:
+        a = self.answers
+        yield from self.choice_question(
+            "server_kind",
+            "Dedicated or shared servers?",
+            "Shared servers compete for RAM and disk during migrations.",
+            [(k.value, k.value.capitalize()) for k in ServerKind],
+            a.server_kind.value if a.server_kind else None,
+        )
+        with Vertical(classes="question", id="q-environments"):
+            yield _question_text(
+                "Which environments do you have?",
+                "Test on a separate QA server before production.",
             )
-            yield from self.choice_question(
-                "real_citizens",
-                "7. Are you registering real citizens?",
-                "Real records make the production backup mandatory.",
-                [(c.value, c.label) for c in CitizenRegistration],
-                a.real_citizens.value if a.real_citizens else None,
-            )
-            yield from self.choice_question(
-                "deployed",
-                "8. Have you deployed OpenCRVS to servers?",
-                "If not, the upgrade ends once it runs locally.",
-                YES_NO,
-                _bool_key(a.deployed),
-            )
-            with Vertical(id="deployment", classes="subfields"):
-                yield from self.choice_question(
-                    "server_kind",
-                    "Dedicated or shared servers?",
-                    "Shared servers compete for RAM and disk during migrations.",
-                    [(k.value, k.value.capitalize()) for k in ServerKind],
-                    a.server_kind.value if a.server_kind else None,
-                )
-                with Vertical(classes="question", id="q-environments"):
-                    yield _question_text(
-                        "Which environments do you have?",
-                        "Test on a separate QA server before production.",
-                    )
-                    for env in EnvironmentId:
-                        yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
-                    yield Static("", id="environments-error", classes="field-error")
-                for env in EnvironmentId:
-                    yield from self.environment_fields(env)
-                with Horizontal(classes="health-actions"):
-                    # Reached by F2 / F3 (or the mouse): kept out of the Tab and Enter
-                    # chain so that Enter never leaves the form by surprise.
-                    for label, button_id in (
-                        ("F2 Run Cluster health", "run-health"),
-                        ("F3 Fill from last health check", "fill-health"),
-                    ):
-                        button = Button(label, id=button_id, classes="small")
-                        button.can_focus = False
-                        yield button
-                yield from self.choice_question(
-                    "backup_server",
-                    "Have you provisioned a backup server?",
-                    "Production must not be touched without an off-server backup.",
-                    YES_NO,
-                    _bool_key(a.backup_server),
-                )
-                yield from self.choice_question(
-                    "automated_backups",
-                    "Are automated emergency backups set up as documented?",
-                    "The nightly backup is your way back if the upgrade fails.",
-                    YES_NO,
-                    _bool_key(a.automated_backups),
-                )
-            yield Static("", id="form-summary")
-            yield Button("Done, make the plan", id="done", variant="primary")
+            for env in EnvironmentId:
+                yield TickBox(env.label, a.has(env), id=f"has-{env.value}")
+            yield Static("", id="environments-error", classes="field-error")
+
+    def backup_questions(self) -> ComposeResult:
+        a = self.answers
+        with Horizontal(classes="health-actions"):
+            # Reached by F2 / F3 (or the mouse): kept out of the Tab and Enter
+            # chain so that Enter never leaves the form by surprise.
+            for label, button_id in (
+                ("F2 Run Cluster health", "run-health"),
+                ("F3 Fill from last health check", "fill-health"),
+            ):
+                button = Button(label, id=button_id, classes="small")
+                button.can_focus = False
+                yield button
+        yield from self.choice_question(
+            "backup_server",
+            "Have you provisioned a backup server?",
+            "Production must not be touched without an off-server backup.",
+            YES_NO,
+            _bool_key(a.backup_server),
+        )
+        yield from self.choice_question(
+            "automated_backups",
+            "Are automated emergency backups set up as documented?",
+            "The nightly backup is your way back if the upgrade fails.",
+            YES_NO,
+            _bool_key(a.automated_backups),
+        )
+
+    def form_end(self) -> ComposeResult:
+        yield from self.text_question(
+            "installation",
+            "What do you call this installation? (optional)",
+            "It titles the upgrade report and the session, e.g. Farajaland production.",
+            self.session.installation,
+            installation_problem,
+            placeholder="e.g. Farajaland production",
+        )
+        yield Static("", id="form-summary")
+        yield Button("Done, make the plan", id="done", variant="primary")
 
     def environment_fields(self, env: EnvironmentId) -> ComposeResult:
         e = self.answers.environments.get(env)
@@ -257,55 +317,54 @@ class PrepareScreen(PhaseScreen):
         def val(v: object) -> str:
             return "" if v is None else str(v)
 
-        with Vertical(id=prefix, classes="subfields environment"):
-            yield Label(f"{env.label} servers", classes="section")
+        yield Label(f"{env.label} servers", classes="section")
+        yield from self.text_question(
+            f"{prefix}-ram_gb",
+            "RAM per server (GB)",
+            "The docs ask for 16 GB.",
+            val(e and e.ram_gb),
+            lambda v: positive_int_problem(v, "RAM in GB") if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-cpus",
+            "CPUs per server",
+            "The docs ask for 8.",
+            val(e and e.cpus),
+            lambda v: positive_int_problem(v, "number of CPUs") if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-disk_gb",
+            "Disk per server (GB)",
+            "The docs ask for 320 GB.",
+            val(e and e.disk_gb),
+            lambda v: positive_int_problem(v, "disk in GB") if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-cluster_size",
+            "How many servers in the cluster (1, 3 or 5)?",
+            "1 server is for staging/QA only; 3 is normal production.",
+            val(e and e.cluster_size),
+            lambda v: cluster_size_problem(v) if v.strip() else None,
+        )
+        yield from self.text_question(
+            f"{prefix}-servers",
+            "Free disk / RAM per server (optional)",
+            "name=free disk GB/free RAM GB, comma-separated; or F3 after a health check.",
+            format_server_free(e.servers) if e else "",
+            lambda v: _server_free_problem(v) if v.strip() else None,
+            placeholder="e.g. manager1=200/12, worker1=180/10",
+        )
+        if env in INVENTORY_ENVIRONMENTS:
             yield from self.text_question(
-                f"{prefix}-ram_gb",
-                "RAM per server (GB)",
-                "The docs ask for 16 GB.",
-                val(e and e.ram_gb),
-                lambda v: positive_int_problem(v, "RAM in GB") if v.strip() else None,
+                f"{prefix}-inventory_path",
+                "Ansible inventory file (optional)",
+                "Lets crvs-migrate check and reach these servers.",
+                e.inventory_path if e else "",
+                self.inventory_problem,
+                placeholder="e.g. infrastructure/server-setup/qa.ini"
+                if env is EnvironmentId.QA
+                else "e.g. infrastructure/server-setup/production.ini",
             )
-            yield from self.text_question(
-                f"{prefix}-cpus",
-                "CPUs per server",
-                "The docs ask for 8.",
-                val(e and e.cpus),
-                lambda v: positive_int_problem(v, "number of CPUs") if v.strip() else None,
-            )
-            yield from self.text_question(
-                f"{prefix}-disk_gb",
-                "Disk per server (GB)",
-                "The docs ask for 320 GB.",
-                val(e and e.disk_gb),
-                lambda v: positive_int_problem(v, "disk in GB") if v.strip() else None,
-            )
-            yield from self.text_question(
-                f"{prefix}-cluster_size",
-                "How many servers in the cluster (1, 3 or 5)?",
-                "1 server is for staging/QA only; 3 is normal production.",
-                val(e and e.cluster_size),
-                lambda v: cluster_size_problem(v) if v.strip() else None,
-            )
-            yield from self.text_question(
-                f"{prefix}-servers",
-                "Free disk / RAM per server (optional)",
-                "name=free disk GB/free RAM GB, comma-separated; or F3 after a health check.",
-                format_server_free(e.servers) if e else "",
-                lambda v: _server_free_problem(v) if v.strip() else None,
-                placeholder="e.g. manager1=200/12, worker1=180/10",
-            )
-            if env in INVENTORY_ENVIRONMENTS:
-                yield from self.text_question(
-                    f"{prefix}-inventory_path",
-                    "Ansible inventory file (optional)",
-                    "Lets crvs-migrate check and reach these servers.",
-                    e.inventory_path if e else "",
-                    self.inventory_problem,
-                    placeholder="e.g. infrastructure/server-setup/qa.ini"
-                    if env is EnvironmentId.QA
-                    else "e.g. infrastructure/server-setup/production.ini",
-                )
 
     def text_question(
         self,
@@ -345,7 +404,7 @@ class PrepareScreen(PhaseScreen):
     ) -> ComposeResult:
         with Vertical(classes="question", id=f"q-{field_id}"):
             yield _question_text(label, hint)
-            yield Choice(options, value, field_id)
+            yield FormChoice(options, value, field_id)
             yield Static("", id=f"{field_id}-error", classes="field-error")
 
     # -- path checks: a served demo reads nothing outside its sandbox -----------
@@ -366,9 +425,52 @@ class PrepareScreen(PhaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.show_conditionals()
+        self.show_frozen()
         self.refresh_derived()
+        # The rest of the form once this screenful is on screen.
+        self.call_after_refresh(self.post_message, self.FormParts())
         self._check_paths_when_ready()
+
+    class FormParts(Message):
+        """Time to mount the rest of the form."""
+
+    async def on_prepare_screen_form_parts(self, message: FormParts) -> None:
+        # Handled in this screen's turn, so what comes after (a key's handler, a test's
+        # pause) finds the whole form.
+        await self.form_ready()
+
+    def _start_form(self) -> None:
+        if self._form is None:
+            self._form = asyncio.ensure_future(self._mount_later_parts())
+
+    async def form_ready(self) -> None:
+        """Wait until every part of the form is mounted (handlers that need a field
+        below the first screenful await this; keys typed meanwhile wait their turn)."""
+        self._start_form()
+        assert self._form is not None
+        await asyncio.shield(self._form)
+
+    @property
+    def form_complete(self) -> bool:
+        """Every part of the form is mounted."""
+        return self._form is not None and self._form.done()
+
+    _form: asyncio.Future[None] | None = None
+
+    async def _mount_later_parts(self) -> None:
+        for where, part in self.later_parts():
+            if not self._still_shown():
+                return  # the app is closing (quit right after start): nothing to finish
+            await self.query_one(where).mount(part)
+            # One part per turn of the loop: keys typed meanwhile are answered first.
+            await asyncio.sleep(0)
+        if self._still_shown():
+            self.show_conditionals()
+            self.refresh_derived()
+
+    def _still_shown(self) -> bool:
+        # is_attached turns False once the app is exiting; is_running once it shuts down.
+        return self.is_attached and self.app.is_running
 
     def check_paths(self) -> None:
         for field_input in self.query(Input):
@@ -382,6 +484,7 @@ class PrepareScreen(PhaseScreen):
         # The demo's checkouts appear a moment after the first paint: no "does not exist".
         with contextlib.suppress(CrvsError):
             await self.frame.files_ready()
+        await self.form_ready()
         self.check_paths()
 
     # -- reading and saving answers -------------------------------------------
@@ -389,6 +492,9 @@ class PrepareScreen(PhaseScreen):
     @on(Input.Changed)
     def input_changed(self, event: Input.Changed) -> None:
         field_id = event.input.id or ""
+        if field_id == "installation":
+            self.installation_changed(event)
+            return
         self.store_input(field_id, event.value, event.validation_result)
         self.show_input_problem(event.input, event.validation_result)
         if (
@@ -398,6 +504,16 @@ class PrepareScreen(PhaseScreen):
         ):
             self.start_detection(event.value)
         self.answers_changed()
+
+    def installation_changed(self, event: Input.Changed) -> None:
+        """The installation's name is the session's own (the report's title reads it)."""
+        self.show_input_problem(event.input, event.validation_result)
+        if self._frozen or (event.validation_result and not event.validation_result.is_valid):
+            return
+        name = sanitize(event.value).strip()
+        if name != self.session.installation:
+            self.session.installation = name
+            self.save_session()
 
     def store_input(self, field_id: str, value: str, result: ValidationResult | None) -> None:
         a = self.answers
@@ -430,10 +546,12 @@ class PrepareScreen(PhaseScreen):
             self.choice_answered(event.radio_set)
 
     @on(Choice.Answered)
-    def choice_entered(self, event: Choice.Answered) -> None:
-        self.choice_answered(event.choice, advance=event.advance)
+    async def choice_entered(self, event: Choice.Answered) -> None:
+        self.choice_answered(event.choice)
+        if event.advance:
+            await self.advance_from(event.choice)
 
-    def choice_answered(self, choice: Choice, advance: bool = False) -> None:
+    def choice_answered(self, choice: Choice) -> None:
         if choice.id is None:
             return
         key = choice.key
@@ -449,8 +567,6 @@ class PrepareScreen(PhaseScreen):
         self.set_error(choice.id, "")
         self.show_conditionals()
         self.answers_changed()
-        if advance:
-            self.advance_from(choice)
 
     @on(Checkbox.Changed)
     def environment_ticked(self, event: Checkbox.Changed) -> None:
@@ -482,6 +598,8 @@ class PrepareScreen(PhaseScreen):
 
     def answers_changed(self, by_operator: bool = True) -> None:
         """Save on every change; the operator's first answer starts the phase."""
+        if self._frozen:
+            return  # frozen with the accepted plan: nothing here changes them
         a = self.answers
         state = a.to_state()
         if state == self._saved:
@@ -501,6 +619,8 @@ class PrepareScreen(PhaseScreen):
     # -- showing -------------------------------------------------------------
 
     def show_conditionals(self) -> None:
+        if not self.form_complete:
+            return  # shown as the parts mount
         a = self.answers
         self.query_one("#core-fork").display = bool(a.core_customised)
         self.query_one("#integrations-details").display = bool(a.integrations)
@@ -537,7 +657,11 @@ class PrepareScreen(PhaseScreen):
                 _set_text(note, f"✎ edited; detected was {a.detected_version}")
         else:
             _set_text(note, self._detected_note and f"? {self._detected_note}")
+        if self._detection_kept:
+            _set_text(note, f"✎ {self._detection_kept}")
         note.display = bool(str(note.content))
+        if not self.form_complete:
+            return  # the summary is at the end of the form
         problems = a.problems()
         summary = self.query_one("#form-summary", Static)
         if problems:
@@ -546,6 +670,9 @@ class PrepareScreen(PhaseScreen):
             _set_text(summary, "✓ All answered. Make the plan when you are ready.")
 
     _detected_note = ""
+    _detection_kept = ""
+    # Frozen with the accepted plan (``tasks.upgrade.plan.answers_frozen``).
+    _frozen = False
 
     # -- current version detection ------------------------------------------
 
@@ -567,22 +694,22 @@ class PrepareScreen(PhaseScreen):
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
-        previous = a.detected_version
+        outcome = record_detected_version(self.session, found.version)
         self._detected_note = found.note
-        a.detected_version = found.version
-        current_input = self.query_one("#current_version", Input)
-        if found.version and a.current_version in ("", previous):
+        self._detection_kept = outcome.kept_because
+        if outcome.filled:
+            current_input = self.query_one("#current_version", Input)
             # Filled in, not answered: it must not start the phase on its own.
             with self.prevent(Input.Changed):
-                current_input.value = found.version
-            a.current_version = found.version
+                current_input.value = a.current_version
             self.show_input_problem(current_input)
         self.answers_changed(by_operator=False)
+        self.refresh_derived()
 
     # -- actions -------------------------------------------------------------
 
     @on(Input.Submitted)
-    def advance(self, event: Input.Submitted) -> None:
+    async def advance(self, event: Input.Submitted) -> None:
         """Enter moves on only when the answer is valid (and given, when it is required)."""
         field_input = event.input
         result = event.validation_result
@@ -597,14 +724,15 @@ class PrepareScreen(PhaseScreen):
             error = self.query_one(f"#{field_input.id}-error")
             self.call_after_refresh(error.scroll_visible, animate=False)
             return
-        self.advance_from(field_input)
+        await self.advance_from(field_input)
 
-    def advance_from(self, widget: Widget) -> None:
+    async def advance_from(self, widget: Widget) -> None:
         """Focus the next field in form order.
 
         Not ``focus_next``: Textual sorts its focus chain by screen position, and
         sub-fields shown a moment ago have no position until the next layout.
         """
+        await self.form_ready()
         fields = [w for w in self.query("*") if w.focusable and _shown(w)]
         if widget in fields:
             index = fields.index(widget)
@@ -614,6 +742,23 @@ class PrepareScreen(PhaseScreen):
                 self.call_after_refresh(target.scroll_visible)
                 return
         self.focus_next()
+
+    def action_next_field(self) -> None:
+        self._move_field(+1)
+
+    def action_previous_field(self) -> None:
+        self._move_field(-1)
+
+    def _move_field(self, step: int) -> None:
+        """Up / down: the field before or after the focused one, in form order."""
+        focused = self.focused
+        fields = [w for w in self.query("#questions *") if w.focusable and _shown(w)]
+        if focused not in fields:
+            return
+        index = fields.index(focused) + step
+        if 0 <= index < len(fields):
+            fields[index].focus()
+            fields[index].scroll_visible(animate=False)
 
     def required_problem(self, field_id: str) -> str | None:
         a = self.answers
@@ -637,62 +782,142 @@ class PrepareScreen(PhaseScreen):
         return None
 
     @on(Button.Pressed, "#done")
-    def done_pressed(self) -> None:
-        self.action_done()
+    async def done_pressed(self) -> None:
+        await self.action_done()
 
     @on(Button.Pressed, "#run-health")
     def health_pressed(self) -> None:
         self.action_cluster_health()
 
     @on(Button.Pressed, "#fill-health")
-    def fill_pressed(self) -> None:
-        self.action_fill_from_health()
+    async def fill_pressed(self) -> None:
+        await self.action_fill_from_health()
 
     def action_cluster_health(self) -> None:
         self.frame.action_navigate("health")
 
-    def action_fill_from_health(self) -> None:
+    async def action_fill_from_health(self) -> None:
+        """The server answers of every ticked environment from its last health run
+        (``tasks.upgrade.from_health``: the backup server is not counted)."""
+        await self.form_ready()
+        if self._frozen:
+            self.notify("The answers are frozen with the accepted plan: F4 to change them.")
+            return
         filled = []
         for env in list(self.answers.environments):
-            nodes = load_node_resources(self.session, env.value)
-            servers = [
-                ServerFree(
-                    n.node,
-                    round(n.disk_free_gib or 0, 1),
-                    round(gib(n.ram_available_bytes or 0), 1),
-                )
-                for n in nodes
-                if n.disk_free_bytes is not None and n.ram_available_bytes is not None
-            ]
-            if servers:
-                self.query_one(f"#env-{env.value}-servers", Input).value = format_server_free(
-                    servers
-                )
-                filled.append(env.label)
+            found = answers_from_health(self.session, env)
+            if found is None:
+                continue
+            values = {
+                "ram_gb": found.ram_gb,
+                "cpus": found.cpus,
+                "disk_gb": found.disk_gb,
+                "cluster_size": found.cluster_size,
+                "servers": format_server_free(found.servers) if found.servers else None,
+                "inventory_path": found.inventory_path or None,
+            }
+            for attr, value in values.items():
+                fields = self.query(f"#env-{env.value}-{attr}").results(Input)
+                for field_input in fields:
+                    if value is not None:
+                        # Through the field, as if typed: checked and saved the same way.
+                        field_input.value = str(value)
+            backup = ", backup server left out" if found.backup_servers else ""
+            count = f"{found.cluster_size} server(s)" if found.cluster_size else "free space"
+            filled.append(f"{env.label} ({count}{backup})")
         if filled:
-            self.notify(f"Filled from the last Cluster health check: {', '.join(filled)}")
+            self.notify(f"Filled from the last Cluster health check: {'; '.join(filled)}")
         else:
             self.notify(
                 "No Cluster health results for these environments yet: press F2 to run one.",
                 severity="warning",
             )
 
-    def action_done(self) -> None:
+    async def action_done(self) -> None:
+        if self._frozen:
+            self.frame.action_navigate("plan")
+            return
         a = self.answers
         problems = a.problems()
         if problems:
+            await self.form_ready()
             self.show_all_problems(problems)
             return
-        self.session.phase("prepare").finish()
-        update_plan(self.session)
+        reopened = PlanRecord.of(self.session).answers_reopened
+        stands = answers_done(self.session)
         self.save_session()
         self.journal.event("Preparation questions answered", phase="prepare")
+        if reopened and stands:
+            self.notify("The answers lead to the plan you accepted: it stands.")
+            self.show_frozen()
         self.frame.action_navigate("plan")
+
+    # -- frozen answers -------------------------------------------------------
+
+    def _frozen_text(self) -> Text:
+        return Text(
+            "The answers are frozen: the plan made from them was accepted. "
+            "Changing them makes the plan again, to be accepted again.",
+            style="italic",
+        )
+
+    def show_frozen(self) -> None:
+        """Read-only while frozen, with the way to reopen them."""
+        self._frozen = answers_frozen(self.session)
+        self.query_one("#answers-frozen").display = self._frozen
+        self.query_one("#questions").disabled = self._frozen
+        form = self.query_one("#content", VerticalScroll)
+        form.can_focus = self._frozen
+        if self._frozen and (self.focused is None or self.focused.is_disabled):
+            self.query_one("#change-answers", Button).focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "change_answers":
+            return self._frozen
+        if action == "fill_from_health":
+            return not self._frozen
+        return super().check_action(action, parameters)
+
+    def on_screen_resume(self) -> None:
+        # (Textual calls PhaseScreen's own on_screen_resume as well.) A plan accepted
+        # meanwhile freezes the answers; answers reopened stay open.
+        if answers_frozen(self.session) != self._frozen:
+            self.show_frozen()
+
+    @on(Button.Pressed, "#change-answers")
+    def change_pressed(self) -> None:
+        self.action_change_answers()
+
+    @work(group="change-answers", exclusive=True)
+    async def action_change_answers(self) -> None:
+        if not answers_frozen(self.session):
+            return
+        if self.workspace.read_only:
+            raise ReadOnlySession("Changing the answers")
+        reason = await self.app.push_screen_wait(
+            ReasonModal(
+                "Change the answers",
+                "The plan made from these answers was accepted, and the upgrade follows "
+                "it. Changing an answer makes the plan again: what changed is shown, and "
+                "the new plan must be accepted before the next phase.\n\n"
+                "Why do the answers change? (kept in the journal)",
+                "e.g. production has 5 servers, not 3",
+                "Reopen the answers",
+            )
+        )
+        if reason is None:
+            return
+        reopen_answers(self.session, reason, self.journal)
+        self.save_session()
+        self.show_frozen()
+        self.notify("Answers reopened: change what is needed, then make the plan again.")
 
     def on_screen_suspend(self) -> None:
         # Leaving Prepare after a plan was made: keep the plan (and so the
         # sidebar) in step with the answers, even if Plan is not visited next.
-        if load_plan(self.session) is not None:
+        # Frozen answers leave the accepted plan as it was accepted.
+        if load_plan(self.session) is not None and not answers_frozen(self.session):
             _, changed = update_plan(self.session)
             if changed:
                 self.save_session()
@@ -717,6 +942,71 @@ class PrepareScreen(PhaseScreen):
             first.focus()
             first.scroll_visible()
         self.notify(f"{len(problems)} answer(s) still needed.", severity="warning")
+
+
+class Questions(VerticalGroup):
+    """The form's questions. Up and down move between its fields (bound here, under the
+    scrolling form, whose own arrows would scroll it; a choice's arrows go first)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "screen.next_field", "Next field", show=False),
+        Binding("up", "screen.previous_field", "Previous field", show=False),
+    ]
+
+
+class FormChoice(Choice, inherit_bindings=False):
+    """A question of the form: left and right choose; up and down choose too, and past
+    the first or last answer move to the field before or after (as in the rest of the
+    form)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            b
+            for b in Choice.BINDINGS
+            if isinstance(b, Binding) and b.action not in ("next_button", "previous_button")
+        ),
+        Binding("right", "next_button", "Next option", show=False),
+        Binding("left", "previous_button", "Previous option", show=False),
+        Binding("down", "down", "Next option or field", show=False),
+        Binding("up", "up", "Previous option or field", show=False),
+    ]
+
+    def action_down(self) -> None:
+        if self._selected is not None and self._selected >= len(self.keys) - 1:
+            if isinstance(self.screen, PrepareScreen):
+                self.screen.action_next_field()
+        else:
+            self.action_next_button()
+
+    def action_up(self) -> None:
+        if self._selected is not None and self._selected <= 0:
+            if isinstance(self.screen, PrepareScreen):
+                self.screen.action_previous_field()
+        else:
+            self.action_previous_button()
+
+
+class FormPart(Vertical):
+    """A part of the form composed when it is mounted (``PrepareScreen.later_parts``)."""
+
+    DEFAULT_CSS = """
+    FormPart {
+        height: auto;
+    }
+    """
+
+    def __init__(self, make: Callable[[], ComposeResult], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._make = make
+
+    def compose(self) -> ComposeResult:
+        yield from self._make()
+
+
+def _shown_if(shown: bool, widget: W) -> W:
+    """``widget``, displayed only if ``shown`` (a question that depends on an answer)."""
+    widget.display = shown
+    return widget
 
 
 def _question_text(question: str, hint: str) -> Static:

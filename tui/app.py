@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 from collections.abc import Mapping
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual.app import App, ScreenStackError
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed
 
-from screens.base import PhaseHeading
+from screens.base import PhaseScreen
 from screens.frame import Frame
-from screens.help import HelpScreen
 from screens.messages import NavigateTo
 from screens.modals.confirm import ChoiceModal
 from screens.modals.error import ErrorModal
-from screens.registry import make_screen
 from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
 from screens.state_error import StateErrorScreen
-from screens.widgets.sidebar import PhaseSidebar
 from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
 from tasks.local.process import ProcessRun, RunningSteps
 from tasks.sections import new_session
 from tasks.session.jumphost import jump_host_advice
-from tasks.session.phases import PHASE_IDS, PHASES, VIEWS
+from tasks.session.phases import PHASES
 from tasks.session.state import Session, new_session_path
 from tasks.session.workspace import Workspace
 from tasks.upgrade.answers import Answers
 from tui.commands import CrvsCommands
 from tui.themes import auto_theme
+from tui.views import Views
 
 if TYPE_CHECKING:
     from tasks.demo.cluster import DemoCluster
@@ -102,13 +100,17 @@ class CrvsMigrateApp(App[int]):
 
             self.demo_cluster = DemoCluster(workspace.demo.cluster_dir)
         self.crash_report: Path | None = None
-        for view_id in (*PHASE_IDS, *(v.id for v in VIEWS)):
-            self.add_mode(view_id, partial(make_screen, view_id))
+        # The CLI turns the garbage collector off for the start-up (tui.cli.main).
+        self._collector_held = not gc.isenabled()
+        self.views = Views(self)
+        # Where the operator is, not yet written (it is saved once the screen is shown).
+        self._view_unsaved = False
 
     def on_mount(self) -> None:
         self._apply_field_conditions()
         if self.unavailable is not None:
             self.push_screen(SessionUnavailableScreen(self.unavailable), self._unavailable_chosen)
+            self.call_after_refresh(self._collect_again)
             return
         self._open_session()
 
@@ -132,6 +134,7 @@ class CrvsMigrateApp(App[int]):
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
             )
+            self.call_after_refresh(self._collect_again)
             return
         self._note_journal_and_lock()
         if not self.workspace.read_only:
@@ -139,7 +142,23 @@ class CrvsMigrateApp(App[int]):
         # A brand-new session is written at once, so the file exists to resume from.
         if not self.workspace.state_path.exists():
             self.save_session()
-        self.switch_mode(self.session.current_view)
+        self.show_view(self.session.current_view)
+        self.call_after_refresh(self._first_paint_done)
+
+    def _first_paint_done(self) -> None:
+        """The first screen is up: what the next keys will need, off the app's loop."""
+        self._collect_again()
+        self.run_worker(self.views.import_help_renderer(), group="help-import", exit_on_error=False)
+
+    def _collect_again(self) -> None:
+        """The CLI starts with the garbage collector off (tui.cli.main): on again once
+        the first screen is drawn. What start-up made lives as long as the app: it is
+        never scanned again (a scan of every module's objects takes a tenth of a second
+        on a slow machine, at any moment)."""
+        if self._collector_held:
+            self._collector_held = False
+            gc.freeze()
+            gc.enable()
 
     def _reattach_steps(self) -> None:
         """Steps saved as running: follow again those that still run (they ran on while
@@ -277,6 +296,7 @@ class CrvsMigrateApp(App[int]):
             raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
 
     async def on_unmount(self) -> None:
+        self._save_view()
         if self.demo_cluster is not None:
             await self.demo_cluster.stop()
 
@@ -321,21 +341,29 @@ class CrvsMigrateApp(App[int]):
         fails (full disk, read-only directory) shows the storage screen; the file keeps
         the previous state.
         """
+        if not self._write_session():
+            return
+        # The phase in view (under any dialog) shows the change at once: its heading and
+        # the sidebar; the others re-read the session when they are shown again.
+        shown = self.phase_screen
+        if shown is not None and shown.is_attached:
+            shown.refresh_frame()
+
+    def _write_session(self) -> bool:
         if self.state_error is not None or self.workspace.read_only:
-            return  # never write over a file we could not read, or another's session
+            return False  # never write over a file we could not read, or another's session
+        self._view_unsaved = False
         try:
             self.workspace.save(self.session)
         except StorageError as exc:
             self.show_storage_error(exc, can_retry=True, can_continue=False)
-            return
-        try:
-            screen = self.screen
-        except ScreenStackError:
-            return  # the app is closing (a detached step ended meanwhile): saved all the same
-        for sidebar in screen.query(PhaseSidebar):
-            sidebar.refresh_statuses()
-        for heading in screen.query(PhaseHeading):
-            heading.refresh_heading(self.session)
+            return False
+        return True
+
+    def _save_view(self) -> None:
+        """Where the operator is: written after the screen is shown, not before."""
+        if self._view_unsaved:
+            self._write_session()
 
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown; a file that cannot be written gets its own screen."""
@@ -372,13 +400,30 @@ class CrvsMigrateApp(App[int]):
             return
         if isinstance(self.screen, StorageErrorScreen):
             return  # answer it first: the session is not saved
-        if isinstance(self.screen, HelpScreen):
-            self.pop_screen()  # (the palette over help) help belongs to the screen it was on
-        if self.session.current_view != view_id:
+        self.show_view(view_id)
+        if self.session.current_view != view_id and self.current_view == view_id:
             # Opening a phase is not starting it: the phase's own steps do that.
             self.session.current_view = view_id
-            self.save_session()
-        self.switch_mode(view_id)
+            self._view_unsaved = True
+            self.call_after_refresh(self._save_view)
+
+    @property
+    def phase_screen(self) -> PhaseScreen | None:
+        """The phase or view screen in the stack (under any dialog), if one is shown."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, PhaseScreen):
+                return screen
+        return None
+
+    @property
+    def current_view(self) -> str | None:
+        """The id of the phase or view on screen (``None`` before one is shown)."""
+        shown = self.phase_screen
+        return shown.view_id if shown is not None else None
+
+    def show_view(self, view_id: str) -> None:
+        """Show a phase or a view (``tui.views``: installed screens)."""
+        self.views.show(view_id)
 
     def on_navigate_to(self, message: NavigateTo) -> None:
         self.action_navigate(message.view_id)
@@ -420,17 +465,8 @@ class CrvsMigrateApp(App[int]):
         self.exit()
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss()  # F1 again closes it
-            return
-        # Built on first use, then kept: the notes are rendered once per run.
-        if not self.is_screen_installed("help"):
-            self.install_screen(HelpScreen(), name="help")
-        help_screen = self.get_screen("help")
-        assert isinstance(help_screen, HelpScreen)
-        # About the screen it opens over: its phase, keys and fields.
-        help_screen.show_for(self.screen_stack)
-        self.push_screen(help_screen)
+        # Made on first use, then kept: the notes are rendered once per run.
+        self.views.show_help()
 
     def action_export_report(self) -> None:
         self.action_navigate("report")
@@ -462,7 +498,7 @@ class CrvsMigrateApp(App[int]):
         self.save_session()
         self.pop_screen()
         self.notify(f"New session: {message.path}", title="Session started")
-        self.switch_mode(self.session.current_view)
+        self.show_view(self.session.current_view)
 
 
 def _implements_frame(app: CrvsMigrateApp) -> Frame:

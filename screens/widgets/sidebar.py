@@ -89,7 +89,8 @@ class PhaseSidebar(OptionList):
             prompt = phase_prompt(
                 p.number, phase_title(p, self.short_titles), status, self._colour()
             )
-            self.replace_option_prompt(p.id, prompt)
+            if self.get_option(p.id).prompt != prompt:  # unchanged: no redraw
+                self.replace_option_prompt(p.id, prompt)
 
     def _narrow(self) -> bool:
         """Below the app's "-wide" breakpoint the CSS narrows the sidebar: short titles.

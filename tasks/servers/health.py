@@ -531,6 +531,13 @@ def evaluate_cpu(
     return Check("cpus", status, f"{cpus} · load {avg.one:.2f}", detail, raw)
 
 
+def _cpus(nproc: CommandResult | None) -> int | None:
+    try:
+        return parse_nproc(nproc.stdout) if nproc else None
+    except Unparseable:
+        return None
+
+
 def evaluate_uptime(result: CommandResult | None) -> Check:
     try:
         seconds = parse_uptime(result.stdout if result else "")
@@ -645,6 +652,7 @@ def evaluate_node(
         ram_available_bytes=mem.available_bytes if mem else None,
         disk_total_bytes=disk_usage.total_bytes if disk_usage else None,
         disk_free_bytes=disk_usage.free_bytes if disk_usage else None,
+        cpus=_cpus(results.get("cpus")),
     )
     return NodeHealth(
         node=node,
@@ -793,6 +801,8 @@ class HealthSnapshot:
     source: str = ""  # inventory path, or "typed nodes"
     # Evidence for the production gate (QA after the restore): tasks.session.seal.
     seal: str = ""
+    # The inventory file the nodes were read from ("" for typed nodes only).
+    inventory: str = ""
 
     def seal_table(self) -> dict[str, Any]:
         """What the seal covers: the environment, the time, and each node's verdict."""
@@ -815,6 +825,7 @@ class HealthSnapshot:
             "status": self.status.value,
             "nodes": [r.to_state() for r in self.results],
             **({"seal": self.seal} if self.seal else {}),
+            **({"inventory": self.inventory} if self.inventory else {}),
         }
 
     @classmethod
@@ -829,6 +840,7 @@ class HealthSnapshot:
             results,
             str(data.get("source", "")),
             str(data.get("seal", "")),
+            str(data.get("inventory", "")),
         )
 
 

@@ -21,6 +21,7 @@ class NodeResources:
     # The OpenCRVS data disk (/data) when mounted, else the root filesystem.
     disk_total_bytes: int | None = None
     disk_free_bytes: int | None = None
+    cpus: int | None = None
 
     @property
     def disk_free_gib(self) -> float | None:
@@ -38,4 +39,9 @@ class NodeResources:
             ram_available_bytes=data.get("ram_available_bytes"),
             disk_total_bytes=data.get("disk_total_bytes"),
             disk_free_bytes=data.get("disk_free_bytes"),
+            cpus=_count(data.get("cpus")),
         )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -355,6 +355,19 @@ def _required(value: Any) -> str | None:
     return "Not answered yet" if value is None else None
 
 
+INSTALLATION_NAME_MAX = 80
+
+
+def installation_problem(text: str) -> str | None:
+    """The installation's name (``Session.installation``: the report's title): optional,
+    one line of plain words."""
+    if len(text.strip()) > INSTALLATION_NAME_MAX:
+        return f"keep it under {INSTALLATION_NAME_MAX} characters"
+    if any(not ch.isprintable() for ch in text):
+        return "plain text only: no control characters"
+    return None
+
+
 def _path_problem(text: str, what: str) -> str | None:
     if not text.strip():
         return f"Enter the path of your {what} checkout"

@@ -21,10 +21,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from tasks.errors import CrvsError
 from tasks.session.phases import PHASE_IDS, PHASES_BY_ID, PhaseStatus, StepStatus
 from tasks.session.state import Session
+from tasks.text import sanitize
 from tasks.upgrade.answers import (
     SPEC_DISK_GB,
     SPEC_RAM_GB,
@@ -34,6 +36,9 @@ from tasks.upgrade.answers import (
 )
 from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Migration, Release
 from tasks.upgrade.versions import PathKind, UpgradePath, parse_version, upgrade_path
+
+if TYPE_CHECKING:
+    from tasks.session.journal import Journal
 
 # Phases that only make sense on servers.
 SERVER_PHASES = ("release", "deploy_qa", "backup_production", "deploy_production")
@@ -1007,6 +1012,9 @@ class PlanRecord:
     applied_phases: dict[str, tuple[str, str]] = field(default_factory=dict)
     # "<phase>/<step>" -> the reason the plan skipped that step with.
     applied_steps: dict[str, str] = field(default_factory=dict)
+    # Why the operator reopened the answers after a plan was accepted ("" while they are
+    # frozen, or before any plan was accepted).
+    answers_reopened: str = ""
 
     @classmethod
     def of(cls, session: Session) -> PlanRecord:
@@ -1024,6 +1032,8 @@ class PlanRecord:
             out["previous"] = self.previous.to_state()
         if self.accepted:
             out["accepted"] = self.accepted
+        if self.answers_reopened:
+            out["answers_reopened"] = self.answers_reopened
         if self.applied_phases or self.applied_steps:
             out["applied"] = {
                 "phases": {
@@ -1063,6 +1073,7 @@ class PlanRecord:
             current=plan("current"),
             previous=plan("previous"),
             accepted=str(data.get("accepted", "")),
+            answers_reopened=str(data.get("answers_reopened", "")),
             applied_phases={
                 str(pid): (str(v.get("status", "")), str(v.get("reason", "")))
                 for pid, v in phases.items()
@@ -1108,7 +1119,15 @@ def update_plan(session: Session) -> tuple[Plan, bool]:
     old = record.current
     changed = old is None or old.to_state() != new.to_state()
     if changed:
-        if old is not None:
+        # While answers reopened after an acceptance are changed, the plan before is the
+        # accepted one: what changed is told against what the operator accepted.
+        keep_accepted = (
+            record.previous is not None
+            and record.previous.digest == record.accepted
+            and old is not None
+            and old.digest != record.accepted
+        )
+        if old is not None and not keep_accepted:
             record.previous = old
         record.current = new
         if record.accepted != new.digest:
@@ -1122,6 +1141,8 @@ def accept_plan(session: Session, now: str) -> Plan:
     record = PlanRecord.of(session)
     record.current = plan
     record.accepted = plan.digest
+    # The answers the plan was made from are frozen again.
+    record.answers_reopened = ""
     phase = session.phase("plan")
     phase.finish(now)
     phase.step("review_plan").succeed(at=now)
@@ -1130,6 +1151,110 @@ def accept_plan(session: Session, now: str) -> Plan:
 
 def plan_accepted(session: Session) -> bool:
     return PlanRecord.of(session).is_accepted
+
+
+# -- Prepare's answers once a plan was accepted --------------------------------------
+
+
+def answers_frozen(session: Session) -> bool:
+    """Prepare's answers are frozen once a plan was accepted: the steps run from that
+    plan. They change only after the operator reopens them, saying why."""
+    record = PlanRecord.of(session)
+    return bool(record.accepted) and not record.answers_reopened
+
+
+def reopen_answers(session: Session, reason: str, journal: Journal | None = None) -> None:
+    """Reopen frozen answers for a change; the reason goes into the journal.
+
+    Prepare goes back to in progress; the plan is made again when the operator is done,
+    and must then be accepted again if it changed (``update_plan``).
+    """
+    reason = " ".join(sanitize(reason).split())
+    if not reason:
+        raise CrvsError(
+            "Say why the answers change: the reason is kept in the journal.",
+            "A reason is needed",
+        )
+    if not answers_frozen(session):
+        return
+    PlanRecord.of(session).answers_reopened = reason
+    session.phase("prepare").reopen()
+    if journal is not None:
+        journal.confirmation(
+            f"answers reopened after the plan was accepted: {reason}", phase="prepare"
+        )
+
+
+def answers_done(session: Session) -> bool:
+    """Prepare's "Done": the phase is done and the plan made again from the answers.
+
+    Returns whether the accepted plan still stands: answers reopened and left as they
+    were (or changed back) need no new acceptance and are frozen again at once.
+    """
+    session.phase("prepare").finish()
+    update_plan(session)
+    record = PlanRecord.of(session)
+    stands = record.is_accepted
+    if stands:
+        record.answers_reopened = ""
+    return stands
+
+
+def upgrade_started(session: Session) -> bool:
+    """Work past the plan has begun: a later phase started or done, or one of its steps
+    run, done by hand or failed (skipped by the plan does not count)."""
+    after_plan = PHASE_IDS[PHASE_IDS.index("plan") + 1 :]
+    for phase_id in after_plan:
+        record = session.phase(phase_id)
+        if record.status in (PhaseStatus.IN_PROGRESS, PhaseStatus.DONE):
+            return True
+        if any(
+            step.status not in (StepStatus.NOT_STARTED, StepStatus.SKIPPED)
+            for step in record.steps.values()
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class DetectedVersion:
+    """What became of a version read from the country config checkout."""
+
+    # The answer "which version are you on now" was filled in from it.
+    filled: bool
+    # Why it was left as it was ("" when nothing needs saying).
+    kept_because: str = ""
+
+
+def record_detected_version(session: Session, version: str) -> DetectedVersion:
+    """Take a version detected in the country config into the answers.
+
+    It fills an empty (or still detected) current version. Never once the answers are
+    frozen, and never once the upgrade started: the checkout then holds the release
+    being installed, not the version the upgrade started from.
+    """
+    answers = Answers.of(session)
+    differs = bool(version) and version != answers.current_version
+    if upgrade_started(session):
+        if differs:
+            return DetectedVersion(
+                False,
+                f"the checkout now reads {version}: the upgrade started from "
+                f"{answers.current_version or 'the version answered'}, kept",
+            )
+        return DetectedVersion(False)
+    if answers_frozen(session):
+        if differs:
+            return DetectedVersion(
+                False, f"the checkout now reads {version}: the answers are frozen, kept"
+            )
+        return DetectedVersion(False)
+    previous = answers.detected_version
+    answers.detected_version = version
+    if version and answers.current_version in ("", previous):
+        answers.current_version = version
+        return DetectedVersion(True)
+    return DetectedVersion(False)
 
 
 _TO_PHASE_STATUS = {

@@ -29,21 +29,21 @@ async def test_number_keys_and_j_k_enter_move_between_phases(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert app.current_mode == "prepare"
+        assert app.current_view == "prepare"
         await pilot.press("4")
-        assert app.current_mode == "merge_config"
+        assert app.current_view == "merge_config"
         # The sidebar has focus on every phase screen: no Tab needed.
         assert app.focused is app.screen.query_one("#sidebar", OptionList)
         await pilot.press("j", "j", "enter")
         await pilot.pause()
-        assert app.current_mode == "release"
+        assert app.current_view == "release"
         await pilot.press("k", "up", "enter")
         await pilot.pause()
-        assert app.current_mode == "merge_config"
+        assert app.current_view == "merge_config"
         await pilot.press("h")
-        assert app.current_mode == "health"
+        assert app.current_view == "health"
         await pilot.press("9")
-        assert app.current_mode == "deploy_production"
+        assert app.current_view == "deploy_production"
     assert load_session(tmp_path / "s.toml").current_view == "deploy_production"
 
 
@@ -55,7 +55,7 @@ async def test_mouse_click_on_a_phase_opens_it(tmp_path):
         # Row 0 is the border; phases start on row 1: phase 3 is on row 3.
         assert await pilot.click(sidebar, offset=(5, 3))
         await pilot.pause()
-        assert app.current_mode == "update_core"
+        assert app.current_view == "update_core"
 
 
 async def test_command_palette_goes_to_a_phase_and_to_health(tmp_path):
@@ -66,12 +66,12 @@ async def test_command_palette_goes_to_a_phase_and_to_health(tmp_path):
         await pilot.pause()
         await pilot.press(*"go to verify", "enter")
         await pilot.pause()
-        assert app.current_mode == "verify_local"
+        assert app.current_view == "verify_local"
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"cluster health", "enter")
         await pilot.pause()
-        assert app.current_mode == "health"
+        assert app.current_view == "health"
 
 
 async def test_session_resumes_where_the_operator_was(tmp_path):
@@ -84,7 +84,7 @@ async def test_session_resumes_where_the_operator_was(tmp_path):
     second = make_app(tmp_path)
     async with second.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert second.current_mode == "release"
+        assert second.current_view == "release"
         assert second.session.phase("prepare").status is PhaseStatus.DONE
         sidebar = second.screen.query_one("#sidebar", OptionList)
         assert sidebar.get_option_at_index(0).prompt.plain.startswith("✓ 1 Prepare")
@@ -125,7 +125,7 @@ async def test_damaged_state_file_shows_the_error_screen_and_is_never_written(tm
         assert path.read_bytes() == damaged
         await pilot.press("n")
         await pilot.pause()
-        assert app.current_mode == "prepare"
+        assert app.current_view == "prepare"
         new_path = app.workspace.state_path
     assert new_path != path and new_path.exists()
     assert path.read_bytes() == damaged

@@ -257,12 +257,12 @@ async def test_going_to_a_phase_from_help_leaves_help_behind(tmp_path):
         await pilot.pause()
         await pilot.press(*"go to verify", "enter")
         await pilot.pause()
-        assert app.current_mode == "verify_local"
+        assert app.current_view == "verify_local"
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("3")
         await pilot.pause()
         # Help is not left open over the phase it was opened on.
-        assert app.current_mode == "update_core" and not isinstance(app.screen, HelpScreen)
+        assert app.current_view == "update_core" and not isinstance(app.screen, HelpScreen)
         help_screen = await open_help(pilot)
         assert "Phase 3 of 9" in shown_text(help_screen.query_one("#help-heading", Static))
 

@@ -49,7 +49,8 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
         # The demo backup server is not in known_hosts: its fingerprint is shown first.
         await _until(pilot, lambda: bool(app.screen.query("#trust-yes")))
         assert BackupRecord.of(app.session).taken is not None  # the backup finished first
-        assert app.focused is app.screen.query_one("#trust-no", Button)  # the safe default
+        # The safe default has the focus once the dialog is up.
+        await _until(pilot, lambda: app.focused is app.screen.query_one("#trust-no", Button))
         await pilot.press("enter")  # not trusted: said, and nothing verified
         await _until(pilot, lambda: not app.screen.query("#trust-no"))
         assert any("Host key not trusted" in n.message for n in app._notifications)

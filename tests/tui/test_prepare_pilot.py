@@ -100,6 +100,9 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
         await pilot.press("enter", "enter")
         assert focused_id(app) == "backup_server"
         await pilot.press("enter", "enter")  # backup server yes, automated backups yes
+        assert focused_id(app) == "installation"  # optional: it titles the report
+        await type_text(pilot, "Farajaland production")
+        await pilot.press("enter")
         assert focused_id(app) == "done"
         await pilot.press("enter")
         await pilot.pause()
@@ -115,6 +118,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
             "worker1",
         ]
         assert EnvironmentId.STAGING not in answers.environments
+        assert app.session.installation == "Farajaland production"
         plan = load_plan(app.session)
         assert plan is not None and plan.step_applies("update_core", "merge_core_fork")
         text = app.screen.plan_text

@@ -207,7 +207,7 @@ async def test_cancel_long_step_leaves_no_process_and_survives_phase_switch(sand
         assert len(group_members(pgid)) >= 3  # yarn, the script's shell, two sleeps
         # The operator looks at another phase: the step keeps running there.
         await pilot.press("1")
-        assert app.current_mode == "prepare" and run.running
+        assert app.current_view == "prepare" and run.running
         # Quitting now asks first; its default (Cancel) quits nothing and says so.
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="quit question")

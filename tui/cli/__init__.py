@@ -11,11 +11,13 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tasks.session import locations
 
@@ -25,10 +27,24 @@ EXIT_USAGE = 2
 
 
 def package_version() -> str:
+    # importlib.metadata costs a hundredth of a second: only when the version is asked.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("crvs-migrate")
     except PackageNotFoundError:  # running from a source tree
         return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the package version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "textual-dark (default: ansi-dark on terminals that report 16 colours, such as "
         "TERM=linux; else textual-dark). NO_COLOR=1 turns colour off.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.set_defaults(handler=run_app)
     # Subcommands live in their own modules (tui/cli/<name>.py), each with
     # register(subparsers) that adds its parser and sets `handler`.
@@ -203,9 +219,19 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    # Start-up allocates a few hundred thousand objects that live as long as the process
+    # (modules, classes, the screens): collecting them again and again while the app
+    # starts costs tens of milliseconds. The app turns collection back on after its
+    # first paint (tui.app); the headless subcommands at once.
+    gc.disable()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.handler is not run_app:
+            gc.enable()
+        return args.handler(args)
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":
