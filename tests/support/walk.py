@@ -11,6 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.widgets import Input, OptionList
 
@@ -186,13 +187,19 @@ def assert_phase_done(app: App, view_id: str, number: int) -> None:
     assert line.startswith(f"✓ {number} "), line
 
 
-async def type_into(pilot, selector: str, text: str) -> None:
-    """The focused field (or ``selector``'s) emptied with keys, then ``text`` typed."""
+async def type_into(pilot, selector: str, text: str, *, paste: bool = False) -> None:
+    """Empty a field (``selector``, clicked unless it has the focus) with ctrl+u, then type
+    ``text`` key by key, or paste it as the terminal delivers a paste (one event)."""
     app = pilot.app
     field = app.screen.query_one(selector, Input)
     if app.focused is not field:
         await click(pilot, selector)
-    await pilot.press("end", *(["backspace"] * len(field.value)), *text)
+    await pilot.press("end", "ctrl+u")
+    if paste:
+        app.post_message(events.Paste(text))
+        await pilot.pause()
+    else:
+        await pilot.press(*text)
     assert field.value == text, (selector, field.value)
 
 
@@ -202,22 +209,24 @@ async def answer_prepare(
     config: str | None = None,
     core: str | None = None,
     inventories: tuple[str, str] | None = None,
+    paste: bool = False,
 ) -> None:
     """Prepare by keyboard, as in the developers' pilot test: the checkouts (typed when
     given, else kept), the detected version and the latest target kept, no core
     customisation, no integrations, configured with real registrars and citizens,
     deployed on dedicated QA (1 server) and production (3) servers with their inventories
     (typed when given, else the suggested ones kept), a backup server and automated backups.
+    ``paste``: the paths are pasted (one terminal paste each), not typed key by key.
     Then "Done, make the plan" (Enter on it)."""
     app = pilot.app
     await pilot.press("tab")
     assert focused_id(app) == "config_path"
     if config is not None:
-        await type_into(pilot, "#config_path", config)
+        await type_into(pilot, "#config_path", config, paste=paste)
     await pilot.press("enter")
     assert focused_id(app) == "core_path"
     if core is not None:
-        await type_into(pilot, "#core_path", core)
+        await type_into(pilot, "#core_path", core, paste=paste)
     await pilot.press("enter")
     detecting = [w for w in app.workers if w.group == "detect"]
     if detecting:
@@ -245,7 +254,9 @@ async def answer_prepare(
         await pilot.press("enter")  # free disk / RAM: optional
         assert focused_id(app) == f"env-{env}-inventory_path"
         if inventories is not None:
-            await type_into(pilot, f"#env-{env}-inventory_path", inventories[env == "production"])
+            await type_into(
+                pilot, f"#env-{env}-inventory_path", inventories[env == "production"], paste=paste
+            )
         else:
             shown = app.screen.query_one(f"#env-{env}-inventory_path", Input).value
             assert shown.endswith(f"infrastructure/server-setup/{env}.ini"), shown
@@ -328,14 +339,14 @@ async def verify_local(pilot, note: str = "checked by hand") -> None:
 
 
 async def release(pilot, tag: str, env_files: str, fix_env=None) -> None:
-    """Phase 6: the PR is merged (the operator did it: the app checks), the tag created and
-    pushed, the image tag recorded, the env files checked (``fix_env(missing)`` is the
+    """Phase 6 (values pasted into their fields): the PR is merged (the operator did it: the
+    app checks), the tag created and pushed, the image tag recorded, the env files checked (``fix_env(missing)`` is the
     operator's editor when the check finds names missing), the release done."""
     app = pilot.app
     await go_to(pilot, "6", "ReleaseScreen")
     await click(pilot, "#merge-check")
     await wait_text(pilot, "#merge-result", "✓ upgrade-countryconfig-v1.3.5 merged into master")
-    await type_into(pilot, "#tag-name", tag)
+    await type_into(pilot, "#tag-name", tag, paste=True)
     for button in ("#tag-create", "#tag-push"):
         screen = app.screen
         await click(pilot, button)
@@ -345,9 +356,9 @@ async def release(pilot, tag: str, env_files: str, fix_env=None) -> None:
         assert not errors(app), errors(app)
     shown = rendered(app, "#tag-result")
     assert f"✓ tag {tag} on " in shown and "✓ pushed to origin" in shown, shown
-    await type_into(pilot, "#image-tag", tag)
+    await type_into(pilot, "#image-tag", tag, paste=True)
     await click(pilot, "#image-record")
-    await type_into(pilot, "#env-files", env_files)
+    await type_into(pilot, "#env-files", env_files, paste=True)
     await click(pilot, "#env-check")
     shown = await wait_text(pilot, "#env-result", "present")
     missing = re.findall(r"✗ missing\s+(\S+)", shown)
@@ -365,12 +376,12 @@ async def release(pilot, tag: str, env_files: str, fix_env=None) -> None:
 
 async def deploy(pilot, environment: str, fields: dict[str, str], typed: str | None = None,
                  untick: tuple[str, ...] = (), timeout: float = 120) -> str:  # fmt: skip
-    """Phase 7 or 9: the by-hand steps, the fields the operator changes, Run deploy, its
+    """Phase 7 or 9: the by-hand steps, the fields the operator changes (pasted), Run deploy, its
     confirmation (typed for production), then the wait and the checks. The status line."""
     app = pilot.app
     await confirm_by_hand(pilot, f"playbook run on the {environment} servers")
     for selector, value in fields.items():
-        await type_into(pilot, selector, value)
+        await type_into(pilot, selector, value, paste=True)
     for box in untick:
         await click(pilot, box)
     screen = app.screen
@@ -418,7 +429,8 @@ def assert_gate(app: App, met: int) -> None:
 async def back_up_production(pilot, qa_host: str, fields: dict[str, str] | None = None,
                              trust_backup_key: bool = False) -> None:  # fmt: skip
     """Phase 8 from its screen: open the gate, run the backup (it is verified on the backup
-    server by itself), copy it to QA and restore it (QA's host typed), check QA's health,
+    server by itself; ``fields`` pasted first), copy it to QA and restore it (QA's host typed),
+    check QA's health,
     the records, the drafts, the strategy. Each condition turns ✓ in turn."""
     app = pilot.app
     await go_to(pilot, "8", "BackupProductionScreen")
@@ -426,7 +438,7 @@ async def back_up_production(pilot, qa_host: str, fields: dict[str, str] | None 
     assert set(gate_marks(app).values()) == {"✗"}, gate_marks(app)
     await click(pilot, "#gate-open")
     for selector, value in (fields or {}).items():
-        await type_into(pilot, selector, value)
+        await type_into(pilot, selector, value, paste=True)
     screen = app.screen
     await click(pilot, "#backup-run")
     await until(pilot, lambda: app.screen is not screen, 20)
