@@ -87,6 +87,61 @@ class TmuxSession:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} did not appear within {timeout}s; screen was:\n{screen}")
 
+    def settle(self, timeout: float = 10.0, quiet: float = 0.15) -> None:
+        """Until the screen (text and colours) stays the same for ``quiet`` seconds: the
+        app has shown what the last key did, as the operator waits to see it."""
+        deadline = time.monotonic() + timeout
+        last = self._tmux("capture-pane", "-p", "-e", "-t", self.name)
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self._tmux("capture-pane", "-p", "-e", "-t", self.name)
+            if now == last:
+                return
+            last = now
+
+    def press(self, *keys: str) -> None:
+        """Each key in turn, waiting for the screen to settle after each (no typeahead)."""
+        for key in keys:
+            self.send(key)
+            self.settle()
+
+    def visible(self) -> list[str]:
+        """The lines the terminal shows now (no scrollback)."""
+        return self._tmux("capture-pane", "-p", "-t", self.name).splitlines()
+
+    def type(self, text: str) -> None:
+        """Type ``text`` as it is (no key names)."""
+        self._tmux("send-keys", "-t", self.name, "-l", text)
+
+    def mouse(self, button: int, x: int, y: int, *, release: bool = True) -> None:
+        """A mouse event as the terminal reports it (SGR, 0-based cell ``x``, ``y``)."""
+        self.type(f"\x1b[<{button};{x + 1};{y + 1}M")
+        if release:
+            self.type(f"\x1b[<{button};{x + 1};{y + 1}m")
+
+    def click(self, label: str, *, timeout: float = 20.0, scroll_at: tuple[int, int] = (50, 12),
+              skip_columns: int = 0) -> tuple[int, int]:  # fmt: skip
+        """Click the middle of ``label`` where the terminal shows it, right of
+        ``skip_columns`` (the sidebar), scrolling the wheel at ``scroll_at`` until it shows:
+        down first, then up. Returns the cell clicked."""
+        deadline = time.monotonic() + timeout
+        wheel, turns = 65, 0
+        while True:
+            for y, line in enumerate(self.visible()):
+                x = line.find(label, skip_columns)
+                if x >= 0:
+                    cell = (x + len(label) // 2, y)
+                    self.mouse(0, *cell)
+                    return cell
+            if time.monotonic() > deadline:
+                screen = "\n".join(self.visible())
+                raise AssertionError(f"{label!r} is not on the screen:\n{screen}")
+            turns += 1
+            if turns > 12:  # the bottom: look upwards
+                wheel, turns = (64 if wheel == 65 else 65), 0
+            self.mouse(wheel, *scroll_at, release=False)
+            time.sleep(0.15)
+
     def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
