@@ -119,28 +119,39 @@ class TmuxSession:
         if release:
             self.type(f"\x1b[<{button};{x + 1};{y + 1}m")
 
-    def click(self, label: str, *, timeout: float = 20.0, scroll_at: tuple[int, int] = (50, 12),
-              skip_columns: int = 0) -> tuple[int, int]:  # fmt: skip
-        """Click the middle of ``label`` where the terminal shows it, right of
-        ``skip_columns`` (the sidebar), scrolling the wheel at ``scroll_at`` until it shows:
-        down first, then up. Returns the cell clicked."""
+    def seek(self, text: str, *, timeout: float = 20.0, scroll_at: tuple[int, int] = (50, 12),
+             skip_columns: int = 0, button: bool = False) -> tuple[int, int]:  # fmt: skip
+        """Where ``text`` shows (column, row), right of ``skip_columns`` (the sidebar): the
+        mouse wheel at ``scroll_at`` turns until it does, down first, then up, while the
+        app may still be drawing it (looked for once the screen has settled). ``button``:
+        only where a button draws it (its top edge, ▔, right above the label)."""
+        self.settle()
         deadline = time.monotonic() + timeout
-        wheel, turns = 65, 0
+        wheel, before = 65, None
         while True:
-            for y, line in enumerate(self.visible()):
-                x = line.find(label, skip_columns)
-                if x >= 0:
-                    cell = (x + len(label) // 2, y)
-                    self.mouse(0, *cell)
-                    return cell
+            lines = self.visible()
+            for y, line in enumerate(lines):
+                x = line.find(text, skip_columns)
+                above = lines[y - 1] if y > 0 else ""
+                if x >= 0 and (not button or above[x : x + 1] == "▔"):
+                    return x, y
             if time.monotonic() > deadline:
-                screen = "\n".join(self.visible())
-                raise AssertionError(f"{label!r} is not on the screen:\n{screen}")
-            turns += 1
-            if turns > 12:  # the bottom: look upwards
-                wheel, turns = (64 if wheel == 65 else 65), 0
-            self.mouse(wheel, *scroll_at, release=False)
-            time.sleep(0.15)
+                raise AssertionError(f"{text!r} is not on the screen:\n" + "\n".join(lines))
+            if lines == before:  # the wheel moved nothing: the end, turn the other way
+                wheel = 64 if wheel == 65 else 65
+            before = lines
+            for _ in range(3):
+                self.mouse(wheel, *scroll_at, release=False)
+            time.sleep(0.1)
+
+    def click(self, label: str, *, timeout: float = 20.0, skip_columns: int = 0,
+              at: int | None = None, button: bool = False) -> tuple[int, int]:  # fmt: skip
+        """Click ``label`` where it shows (scrolled into view; ``button``: on a button), in
+        its middle or ``at`` columns into it. Returns the cell clicked."""
+        x, y = self.seek(label, timeout=timeout, skip_columns=skip_columns, button=button)
+        cell = (x + (len(label) // 2 if at is None else at), y)
+        self.mouse(0, *cell)
+        return cell
 
     def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
