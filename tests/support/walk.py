@@ -147,16 +147,6 @@ def conflicted_files(app: App) -> list[str]:
     return [m.group(1) for m in re.finditer(r"✗ (\S+?): ", text)]
 
 
-async def set_field(pilot, selector: str, text: str) -> None:
-    """Replace a field's text by keys: click it, select all, type."""
-    app = pilot.app
-    await click(pilot, selector)
-    field = app.screen.query_one(selector, Input)
-    field.action_end()
-    await pilot.press(*(["backspace"] * len(field.value)), *text)
-    assert field.value == text, (selector, field.value)
-
-
 async def wait_text(pilot, selector: str, needle: str, timeout: float = 60) -> str:
     """Wait until ``selector`` shows ``needle`` (or an error modal opens); its text."""
     app = pilot.app
@@ -388,8 +378,8 @@ async def deploy(pilot, environment: str, fields: dict[str, str], typed: str | N
     await click(pilot, "#deploy-run")
     if typed is None:
         try:
-            await until(pilot, lambda: app.screen is not screen, 20)
-        except TimeoutError:
+            await until(pilot, lambda: app.screen is not screen, 60)
+        except TimeoutError:  # what the app said instead, if anything
             raise AssertionError([n.message for n in app._notifications]) from None
         await click(pilot, "#confirm")
     else:
