@@ -46,7 +46,7 @@ import json
 import os
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ class DemoNode:
     load: tuple[float, float, float] = (0.42, 0.51, 0.48)
     uptime_s: float = 1_209_600.0
     swarm: tuple[str, ...] = ()  # hostnames docker node ls lists (managers only)
+    # What the demo deploy.sh put on this manager: {"core": tag, "config": tag}.
+    stack: dict[str, str] = field(default_factory=dict, compare=False)
 
     def df(self, paths: list[str]) -> tuple[str, str, int]:
         out = ["Filesystem         1-blocks         Used    Available Capacity Mounted on"]
@@ -174,6 +176,22 @@ class DemoNode:
             return f"{body}\n200", "", 0
         return None
 
+    def deploy_stack(self, args: list[str]) -> tuple[str, str, int]:
+        """``docker stack deploy --core TAG --country-config TAG opencrvs`` (the demo's
+        deploy.sh): the stack runs those versions from now on."""
+        from tasks.names import validate_image_tag
+
+        usage = "usage: docker stack deploy --core TAG --country-config TAG opencrvs\n"
+        if len(args) != 5 or args[0] != "--core" or args[2] != "--country-config":
+            return "", usage, 1
+        try:
+            core, config = validate_image_tag(args[1]), validate_image_tag(args[3])
+        except Exception as exc:  # noqa: BLE001 - a refused tag is the command's error
+            return "", f"{exc}\n", 1
+        self.stack.update(core=core, config=config)
+        names = [n for n, _m, _r in _services(len(self.swarm))]
+        return "".join(f"Updating service {n}\n" for n in names), "", 0
+
     def docker(self, args: list[str]) -> tuple[str, str, int]:
         if not self.swarm:
             if self.role == "backup":
@@ -201,10 +219,12 @@ class DemoNode:
                 "",
                 0,
             )
+        if args[:2] == ["stack", "deploy"]:
+            return self.deploy_stack(args[2:])
         if args[:2] == ["service", "ls"]:
             services = _services(len(self.swarm))
             if fmt == "{{.Name}}\t{{.Image}}":
-                return "".join(f"{n}\t{_image(n)}\n" for n, _m, _r in services), "", 0
+                return "".join(f"{n}\t{_image(n, self.stack)}\n" for n, _m, _r in services), "", 0
             if fmt == DOCKER_SERVICE_FORMAT:
                 return "".join(f"{n}\t{m}\t{r}\n" for n, m, r in services), "", 0
             head = "NAME                              MODE               REPLICAS\n"
@@ -280,14 +300,16 @@ def _services(nodes: int) -> list[tuple[str, str, str]]:
     return sorted(rows)
 
 
-def _image(service: str) -> str:
-    """What the demo's stack runs: core 1.3.0 and the fork's 1.3.0 country config."""
+def _image(service: str, stack: dict[str, str] | None = None) -> str:
+    """What the demo's stack runs: core 1.3.0 and the fork's 1.3.0 country config, until
+    the demo's deploy.sh deployed other versions."""
+    stack = stack or {}
     name = service.removeprefix("opencrvs_")
     if name == "countryconfig":
-        return "farajaland/demo-countryconfig:v1.3.0"
+        return f"farajaland/demo-countryconfig:{stack.get('config', 'v1.3.0')}"
     if name in ("mongo1", "mongo2", "mongo3"):
         return "mongo:4.4"
-    return f"opencrvs/ocrvs-{name}:v1.3.0"
+    return f"opencrvs/ocrvs-{name}:{stack.get('core', 'v1.3.0')}"
 
 
 def _disks(
@@ -446,7 +468,7 @@ class DemoCluster:
                         port,
                         server_host_keys=[keys[name]],
                         authorized_client_keys=authorized,
-                        process_factory=self._handler(node),
+                        process_factory=self._handler(self._own(node)),
                         allow_scp=False,
                         sftp_factory=None,
                         agent_forwarding=False,
@@ -467,6 +489,22 @@ class DemoCluster:
         self.ready.set()
         return self
 
+    def _own(self, node: DemoNode) -> DemoNode:
+        """This cluster's copy of ``node``, with what the demo deploy.sh put on it before
+        (kept in the cluster directory: a resumed demo runs what was deployed)."""
+        stack: dict[str, str] = {}
+        saved = self.root / f"stack-{node.name}.json"
+        try:
+            loaded = json.loads(saved.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                stack = {k: str(v) for k, v in loaded.items() if k in ("core", "config")}
+        except (OSError, ValueError):
+            pass
+        return replace(node, stack=stack)
+
+    def _save_stack(self, node: DemoNode) -> None:
+        _write(self.root / f"stack-{node.name}.json", json.dumps(node.stack) + "\n")
+
     def _handler(self, node: DemoNode):
         backup_fs = self.files.backup_fs
         own_fs = self.files.node_fs(node.name)
@@ -483,7 +521,10 @@ class DemoCluster:
                 return remote
             if argv[:2] == ["sh", "-c"] and len(argv) >= 3:
                 return await run_batch_script(argv[2], execute)
-            return node.respond(argv)
+            answer = node.respond(argv)
+            if argv[:3] == ["docker", "stack", "deploy"] and answer[2] == 0:
+                self._save_stack(node)
+            return answer
 
         async def handle(process: Any) -> None:
             from tasks.demo import runs

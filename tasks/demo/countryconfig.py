@@ -253,12 +253,25 @@ def deploy_sh(version: str, body: str, variant: str = "") -> str:
 DEMO_DEPLOY_BODY = """\
 # crvs-migrate demo: from here the real script downloads core's compose files, copies
 # infrastructure/ to /opt/opencrvs on the server and runs `docker stack deploy` over ssh.
+# The demo's stand-in deploys the versions onto the demo cluster's manager over ssh.
 echo
 echo "Deploying VERSION $VERSION to $SSH_HOST..."
 echo
 echo "Deploying COUNTRY_CONFIG_VERSION $COUNTRY_CONFIG_VERSION to $SSH_HOST..."
 echo
-echo "crvs-migrate demo stand-in: nothing was deployed (the real script deploys the stack over ssh)."
+DEMO_CLUSTER="$(cd "$BASEDIR/../.." && pwd)/cluster"
+case $ENV in
+    qa) MANAGER=demo-qa1 ;;
+    *) MANAGER=demo-manager1 ;;
+esac
+if command -v ssh >/dev/null 2>&1 && [ -f "$DEMO_CLUSTER/ssh_config" ]; then
+    ssh -F "$DEMO_CLUSTER/ssh_config" -o BatchMode=yes \\
+        -o UserKnownHostsFile="$DEMO_CLUSTER/known_hosts" -o StrictHostKeyChecking=yes \\
+        "$MANAGER" docker stack deploy --core "$VERSION" \\
+        --country-config "$COUNTRY_CONFIG_VERSION" opencrvs
+else
+    echo "crvs-migrate demo stand-in: nothing was deployed (no ssh client, or the demo cluster is not running)."
+fi
 """
 
 

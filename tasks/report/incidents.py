@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from tasks.local.steps import INTERRUPTED_EVENT
 from tasks.release.deploy import DeployRecord
-from tasks.release.gate import BackupRecord
+from tasks.release.gate import HOW_APP, BackupRecord
 from tasks.release.publish import ReleaseRecord
 from tasks.report.change import ChangeRecord, parse_aware, signed_after
 from tasks.report.facts import ENVIRONMENT_TITLES, production_downtime, running_versions
@@ -284,9 +284,11 @@ def confirmations_in_session(inp: ReportInput) -> list[tuple[str, str, str, str,
     b = BackupRecord.of(s)
     out: list[tuple[str, str, str, str, str]] = []
     phase = "backup_production"
-    if b.taken is not None:
+    # A backup or restore run by crvs-migrate is evidenced by its journalled command (see
+    # runs_in_session), not by a confirmation: only the operator's word is one.
+    if b.taken is not None and b.taken.how != HOW_APP:
         out.append(("The emergency backup ran", phase, "backup", b.taken.at, b.taken.by))
-    if b.restore is not None:
+    if b.restore is not None and b.restore.how != HOW_APP:
         out.append(("The backup was restored on QA", phase, "restore", b.restore.at, b.restore.by))
     if b.records_ok is not None:
         out.append(
@@ -311,8 +313,31 @@ def confirmations_in_session(inp: ReportInput) -> list[tuple[str, str, str, str,
     return out
 
 
+def runs_in_session(inp: ReportInput) -> list[tuple[str, str, str]]:
+    """The gate's evidence made by runs in crvs-migrate: (what, at, journal id of the run)."""
+    b = BackupRecord.of(inp.session)
+    out = []
+    if b.taken is not None and b.taken.how == HOW_APP:
+        out.append(("The emergency backup ran", b.taken.at, b.taken.journal_id))
+    if b.restore is not None and b.restore.how == HOW_APP:
+        out.append(("The backup was restored on QA", b.restore.at, b.restore.journal_id))
+    return out
+
+
 @incident_source("unjournalled")
 def _unjournalled(inp: ReportInput) -> Iterable[Incident]:
+    for what, at, journal_id in runs_in_session(inp):
+        entry = inp.find(journal_id)
+        if entry is None or entry.get("kind") != "command":
+            yield Incident(
+                "unjournalled",
+                "Evidence without its journal record",
+                at,
+                where(inp.session, "backup_production"),
+                f"{what} in crvs-migrate: the session says so, but the journal holds no record "
+                f"of its command: edited outside crvs-migrate, or the journal lost it",
+                "the session file only",
+            )
     for what, phase, step, at, _by in confirmations_in_session(inp):
         if inp.confirmation(phase, at, step or None) is None:
             yield Incident(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasks.release.deploy import DeployRecord
-from tasks.release.gate import BackupRecord, compute_gate, qa_health_after_restore
+from tasks.release.gate import HOW_APP, BackupRecord, compute_gate, qa_health_after_restore
 from tasks.release.publish import ReleaseRecord
 from tasks.report.inputs import Entry, ReportInput
 from tasks.report.places import STEP_ALIASES, step_record, step_title
@@ -156,11 +156,16 @@ def _services(inp: ReportInput, phase: str) -> StepRow | None:
     return _row(phase, "check_services", status, at, "read on the manager", note)
 
 
+def _evidence_how(how: str, by: str) -> str:
+    """Run by crvs-migrate (its command is journalled), or the operator's word."""
+    return f"{HOW_APP} ({by})" if how == HOW_APP else f"the operator's word ({by})"
+
+
 def _backup_taken(inp: ReportInput, phase: str) -> StepRow | None:
     taken = BackupRecord.of(inp.session).taken
     if taken is None:
         return None
-    return _row(phase, "emergency_backup", DONE, taken.at, f"the operator's word ({taken.by})",
+    return _row(phase, "emergency_backup", DONE, taken.at, _evidence_how(taken.how, taken.by),
                 f"label {taken.label}")  # fmt: skip
 
 
@@ -185,7 +190,7 @@ def _restored(inp: ReportInput, phase: str) -> StepRow | None:
     status = DONE if healthy and looked else NOT_DONE
     note = why + ("; restored records confirmed" if looked else "; records not yet confirmed")
     return _row(phase, "restore_on_qa", status, b.restore.at,
-                f"the operator's word ({b.restore.by}) and a QA health check", note)  # fmt: skip
+                f"{_evidence_how(b.restore.how, b.restore.by)} and a QA health check", note)  # fmt: skip
 
 
 def _drafts(inp: ReportInput, phase: str) -> StepRow | None:

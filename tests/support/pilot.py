@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.app import App
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 
 def static_text(app: App, selector: str) -> str:
@@ -40,3 +40,83 @@ async def press_when_shown(pilot, app, selector: str, timeout: float = 20.0) -> 
 def screen_lines(app: App) -> list[str]:
     """The active screen as plain text, one string per terminal row (what the operator reads)."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def until(pilot, predicate, timeout: float = 60.0) -> None:
+    """Wait (bounded) until ``predicate()`` is true, letting the app run meanwhile."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await pilot.pause(0.1)
+
+
+def errors(app: App) -> list[str]:
+    """The messages of the app's error modal, when it is open."""
+    return [str(w.render()) for w in app.screen.query("#error-message")]
+
+
+async def type_answer(pilot, app: App, text: str) -> None:
+    """Answer a typed confirmation (``#answer``) and confirm it."""
+    async with asyncio.timeout(20):
+        while not app.screen.query("#answer"):
+            await pilot.pause(0.05)
+    app.screen.query_one("#answer", Input).value = text
+    await press_when_shown(pilot, app, "#confirm")
+
+
+async def click(pilot, selector: str, timeout: float = 20.0) -> None:
+    """Click a widget the operator sees: wait until it is shown and enabled, scroll it into
+    view as the operator would, click it with the mouse (it must be under the pointer)."""
+    app = pilot.app
+    async with asyncio.timeout(timeout):
+        while True:
+            found = app.screen.query(selector)
+            widget = found.first() if found else None
+            if widget is not None and widget.display and not getattr(widget, "disabled", False):
+                break
+            await pilot.pause(0.05)
+    from textual.pilot import OutOfBounds
+
+    for attempt in range(3):
+        widget.scroll_visible(animate=False, immediate=True)
+        await pilot.pause()
+        try:
+            assert await pilot.click(widget), f"{selector} is not under the pointer"
+            break
+        except OutOfBounds:
+            # The layout moved between the scroll and the click (an output pane growing,
+            # a result line shown): scroll to it again, as the operator would.
+            if attempt == 2:
+                raise
+    await pilot.pause()
+
+
+def rendered(app: App, selector: str) -> str:
+    """The text a widget of the active screen shows (its render, not the state behind it);
+    a Rich renderable (a table, a group) is rendered as text, wide enough not to wrap."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+    from textual.content import Content
+
+    widget = app.screen.query_one(selector)
+    shown = widget.content if isinstance(widget, Static) else widget.render()
+    if isinstance(shown, str | Text | Content):
+        return str(shown)
+    console = Console(file=io.StringIO(), width=400, color_system=None, record=True)
+    console.print(shown)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
+def heading(app: App) -> str:
+    """The phase heading of the active screen: title, status, summary."""
+    return rendered(app, "#phase-heading")
+
+
+def sidebar_line(app: App, view_id: str) -> str:
+    """The sidebar's line for a phase, as shown (glyph, number, title)."""
+    from textual.widgets import OptionList
+
+    sidebar = app.screen.query_one("#sidebar", OptionList)
+    option = sidebar.get_option(view_id)
+    return str(option.prompt)

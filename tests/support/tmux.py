@@ -87,6 +87,72 @@ class TmuxSession:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} did not appear within {timeout}s; screen was:\n{screen}")
 
+    def settle(self, timeout: float = 10.0, quiet: float = 0.15) -> None:
+        """Until the screen (text and colours) stays the same for ``quiet`` seconds: the
+        app has shown what the last key did, as the operator waits to see it."""
+        deadline = time.monotonic() + timeout
+        last = self._tmux("capture-pane", "-p", "-e", "-t", self.name)
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self._tmux("capture-pane", "-p", "-e", "-t", self.name)
+            if now == last:
+                return
+            last = now
+
+    def press(self, *keys: str) -> None:
+        """Each key in turn, waiting for the screen to settle after each (no typeahead)."""
+        for key in keys:
+            self.send(key)
+            self.settle()
+
+    def visible(self) -> list[str]:
+        """The lines the terminal shows now (no scrollback)."""
+        return self._tmux("capture-pane", "-p", "-t", self.name).splitlines()
+
+    def type(self, text: str) -> None:
+        """Type ``text`` as it is (no key names)."""
+        self._tmux("send-keys", "-t", self.name, "-l", text)
+
+    def mouse(self, button: int, x: int, y: int, *, release: bool = True) -> None:
+        """A mouse event as the terminal reports it (SGR, 0-based cell ``x``, ``y``)."""
+        self.type(f"\x1b[<{button};{x + 1};{y + 1}M")
+        if release:
+            self.type(f"\x1b[<{button};{x + 1};{y + 1}m")
+
+    def seek(self, text: str, *, timeout: float = 20.0, scroll_at: tuple[int, int] = (50, 12),
+             skip_columns: int = 0, button: bool = False) -> tuple[int, int]:  # fmt: skip
+        """Where ``text`` shows (column, row), right of ``skip_columns`` (the sidebar): the
+        mouse wheel at ``scroll_at`` turns until it does, down first, then up, while the
+        app may still be drawing it (looked for once the screen has settled). ``button``:
+        only where a button draws it (its top edge, ▔, right above the label)."""
+        self.settle()
+        deadline = time.monotonic() + timeout
+        wheel, before = 65, None
+        while True:
+            lines = self.visible()
+            for y, line in enumerate(lines):
+                x = line.find(text, skip_columns)
+                above = lines[y - 1] if y > 0 else ""
+                if x >= 0 and (not button or above[x : x + 1] == "▔"):
+                    return x, y
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} is not on the screen:\n" + "\n".join(lines))
+            if lines == before:  # the wheel moved nothing: the end, turn the other way
+                wheel = 64 if wheel == 65 else 65
+            before = lines
+            for _ in range(3):
+                self.mouse(wheel, *scroll_at, release=False)
+            time.sleep(0.1)
+
+    def click(self, label: str, *, timeout: float = 20.0, skip_columns: int = 0,
+              at: int | None = None, button: bool = False) -> tuple[int, int]:  # fmt: skip
+        """Click ``label`` where it shows (scrolled into view; ``button``: on a button), in
+        its middle or ``at`` columns into it. Returns the cell clicked."""
+        x, y = self.seek(label, timeout=timeout, skip_columns=skip_columns, button=button)
+        cell = (x + (len(label) // 2 if at is None else at), y)
+        self.mouse(0, *cell)
+        return cell
+
     def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

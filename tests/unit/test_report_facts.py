@@ -240,3 +240,50 @@ def test_renderers_escape_what_they_are_given() -> None:
     # The page header's CSS string cannot be ended by what it quotes.
     assert css_string('a"b\\c</style>') == '"a\\000022b\\00005cc\\00003c\\00002fstyle\\00003e"'
     assert "You integrated: &lt;b&gt;DHIS2&lt;/b&gt; \\| OpenHIM" in md
+
+
+def test_a_backup_and_restore_run_in_the_app_are_evidenced_by_their_commands() -> None:
+    """Runs in crvs-migrate are journalled as commands, not confirmations: the report found
+    no confirmation at their end time and called them edited outside crvs-migrate."""
+    from tasks.release.gate import HOW_APP, HOW_OUTSIDE, BackupRecord, BackupTaken, RestoreRecord
+
+    session = _session()
+    b = BackupRecord.of(session)
+    b.taken = BackupTaken("before", ["bash"], T0, "ops@jump", HOW_APP, journal_id="run-1")
+    b.restore = RestoreRecord("before", T0, "ops@jump", HOW_APP, journal_id="run-2")
+    entries = tuple(
+        Entry(n, "command", at=T0, id=f"run-{n}", phase="backup_production", exit_code=0)
+        for n in (1, 2)
+    )
+
+    def unjournalled(given: tuple[Entry, ...]) -> list[str]:
+        found = collect_incidents(ReportInput(session, given))
+        return [i.what for i in found if i.source == "unjournalled"]
+
+    assert unjournalled(entries) == []
+    # Without their commands in the journal they are what the report says.
+    gone = unjournalled(entries[:1])
+    assert len(gone) == 1 and gone[0].startswith("The backup was restored on QA in crvs-migrate")
+    # The operator's word is still checked against its confirmation.
+    b.taken = BackupTaken("before", ["bash"], T0, "ops@jump", HOW_OUTSIDE, journal_id="c-1")
+    assert any(w.startswith("The emergency backup ran:") for w in unjournalled(entries))
+
+
+def test_the_report_says_a_backup_run_in_the_app_was_run_in_the_app() -> None:
+    """It said "the operator's word" of every backup and restore, even those run by
+    crvs-migrate over SSH."""
+    from tasks.release.gate import HOW_APP, HOW_OUTSIDE, BackupRecord, BackupTaken, RestoreRecord
+    from tasks.report.steps import phase_rows
+
+    session = _session()
+    b = BackupRecord.of(session)
+    b.taken = BackupTaken("before", ["bash"], T0, "ops@jump", HOW_APP)
+    b.restore = RestoreRecord("before", T1, "ops@jump", HOW_OUTSIDE)
+
+    def how() -> dict[str, str]:
+        (gate,) = [p for p in phase_rows(ReportInput(session)) if p.id == "backup_production"]
+        return {r.step: r.how for r in gate.steps if r.how}
+
+    shown = how()
+    assert shown["emergency_backup"] == "run in crvs-migrate (ops@jump)"
+    assert shown["restore_on_qa"].startswith("the operator's word (ops@jump)")

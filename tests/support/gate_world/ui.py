@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from textual.widgets import Button, Input, RadioButton
@@ -10,7 +9,7 @@ from textual.widgets import Button, Input, RadioButton
 from tasks.release.gate import BackupRecord
 from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.gate_world import GateWorld
-from tests.support.pilot import press_when_shown
+from tests.support.pilot import errors, press_when_shown, type_answer, until
 
 DEPLOY_SH = """#!/usr/bin/env bash
 # Test stand-in for infrastructure/deploy.sh: its arguments, and a line per deploy in deployed.log.
@@ -50,24 +49,6 @@ def config_checkout(root: Path) -> Path:
 def deployed(config: Path) -> list[str]:
     log = config / "infrastructure" / "deployed.log"
     return log.read_text().splitlines() if log.exists() else []
-
-
-def errors(app) -> list[str]:
-    return [str(w.render()) for w in app.screen.query("#error-message")]
-
-
-async def until(pilot, predicate, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.1)
-
-
-async def type_answer(pilot, app, text: str) -> None:
-    async with asyncio.timeout(20):
-        while not app.screen.query("#answer"):
-            await pilot.pause(0.05)
-    app.screen.query_one("#answer", Input).value = text
-    await press_when_shown(pilot, app, "#confirm")
 
 
 async def confirm_by_hand(pilot, app, note: str = "done as the notes say") -> list[str]:
