@@ -25,6 +25,9 @@ def _say_cancelled(modal: ModalScreen, title: str, message: str | None) -> None:
 
 
 class ConfirmModal(ModalScreen[bool]):
+    # The first focus, before on_mount runs: a key pressed at once meets the safe answer.
+    AUTO_FOCUS = "#cancel"
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -76,6 +79,9 @@ class TextPromptModal(ModalScreen["str | None"]):
     """A typed answer (a host name, a reason); its callers say what a cancel left as it was,
     or pass ``cancelled``."""
 
+    # The first focus, before on_mount runs: what is typed at once lands in the answer.
+    AUTO_FOCUS = "#answer"
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -124,6 +130,9 @@ class TextPromptModal(ModalScreen["str | None"]):
 
 class ChoiceModal(ModalScreen["str | None"]):
     """Several explicit ways forward (each button says what runs); Escape chooses none."""
+
+    # The first focus, before on_mount runs: a key pressed at once meets the safe answer.
+    AUTO_FOCUS = "#cancel"
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -20,6 +20,9 @@ from tasks.text import strip_control
 class TrustHostKey(ModalScreen[bool]):
     """Show an unknown host key's fingerprint; trust only on an explicit yes."""
 
+    # The first focus, before on_mount runs: Enter pressed at once trusts nothing.
+    AUTO_FOCUS = "#trust-no"
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, node: Node, key: HostKeyInfo) -> None:
