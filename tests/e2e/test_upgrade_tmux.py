@@ -124,7 +124,7 @@ def test_the_demo_upgrade_in_tmux_at_80x24(short_root: Path) -> None:
         _wait_all(term, "HEAD is now at", "✓ exit code 0")
         term.press("Enter")
         term.wait_for("is not node 16")
-        term.press("BTab", "Enter")  # Run with --ignore-engines
+        term.click("Run with --ignore", button=True)
         term.wait_for("✓ done", 60)
         # 4. Merge the country config: the conflict resolved in the editor, then c and m.
         term.press("4")
@@ -142,7 +142,7 @@ def test_the_demo_upgrade_in_tmux_at_80x24(short_root: Path) -> None:
         term.wait_for("✓ 3. Merge v1.3.5  succeeded")
         term.press("Down", "Enter")
         term.wait_for("is not node 16")
-        term.press("BTab", "Enter")
+        term.click("Run with --ignore", button=True)
         term.wait_for("✓ 4. Install dependencies  succeeded")
         term.press("Tab", "Tab", "Down", "Enter")  # the by-hand list: the templates
         term.wait_for("Confirm a step done by hand")
@@ -154,7 +154,7 @@ def test_the_demo_upgrade_in_tmux_at_80x24(short_root: Path) -> None:
         term.wait_for("Phase 5 of 9")
         term.click("Start it here", skip_columns=SIDEBAR, button=True)
         term.wait_for("is not node 16")
-        term.press("BTab", "Enter")
+        term.click("Run with --ignore", button=True)
         term.wait_for("Done in")
         for box in ("The local stack came up", "Migrations finished"):
             term.click(box, skip_columns=SIDEBAR)
