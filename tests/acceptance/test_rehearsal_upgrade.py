@@ -13,7 +13,6 @@ to the env file; everything else is keys and clicks.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tasks.session.state import load_session
 from tests.support import walk
 from tests.support.app import make_app
 from tests.support.pilot import click, rendered, sidebar_line
+from tests.support.world.fixtures import as_the_operator
 from tests.support.world.world import World, WorldOptions
 
 pytestmark = [pytest.mark.sshd]
@@ -35,14 +35,7 @@ def world(
 ) -> World:
     # The real restore reads only QA's own /data/backups: the app copies the backup there.
     world = make_rehearsal_world(WorldOptions(restore_fetches=False))
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    shutil.copy(world.ssh_config, home / ".ssh" / "config")
-    shutil.copy(world.known_hosts, home / ".ssh" / "known_hosts")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    # deploy.sh reaches the servers with the operator's ssh: the world's, first on PATH.
-    monkeypatch.setenv("PATH", world.local_env()["PATH"])
+    as_the_operator(world, monkeypatch, tmp_path / "home")
     # The operator works from the directory holding both checkouts (short paths to type).
     monkeypatch.chdir(world.config.parent)
     return world

@@ -12,7 +12,6 @@ run on the world's manager before the phase is done.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
 from tests.support.gate_world.ui import confirm_by_hand, errors, type_answer, until
 from tests.support.pilot import press_when_shown, static_text
+from tests.support.world.fixtures import as_the_operator
 from tests.support.world.world import World, WorldOptions
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
@@ -40,14 +40,7 @@ def world(
     make_rehearsal_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> World:
     world = make_rehearsal_world(WorldOptions(restore_fetches=False))
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    shutil.copy(world.ssh_config, home / ".ssh" / "config")
-    shutil.copy(world.known_hosts, home / ".ssh" / "known_hosts")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    # deploy.sh reaches the servers with the operator's ssh: the world's, first on PATH.
-    monkeypatch.setenv("PATH", world.local_env()["PATH"])
+    as_the_operator(world, monkeypatch, tmp_path / "home")
     return world
 
 

@@ -50,3 +50,14 @@ def make_rehearsal_world(rehearsal_template: WorldTemplate, tmp_path: Path) -> C
 @pytest.fixture
 def rehearsal_world(make_rehearsal_world: Callable[..., World]) -> World:
     return make_rehearsal_world()
+
+
+def as_the_operator(world: World, monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """The app's SSH as an operator's: HOME holds the world's ssh config and known hosts,
+    no agent, and the world's ssh first on PATH (deploy.sh reaches the servers with it)."""
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    shutil.copy(world.ssh_config, home / ".ssh" / "config")
+    shutil.copy(world.known_hosts, home / ".ssh" / "known_hosts")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("PATH", world.local_env()["PATH"])
