@@ -236,8 +236,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
 
             yield Button("Go to Deploy to production", id="to-production", variant="success")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         if planned_target(self.session) is None:
             self._prefill()
         self._reattach()

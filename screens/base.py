@@ -9,11 +9,14 @@ or a worker are shown by the app in one place: screens just raise them.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.compose import compose
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -79,6 +82,31 @@ class PhaseHeading(Static):
     _shown: Text | None = None
 
 
+class PhaseBody(Vertical):
+    """What a phase shows under its heading, composed and mounted once the screen's first
+    frame is drawn (``PhaseScreen.on_screen_resume``).
+
+    A key switches to a phase: its sidebar, heading and keys are on screen at once, and
+    the body follows a frame later, instead of the operator waiting for all of it. Keys
+    pressed meanwhile wait for the body (``tui.held_keys``).
+    """
+
+    DEFAULT_CSS = """
+    PhaseBody {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, make: Callable[[], ComposeResult]) -> None:
+        super().__init__(id="phase-body")
+        self._make: Callable[[], ComposeResult] | None = make
+
+    async def mount_later(self) -> None:
+        make, self._make = self._make, None
+        if make is not None and self.is_attached:
+            await self.mount_all(compose(self, make()))
+
+
 class PhaseScreen(Screen):
     """A phase or view: sidebar on the left, heading and body on the right."""
 
@@ -87,6 +115,7 @@ class PhaseScreen(Screen):
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view_id = view_id or self.VIEW_ID
+        self._body_shown = asyncio.Event()
         self.sub_title = self.title_for_header()
         # The layout's breakpoint class before anything is composed: set after the first
         # layout (as Textual does) it would restyle every widget once more.
@@ -150,7 +179,7 @@ class PhaseScreen(Screen):
             yield PhaseSidebar(self.session, self.view_id)
             with Vertical(id="body"):
                 yield PhaseHeading(self.view_id, self.session)
-                yield from self.compose_body()
+                yield PhaseBody(self.compose_body)
         yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
@@ -163,20 +192,46 @@ class PhaseScreen(Screen):
     # Mounted and not shown yet: the first ScreenResume follows on_mount at once.
     _fresh = False
 
+    # The body is mounted (``PhaseBody``): before that, only the frame can be refreshed.
+    body_ready = False
+
     def on_mount(self) -> None:
         if self._frame_mounted:
             return
         self._frame_mounted = True
         self._fresh = True
-        self.refresh_from_session()
 
     def on_screen_resume(self) -> None:
         if self._fresh:
-            # Shown for the first time: on_mount read the session a moment ago.
+            # Shown for the first time: the body is mounted after this first frame (and
+            # reads the session then).
             self._fresh = False
+            self.call_after_refresh(self._mount_body)
             return
         # The session may have changed on another screen.
+        if self.body_ready:
+            self.refresh_from_session()
+        else:
+            self.refresh_frame()
+
+    async def _mount_body(self) -> None:
+        try:
+            await self.query_one(PhaseBody).mount_later()
+        finally:
+            # Even if mounting failed (the error is shown), keys are never held for ever.
+            self.body_ready = True
+            self._body_shown.set()
+            self.frame.body_mounted()
         self.refresh_from_session()
+        self.body_mounted()
+
+    async def body_shown(self) -> None:
+        """Wait until the body is mounted (at once after the first frame)."""
+        await self._body_shown.wait()
+
+    def body_mounted(self) -> None:
+        """The body's widgets are mounted: what a screen does once on its first show
+        (subclasses extend it, calling ``super().body_mounted()`` first)."""
 
     def refresh_from_session(self) -> None:
         self.refresh_frame()

@@ -144,8 +144,8 @@ class DeployScreen(ReleasePhaseScreen):
             yield Static(id="settle-status", classes="done-line")
             yield from self.compose_after()
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         self._prefill()
 
     @work(group="prefill")

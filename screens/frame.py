@@ -28,6 +28,9 @@ class Frame(Protocol):
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown (a modal with the error's title)."""
 
+    def body_mounted(self) -> None:
+        """A phase's body is mounted: keys held for it go on (``tui.held_keys``)."""
+
     def action_navigate(self, view_id: str) -> None:
         """Go to a phase or a view."""
 

@@ -115,8 +115,8 @@ class HealthScreen(PhaseScreen):
                 )
                 yield Button("Add node", id="add-node")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         self._apply_refresh(self.record.auto_refresh_s)
         self._load_when_ready()
         # Arrows, Enter, r and t work at once: the table is what this view is about.

@@ -15,6 +15,7 @@ where Textual's Markdown widget composes a widget per block (about a second here
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -388,11 +389,10 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.context: HelpContext | None = None
         self._context_shown: HelpContext | None = None
+        self._notes_started = False
+        self._notes_shown = asyncio.Event()
 
     def compose(self) -> ComposeResult:
-        # markdown-it comes with it: imported when help is first opened, not at start-up.
-        from rich.markdown import Markdown
-
         notes = bundled_notes()
         with VerticalScroll(id="help-box"):
             yield Static(TITLE, id="help-title", markup=False)
@@ -403,20 +403,46 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 render_contents((s.number, s.title) for s in notes.steps), id="help-contents"
             )
-            with Vertical(id="help-all-notes"):
-                yield Static(Markdown(f"# {notes.title}"), id="help-notes-title")
-                for step in notes.steps:
-                    yield Static(
-                        Markdown(step.markdown),
-                        id=f"notes-{step.anchor}",
-                        classes="help-notes-step",
-                    )
+            # The whole notes, below the first screenful: mounted once help is on screen
+            # (measuring their height renders every step, half of a first opening).
+            yield Vertical(id="help-all-notes")
+
+    async def _mount_notes(self) -> None:
+        if self._notes_started:
+            await self._notes_shown.wait()
+            return
+        self._notes_started = True
+        from rich.markdown import Markdown
+
+        notes = bundled_notes()
+        try:
+            await self.query_one("#help-all-notes").mount_all(
+                [
+                    Static(Markdown(f"# {notes.title}"), id="help-notes-title"),
+                    *(
+                        Static(
+                            Markdown(step.markdown),
+                            id=f"notes-{step.anchor}",
+                            classes="help-notes-step",
+                        )
+                        for step in notes.steps
+                    ),
+                ]
+            )
+        finally:
+            self._notes_shown.set()
+
+    async def notes_shown(self) -> None:
+        """Wait until the whole notes are mounted (at once after help's first frame)."""
+        await self._notes_shown.wait()
 
     def show_for(self, stack: Sequence[Screen[Any]]) -> None:
         """Open next over the top of ``stack``: read it now, before help covers it."""
         self.context = help_context(stack)
 
     async def on_screen_resume(self) -> None:
+        if not self._notes_started:
+            self.call_after_refresh(self._mount_notes)
         context = self.context
         if context is None or context is self._context_shown:
             return  # back from the palette over help: as it was
@@ -454,7 +480,8 @@ class HelpScreen(ModalScreen[None]):
     def action_top(self) -> None:
         self.query_one("#help-box", VerticalScroll).scroll_home(animate=False)
 
-    def action_jump(self, number: int) -> None:
+    async def action_jump(self, number: int) -> None:
+        await self._mount_notes()
         target = self.query(f"#notes-step-{number}")
         if target:
             self.query_one("#help-box", VerticalScroll).scroll_to_widget(

@@ -109,8 +109,8 @@ class MergeConfigScreen(StepPhaseScreen):
         with VerticalScroll(id="conflicts"):
             yield Static("", id="conflicts-text")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         self.query_one(
             "#conflicts"
         ).border_title = "Merge conflicts · c re-check · a abort · m commit"

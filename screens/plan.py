@@ -202,8 +202,8 @@ class PlanScreen(PhaseScreen):
 
     plan_text = ""
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         self.query_one("#content").focus()
 
     @on(Button.Pressed, "#accept")

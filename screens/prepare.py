@@ -423,8 +423,8 @@ class PrepareScreen(PhaseScreen):
 
     # -- life cycle --------------------------------------------------------
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         self.show_frozen()
         self.refresh_derived()
         # The rest of the form once this screenful is on screen.
@@ -691,6 +691,8 @@ class PrepareScreen(PhaseScreen):
 
     async def detect(self, config_path: str) -> None:
         found = await detect_current_version(config_path, self.journal)
+        if not self._still_shown():
+            return  # the app is closing: its form is being taken down
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
@@ -882,7 +884,7 @@ class PrepareScreen(PhaseScreen):
     def on_screen_resume(self) -> None:
         # (Textual calls PhaseScreen's own on_screen_resume as well.) A plan accepted
         # meanwhile freezes the answers; answers reopened stay open.
-        if answers_frozen(self.session) != self._frozen:
+        if self.body_ready and answers_frozen(self.session) != self._frozen:
             self.show_frozen()
 
     @on(Button.Pressed, "#change-answers")

@@ -146,19 +146,12 @@ class StepPhaseScreen(PhaseScreen):
     def compose_extra(self) -> ComposeResult:
         yield from ()
 
-    _steps_mounted = False
-
     @property
     def pane(self) -> OutputPane:
         return self.query_one("#step-output", OutputPane)
 
-    def on_mount(self) -> None:
-        # Textual calls every class's on_mount; a subclass calling super() would run
-        # this again (checks started twice): once per mount.
-        if self._steps_mounted:
-            return
-        self._steps_mounted = True
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         self.query_one("#steps", OptionList).border_title = "Steps · Tab here, Enter runs"
         self.query_one("#step-checks").border_title = "Checks"
         self.pane.border_title = "Output"

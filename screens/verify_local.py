@@ -69,8 +69,8 @@ class VerifyLocalScreen(ReleasePhaseScreen):
                 yield Input(placeholder="or: why you skip this (optional)", id="local-skip-reason")
                 yield Button("Skip", id="local-skip")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def body_mounted(self) -> None:
+        super().body_mounted()
         run = self.frame.running_steps.get(PHASE, START_STEP)
         if run is not None:  # still running after a restart: show it again
             self._follow(run)

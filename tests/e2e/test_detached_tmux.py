@@ -109,7 +109,9 @@ def test_app_killed_mid_step_then_reattached_live(tmp_path: Path, sandbox) -> No
 
     again = TmuxSession([CLI, "--state", str(state)], width=120, height=40, env=ENV)
     try:
-        screen = again.wait_for("reattached", timeout=60)
+        again.wait_for("reattached", timeout=60)
+        # The phase's body (and in it the step's pane) follows its frame by a moment.
+        screen = again.wait_for("running · ", timeout=10)
         since_kill = time.monotonic() - killed_at
         # Elapsed from the step's real start, not from the reattach (shown twice a second).
         elapsed = re.search(r"running · (\d+\.\d) s", screen)

@@ -151,6 +151,7 @@ async def test_question_mark_opens_help_with_the_migration_notes(tmp_path):
         await pilot.pause()
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
+        await help_screen.notes_shown()
         notes = help_screen.query_one("#notes-step-2", Static).content
         assert "Step 2: Update locally and on a QA server" in getattr(notes, "markup", "")
         await pilot.press("escape")

@@ -40,7 +40,9 @@ def help_screen_of(app) -> HelpScreen:
 async def open_help(pilot, key: str = "f1") -> HelpScreen:
     await pilot.press(key)
     await pilot.pause()
-    return help_screen_of(pilot.app)
+    help_screen = help_screen_of(pilot.app)
+    await help_screen.notes_shown()  # the whole notes follow help's first frame
+    return help_screen
 
 
 @pytest.mark.parametrize("view_id", VIEW_IDS)

@@ -1,0 +1,53 @@
+"""A phase's first visit: its frame is drawn first, its body a frame later, and keys
+pressed in between wait for the body (nothing typed is lost or reordered)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import events
+from textual.widgets import Input, OptionList
+
+from screens.base import PhaseHeading, PhaseScreen
+from tests.support.app import make_app
+from tests.support.pilot import until
+
+
+async def test_the_frame_is_drawn_before_the_body(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="verify_local")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.current_view == "verify_local")
+        app.action_navigate("update_core")
+        screen = app.screen
+        assert isinstance(screen, PhaseScreen) and screen.view_id == "update_core"
+        async with asyncio.timeout(10):
+            while not screen.query(PhaseHeading):
+                await asyncio.sleep(0)
+        # Shown: the heading and sidebar are there, the steps are not mounted yet.
+        assert "Phase 3 of 9" in str(screen.query_one(PhaseHeading).render())
+        assert screen.query_one("#sidebar", OptionList).highlighted is not None
+        assert not screen.body_ready
+        assert not screen.query("#steps")
+        await screen.body_shown()
+        assert screen.body_ready
+        assert screen.query_one("#steps", OptionList)
+
+
+async def test_keys_pressed_before_the_body_reach_it_in_order(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="verify_local")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.current_view == "verify_local")
+        screen = app.screen
+        assert isinstance(screen, PhaseScreen)
+        await screen.body_shown()
+        app.action_navigate("prepare")
+        prepare = app.screen
+        assert isinstance(prepare, PhaseScreen) and not prepare.body_ready
+        # A fast typist's keys, all at once, before Prepare's body exists. Without
+        # waiting, Tab and the letters would meet the sidebar and be lost.
+        for key, character in (("tab", None), ("a", "a"), ("b", "b"), ("c", "c")):
+            app.post_message(events.Key(key, character))
+        await prepare.body_shown()
+        field = prepare.query_one("#config_path", Input)
+        await until(pilot, lambda: field.value == "abc", timeout=10)
+        assert prepare.focused is field

@@ -1,0 +1,86 @@
+"""Keys pressed while a phase's body is not mounted yet wait for it.
+
+A phase screen draws its frame (sidebar, heading, keys) at once and mounts its body a
+frame later (``screens.base.PhaseBody``). A key pressed in that moment may be meant for
+the body (Tab to its first field, Enter on the step list, a screen's own key), so it
+waits, with every key after it. Once the body is there they are handled one by one,
+each once the last has been handled on its whole way up the widgets (a Tab moves the
+focus before the letters typed after it arrive), so nothing typed is lost or reordered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from screens.base import PhaseScreen
+
+# A widget that never answers (closing) does not hold the keys after it for longer.
+SETTLE_AT_MOST_S = 1.0
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from textual import events
+    from textual.app import App
+    from textual.message_pump import MessagePump
+
+
+class HeldKeys:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._held: list[events.Key] = []
+        self._in_flight: events.Key | None = None  # posted again, not handled yet
+        self._settling: asyncio.Task[None] | None = None  # handled; its effect not yet
+
+    def holds(self, key: events.Key) -> bool:
+        """Whether ``key`` (not yet forwarded to any widget) waits instead of being
+        handled now. The app asks for every key it receives."""
+        if key is self._in_flight:
+            self._in_flight = None
+            self._settling = asyncio.ensure_future(self._settle())
+            return False
+        if self._held or self._in_flight is not None or self._settling or self._waiting():
+            self._held.append(key)
+            self.release()
+            return True
+        return False
+
+    def release(self) -> None:
+        """Post the next held key again, once nothing is waiting (a body was just
+        mounted, or the last key posted again has had its effect)."""
+        if not self._held or self._in_flight is not None or self._settling or self._waiting():
+            return
+        self._in_flight = self._held.pop(0)
+        self.app.post_message(self._in_flight)
+
+    async def _settle(self) -> None:
+        """Until every widget has handled what the last key started: a key not bound
+        where it was sent is passed to the parent's queue, one level per round (as
+        Textual's own test pilot waits between keys)."""
+        try:
+            focused = self.app.focused
+            path = [self.app, *(focused.ancestors_with_self if focused is not None else [])]
+            for _ in range(len(path) + 1):
+                await self._queues_handled(path)
+        finally:
+            self._settling = None
+            if self.app.is_running:
+                self.release()
+
+    async def _queues_handled(self, path: Sequence[MessagePump]) -> None:
+        """Every message queued so far on the key's way up (focus to app) is handled."""
+        done: list[asyncio.Event] = []
+        for node in path:
+            handled = asyncio.Event()
+            if node.call_later(handled.set):
+                done.append(handled)
+        if done:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SETTLE_AT_MOST_S):
+                    await asyncio.gather(*(event.wait() for event in done))
+
+    def _waiting(self) -> bool:
+        screen = self.app.screen
+        return isinstance(screen, PhaseScreen) and not screen.body_ready
