@@ -194,6 +194,7 @@ class PhaseScreen(Screen):
 
     # The body is mounted (``PhaseBody``): before that, only the frame can be refreshed.
     body_ready = False
+    _body_started = False
 
     def on_mount(self) -> None:
         if self._frame_mounted:
@@ -212,9 +213,14 @@ class PhaseScreen(Screen):
         if self.body_ready:
             self.refresh_from_session()
         else:
+            # Left before its body was mounted: mounted now (once).
             self.refresh_frame()
+            self.call_after_refresh(self._mount_body)
 
     async def _mount_body(self) -> None:
+        if self._body_started:
+            return
+        self._body_started = True
         try:
             await self.query_one(PhaseBody).mount_later()
         finally:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING
 
 from screens.base import PhaseScreen
 
 # A widget that never answers (closing) does not hold the keys after it for longer.
 SETTLE_AT_MOST_S = 1.0
+# A body that is not mounted by then (it should take a frame) does not hold keys longer.
+WAIT_FOR_BODY_AT_MOST_S = 2.0
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,6 +36,7 @@ class HeldKeys:
         self._held: list[events.Key] = []
         self._in_flight: events.Key | None = None  # posted again, not handled yet
         self._settling: asyncio.Task[None] | None = None  # handled; its effect not yet
+        self._waiting_since: float | None = None
 
     def holds(self, key: events.Key) -> bool:
         """Whether ``key`` (not yet forwarded to any widget) waits instead of being
@@ -83,4 +87,11 @@ class HeldKeys:
 
     def _waiting(self) -> bool:
         screen = self.app.screen
-        return isinstance(screen, PhaseScreen) and not screen.body_ready
+        if not isinstance(screen, PhaseScreen) or screen.body_ready:
+            self._waiting_since = None
+            return False
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+            self.app.set_timer(WAIT_FOR_BODY_AT_MOST_S, self.release)
+        return now - self._waiting_since < WAIT_FOR_BODY_AT_MOST_S

@@ -51,3 +51,22 @@ async def test_keys_pressed_before_the_body_reach_it_in_order(tmp_path):
         field = prepare.query_one("#config_path", Input)
         await until(pilot, lambda: field.value == "abc", timeout=10)
         assert prepare.focused is field
+
+
+async def test_a_body_that_never_comes_does_not_hold_the_keys_for_ever(tmp_path, monkeypatch):
+    async def never(self) -> None:
+        """The body's mount is never started (as for a screen left before its frame)."""
+
+    app = make_app(tmp_path / "s.toml", view="verify_local")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.current_view == "verify_local")
+        await app.screen.body_shown()
+        monkeypatch.setattr(PhaseScreen, "_mount_body", never)
+        app.action_navigate("update_core")
+        stuck = app.screen
+        assert isinstance(stuck, PhaseScreen)
+        app.post_message(events.Key("4", "4"))
+        await pilot.pause(0.5)
+        assert app.screen is stuck  # held: the body may yet come
+        # After at most WAIT_FOR_BODY_AT_MOST_S the key goes on.
+        await until(pilot, lambda: app.current_view == "merge_config", timeout=10)
