@@ -192,9 +192,12 @@ class PhaseScreen(Screen):
     # Mounted and not shown yet: the first ScreenResume follows on_mount at once.
     _fresh = False
 
-    # The body is mounted (``PhaseBody``): before that, only the frame can be refreshed.
-    body_ready = False
     _body_started = False
+
+    @property
+    def body_ready(self) -> bool:
+        """The body is mounted (``PhaseBody``): before that, only the frame is refreshed."""
+        return self._body_shown.is_set()
 
     def on_mount(self) -> None:
         if self._frame_mounted:
@@ -225,7 +228,6 @@ class PhaseScreen(Screen):
             await self.query_one(PhaseBody).mount_later()
         finally:
             # Even if mounting failed (the error is shown), keys are never held for ever.
-            self.body_ready = True
             self._body_shown.set()
             self.frame.body_mounted()
         self.refresh_from_session()
