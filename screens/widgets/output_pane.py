@@ -92,6 +92,9 @@ class OutputPane(Vertical):
         if self._tick is not None:
             self._tick.stop()
         self._tick = self.set_interval(0.5, self._show_elapsed)
+        # Where the screen scrolls (a phase's buttons above the pane at 80x24), the output
+        # the operator just started comes into view with the button that started it.
+        self.call_after_refresh(self.scroll_visible, animate=False)
 
     def set_note(self, note: str) -> None:
         """A line shown beside the elapsed time while it runs (e.g. "reconnecting")."""

@@ -201,6 +201,39 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
     assert command["argv"][-2:] == ["--ignore-engines", "start"]
 
 
+async def test_the_started_output_comes_into_view_at_80x24(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    script = "; ".join(f"echo line {n}" for n in range(30)) + "; echo migrations done"
+    (cfg / "package.json").write_text(
+        json.dumps({"name": "c", "version": "1.3.5", "scripts": {"dev": script}})
+    )
+    app = _app(tmp_path, "verify_local", cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        content = app.screen.query_one("#content")
+        pane = app.screen.query_one("#local-pane")
+        start = app.screen.query_one("#local-start", Button)
+        # Scrolled as far as the button: the pane is below it, out of view.
+        content.scroll_home(animate=False)
+        await pilot.pause()
+        start.scroll_visible(animate=False)
+        await pilot.pause()
+        assert not content.region.contains_region(pane.region)
+        start.press()
+        await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
+        app.screen.query_one("#choice-ignore", Button).press()
+        await _until(pilot, lambda: not isinstance(app.screen, ChoiceModal))
+        await _until(pilot, lambda: "exit code 0" in static_text(app, "#local-pane .output-status"))
+        await pilot.pause()
+        # The whole pane shows, with the end of the output.
+        assert content.region.contains_region(pane.region)
+        log = pane.query_one(".output-log")
+        shown = [log.render_line(y).text.strip() for y in range(log.size.height)]
+        assert len(shown) >= 8
+        assert "migrations done" in shown and "line 29" in shown
+
+
 async def test_a_failed_local_start_is_confirmed_only_with_a_typed_reason(tmp_path: Path) -> None:
     from screens.modals.confirm import TextPromptModal
 
