@@ -186,9 +186,6 @@ class PhaseScreen(Screen):
         """What this phase shows under its heading. Override in each screen."""
         yield VerticalScroll(id="content")
 
-    # Textual calls ``on_mount`` of every class in the MRO, so a subclass that also calls
-    # ``super().on_mount()`` would run this twice: once per mount is enough.
-    _frame_mounted = False
     # Mounted and not shown yet: the first ScreenResume follows on_mount at once.
     _fresh = False
 
@@ -200,9 +197,6 @@ class PhaseScreen(Screen):
         return self._body_shown.is_set()
 
     def on_mount(self) -> None:
-        if self._frame_mounted:
-            return
-        self._frame_mounted = True
         self._fresh = True
 
     def on_screen_resume(self) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Checkbox, Input
 
+from screens.base import PhaseScreen
 from screens.modals.confirm import ChoiceModal, ConfirmModal
 from tasks.demo.sandbox import deploy_sh
 from tasks.release.deploy import DeployRecord
@@ -16,7 +17,7 @@ from tasks.release.publish import ReleaseRecord
 from tasks.upgrade.catalogue import deploy_required_env
 from tests.support.app import make_app
 from tests.support.gitutil import fork_with_upgrade_branch, git
-from tests.support.pilot import press_when_shown, static_text, text_when_shown
+from tests.support.pilot import press_when_shown, static_text, text_when_shown, until
 from tui.app import CrvsMigrateApp
 
 SECRET = "pa55-Never-Shown"
@@ -210,7 +211,8 @@ async def test_the_started_output_comes_into_view_at_80x24(tmp_path: Path) -> No
     )
     app = _app(tmp_path, "verify_local", cfg)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, PhaseScreen))
+        await app.screen.body_shown()
         content = app.screen.query_one("#content")
         pane = app.screen.query_one("#local-pane")
         start = app.screen.query_one("#local-start", Button)
