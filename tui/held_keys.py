@@ -1,4 +1,4 @@
-"""Keys pressed while a phase's body is not mounted yet wait for it.
+"""Keys pressed while a phase's body is not mounted yet (or the first screen) wait for it.
 
 A phase screen draws its frame (sidebar, heading, keys) at once and mounts its body a
 frame later (``screens.base.PhaseBody``). A key pressed in that moment may be meant for
@@ -87,7 +87,9 @@ class HeldKeys:
 
     def _waiting(self) -> bool:
         screen = self.app.screen
-        if not isinstance(screen, PhaseScreen) or screen.body_ready:
+        # The app's blank default screen: the first screen is shown a moment after start.
+        starting = screen.id == "_default"
+        if not starting and (not isinstance(screen, PhaseScreen) or screen.body_ready):
             self._waiting_since = None
             return False
         now = time.monotonic()

@@ -42,6 +42,17 @@ def screen_lines(app: App) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
+async def phase_shown(pilot, timeout: float = 20.0) -> None:
+    """Wait until the app shows a phase or view with its body (the first screen comes a
+    moment after the app starts, its body a frame after the screen)."""
+    from screens.base import PhaseScreen
+
+    async with asyncio.timeout(timeout):
+        while not isinstance(pilot.app.screen, PhaseScreen):
+            await pilot.pause(0.01)
+        await pilot.app.screen.body_shown()
+
+
 async def until(pilot, predicate, timeout: float = 60.0) -> None:
     """Wait (bounded) until ``predicate()`` is true, letting the app run meanwhile."""
     async with asyncio.timeout(timeout):

@@ -50,6 +50,8 @@ def table(app):
 
 
 def settled(app, names=("manager1", "worker1", "worker2", "backup")):
+    if not app.screen.query("#node-table"):
+        return False  # the body mounts a frame after the screen
     results = table(app).results
     return all(
         n in results and results[n].status not in (Health.PENDING, Health.CHECKING) for n in names

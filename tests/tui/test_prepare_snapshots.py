@@ -15,6 +15,7 @@ from tasks.session.state import Session
 from tasks.upgrade.answers import Answers
 from tasks.upgrade.plan import update_plan
 from tests.support.app import make_app
+from tests.support.pilot import phase_shown
 from tests.support.plan import detection_done, full_answers, make_checkout
 from tui.app import CrvsMigrateApp
 
@@ -45,6 +46,7 @@ def complete_answers(**changes: object) -> Answers:
 
 
 async def settle(pilot: Pilot) -> None:
+    await phase_shown(pilot)
     await detection_done(pilot.app)
     # Scrolling an error into view happens after a refresh: let it land.
     for _ in range(3):
@@ -58,6 +60,7 @@ def test_form_empty(workdir: Path, snap_compare) -> None:
 
 def test_form_with_errors(workdir: Path, snap_compare) -> None:
     async def type_wrong(pilot: Pilot) -> None:
+        await phase_shown(pilot)
         await pilot.press("tab", *"nowhere", "enter", "tab", "tab", *"1.x", "enter")
         await settle(pilot)
 
