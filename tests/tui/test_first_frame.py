@@ -70,3 +70,30 @@ async def test_a_body_that_never_comes_does_not_hold_the_keys_for_ever(tmp_path,
         assert app.screen is stuck  # held: the body may yet come
         # After at most WAIT_FOR_BODY_AT_MOST_S the key goes on.
         await until(pilot, lambda: app.current_view == "merge_config", timeout=10)
+
+
+async def test_keys_typed_before_the_first_screen_reach_it(tmp_path, monkeypatch):
+    """The first screen comes a moment after the app starts (once Textual's start-up is
+    over): keys typed on the blank screen before it wait for it and its body."""
+    from tui.app import CrvsMigrateApp
+
+    mount = CrvsMigrateApp.on_mount
+    seen_by: list[str | None] = []
+
+    def typed_first(self: CrvsMigrateApp) -> None:
+        # Queued before the first screen is asked for: handled while the blank one shows.
+        for key, character in (("tab", None), ("x", "x"), ("y", "y")):
+            self.post_message(events.Key(key, character))
+        self.call_later(lambda: seen_by.append(self.screen.id))
+        mount(self)
+
+    monkeypatch.setattr(CrvsMigrateApp, "on_mount", typed_first)
+    app = make_app(tmp_path / "s.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        prepare = app.screen
+        assert seen_by == ["_default"]
+        assert isinstance(prepare, PhaseScreen) and prepare.view_id == "prepare"
+        await prepare.body_shown()
+        field = prepare.query_one("#config_path", Input)
+        await until(pilot, lambda: field.value == "xy", timeout=10)
+        assert prepare.focused is field
