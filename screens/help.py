@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
@@ -47,6 +46,7 @@ from textual.widgets import (
 
 from screens.base import PhaseScreen
 from screens.widgets.sidebar import PhaseSidebar
+from tasks.lean import dataclass
 from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID
 from tasks.text import strip_control
 from tasks.upgrade.notes import NotesPart, bundled_notes, notes_part

@@ -9,13 +9,14 @@ again on every change of focus: a layout of the whole screen per focus change.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.widget import Widget
+
+from tasks.lean import dataclass
 
 if TYPE_CHECKING:
     from textual.screen import Screen

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
+from tasks.lean import dataclass
 from tasks.servers.health import Health, NodeHealth
 from tasks.servers.inventory import Node
 from tasks.text import strip_control

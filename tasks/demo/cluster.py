@@ -46,12 +46,13 @@ import json
 import os
 import shlex
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tasks.demo.runs import BACKUP_REMOTE_DIR, MONGO_DATABASES, build_backup_tree
+from tasks.lean import dataclass
 from tasks.servers.health import DOCKER_NODE_FORMAT, DOCKER_SERVICE_FORMAT
 from tasks.units import GIB
 

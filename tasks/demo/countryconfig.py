@@ -33,9 +33,10 @@ import json
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from tasks.lean import dataclass
 from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0
 
 # Tag dates of opencrvs-countryconfig and opencrvs-core (git log -1 --format=%cs vX).

@@ -25,10 +25,11 @@ import json
 import os
 import shutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from tasks.lean import dataclass
 from tasks.release.backup import MONGO_DATABASES
 from tasks.session.state import now_iso
 

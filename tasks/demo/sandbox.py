@@ -23,10 +23,10 @@ repositories (``tasks.demo.countryconfig``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.demo import countryconfig as cc
+from tasks.lean import dataclass
 
 DEMO_START_VERSION = "1.3.0"
 CONFLICTING_FILE = "src/config.ts"

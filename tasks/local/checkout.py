@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.lean import dataclass
 from tasks.local.process import capture
 from tasks.names import remote_name_problem
 from tasks.upgrade.catalogue import LATEST, RELEASES_BY_VERSION

@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.lean import dataclass
 from tasks.session.files import open_no_follow
 
 SUPERVISOR = Path(__file__).with_name("supervise.py")

@@ -35,10 +35,11 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from tasks.errors import CrvsError, ReadOnlySession, StorageError, describe_os_error
+from tasks.lean import dataclass
 from tasks.local.detached import RunFiles, RunStatus, supervisor_argv, supervisor_running
 from tasks.local.lines import MAX_LINE as MAX_LINE
 from tasks.local.lines import LineSplitter as LineSplitter

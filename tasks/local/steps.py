@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.local.process import Command, LinesCallback, ProcessResult, ProcessRun, log_path_for
 from tasks.session.journal import Journal
 from tasks.session.phases import StepStatus

@@ -27,10 +27,10 @@ contains the release is merged, whoever merged it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tasks.lean import dataclass
 from tasks.local.checkout import (
     ConflictReport,
     RepoState,

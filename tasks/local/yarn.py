@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from tasks.errors import ToolMissing
+from tasks.lean import dataclass
 from tasks.local.process import capture
 
 EXPECTED_NODE_MAJOR = 16

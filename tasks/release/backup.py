@@ -21,10 +21,11 @@ itself.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.names import (
     validate_host,
     validate_label,

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from tasks.lean import dataclass
 from tasks.names import validate_host
 from tasks.servers.health import (
     DOCKER_SERVICE_FORMAT,

@@ -23,10 +23,11 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.lean import dataclass
 from tasks.names import validate_host, validate_image_tag, validate_replicas
 from tasks.release.backup import Verification
 from tasks.release.checks import MigrationProgress, PostDeployChecks, migration_state

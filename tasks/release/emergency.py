@@ -31,11 +31,12 @@ import re
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.names import validate_host, validate_label, validate_remote_dir
 from tasks.release.backup import (
     BACKUP_SCRIPT_NAME,

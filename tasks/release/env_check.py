@@ -25,11 +25,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.session.state import now_iso
 from tasks.text import strip_control
 from tasks.upgrade.catalogue import CATALOGUE, Catalogue

@@ -29,10 +29,11 @@ crvs-migrate did not write.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, Protocol
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.lean import dataclass
 from tasks.names import validate_label
 from tasks.release.backup import BackupTarget, Verification, expected_parts
 from tasks.servers.detached import RemoteRunRecord

@@ -17,11 +17,11 @@ import os
 import re
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName, ToolMissing
+from tasks.lean import dataclass
 from tasks.names import remote_name_problem, validate_image_tag, validate_release_tag
 from tasks.release.env_check import EnvCheck, EnvCheckRecord
 from tasks.session import records

@@ -12,11 +12,12 @@ and masked like everything crvs-migrate writes (``tasks.masking``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.masking import mask_text
 from tasks.session import records
 from tasks.session.journal import Journal

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from tasks.lean import dataclass
 from tasks.masking import mask_text
 from tasks.release.deploy import DeployRecord, EnvironmentDeploy
 from tasks.release.gate import STRATEGIES, BackupRecord, compute_gate, tampered_records

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tasks.lean import dataclass
 from tasks.masking import MASK, is_secret_name
 from tasks.release.publish import ReleaseRecord
 from tasks.report.document import Report, build_report

@@ -7,8 +7,9 @@ says so instead of guessing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from tasks.lean import dataclass
 from tasks.release.backup import restore_argv
 from tasks.release.deploy import (
     CORE_SERVICE,

@@ -22,8 +22,8 @@ plan applies was done).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
+from tasks.lean import dataclass
 from tasks.local.steps import INTERRUPTED_EVENT
 from tasks.release.deploy import DeployRecord
 from tasks.release.gate import HOW_APP, BackupRecord

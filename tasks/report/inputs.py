@@ -8,10 +8,11 @@ becomes a typed ``Entry`` of sanitised text, a value of the wrong type read as u
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from tasks.lean import dataclass
 from tasks.masking import mask_argv, mask_text
 from tasks.session.crash import CrashReport, find_crash_reports
 from tasks.session.state import Session, now_iso

@@ -10,8 +10,8 @@ the plan (does not apply). A step done by the operator's hand says who, when, wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from tasks.lean import dataclass
 from tasks.release.deploy import DeployRecord
 from tasks.release.gate import HOW_APP, BackupRecord, compute_gate, qa_health_after_restore
 from tasks.release.publish import ReleaseRecord

@@ -36,12 +36,12 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.lean import dataclass
 from tasks.session.state import now_iso
 
 RUNS_DIR = ".crvs-migrate/runs"

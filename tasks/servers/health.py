@@ -28,10 +28,11 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from tasks.lean import dataclass
 from tasks.servers.inventory import Node, NodeEntry, Role, typed_node_entries, typed_nodes
 from tasks.servers.resources import NodeResources
 from tasks.servers.ssh import (

@@ -51,12 +51,13 @@ import shlex
 import string
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
+from tasks.lean import dataclass
 from tasks.names import (
     quoted,
     validate_host,

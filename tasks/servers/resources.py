@@ -6,9 +6,10 @@ Kept in the health section (``tasks.servers.health.HealthRecord.resources``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from tasks.lean import dataclass
 from tasks.units import GIB
 
 

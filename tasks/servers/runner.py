@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from tasks.lean import dataclass
 
 if TYPE_CHECKING:
     from tasks.servers.ssh import SshOptions

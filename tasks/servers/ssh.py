@@ -39,12 +39,13 @@ import shlex
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 
 if TYPE_CHECKING:
     import asyncssh

@@ -8,10 +8,10 @@ import platform
 import re
 import sys
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tasks.lean import dataclass
 from tasks.masking import mask_text
 from tasks.session.files import open_no_follow, write_atomic
 from tasks.text import strip_control

@@ -16,11 +16,12 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import JournalWriteError
+from tasks.lean import dataclass
 from tasks.masking import MASK as MASK
 from tasks.masking import mask_argv as mask_argv
 from tasks.masking import mask_text

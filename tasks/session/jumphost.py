@@ -9,7 +9,8 @@ resumable either way. A terminal multiplexer also keeps the screen itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from tasks.lean import dataclass
 
 TMUX_COMMAND = "tmux new -A -s upgrade"
 

@@ -20,10 +20,10 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.errors import CrvsError, StorageError
+from tasks.lean import dataclass
 from tasks.session.files import open_no_follow, write_all
 from tasks.session.state import now_iso
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from tasks.lean import dataclass
 
 
 class PhaseStatus(StrEnum):

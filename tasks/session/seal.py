@@ -19,12 +19,13 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from tasks.lean import dataclass
 
 APP_NAME = "crvs-migrate"
 KEY_FILE = "evidence.key"

@@ -22,7 +22,7 @@ import re
 import tomllib
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, TypeVar
@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 import tomli_w
 
 from tasks.errors import StateFileCorrupt, StateFileUnsupported, StateWriteError
+from tasks.lean import dataclass
 from tasks.session.files import write_atomic as write_atomic  # callers write through it
 from tasks.session.phases import PHASE_IDS, VIEWS_BY_ID, PhaseStatus, StepStatus
 

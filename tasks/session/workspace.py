@@ -11,11 +11,12 @@ The workspace also carries how this instance may use them:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.errors import CrvsError, ReadOnlySession
+from tasks.lean import dataclass
 from tasks.session import locations
 from tasks.session.journal import Journal
 from tasks.session.lock import SessionLock

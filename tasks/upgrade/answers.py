@@ -12,11 +12,12 @@ decides whether the form is complete.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from tasks.lean import dataclass
 from tasks.names import remote_name_problem
 from tasks.session.state import Session
 from tasks.upgrade.catalogue import LATEST

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.session.phases import PHASE_IDS
 
 SCHEMA = 1

@@ -15,10 +15,10 @@ import json
 import os
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tasks.lean import dataclass
 from tasks.session.state import now_iso
 from tasks.text import strip_control
 from tasks.upgrade.catalogue import Release

@@ -9,8 +9,9 @@ the counts and the sizes (it only receives the nightly backup).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from tasks.lean import dataclass
 from tasks.servers.health import HealthRecord
 from tasks.servers.inventory import Role
 from tasks.servers.resources import NodeResources

@@ -9,11 +9,11 @@ never from a second copy here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.text import strip_control
 from tasks.upgrade.answers import Answers, CitizenRegistration, EnvironmentAnswers, EnvironmentId
 from tasks.upgrade.plan import Finding, Plan

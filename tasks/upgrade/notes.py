@@ -12,11 +12,12 @@ pointing at a heading or an item that is gone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from importlib import resources
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 
 NOTES_FILE = "migration-notes-v1.3.md"
 

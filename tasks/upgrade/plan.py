@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tasks.errors import CrvsError
+from tasks.lean import dataclass
 from tasks.session.phases import PHASE_IDS, PHASES_BY_ID, PhaseStatus, StepStatus
 from tasks.session.state import Session
 from tasks.text import sanitize

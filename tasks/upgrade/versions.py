@@ -10,10 +10,10 @@ Git tags are read here too: upstream's ``v1.3.2`` and a country's own ``v1.3.2-r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
+from tasks.lean import dataclass
 from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Release
 
 # "1.3.2", "v1.3.2", and "1.2" (an operator may only know the minor version).

@@ -51,13 +51,15 @@ def test_importing_every_tasks_module_loads_no_textual():
     assert out.stdout.strip() == "[]"
 
 
-def test_starting_the_app_does_not_import_asyncssh_or_gitpython():
+def test_starting_the_app_imports_neither_asyncssh_gitpython_nor_help():
+    """What the first screen does not need: SSH, git, and help (its widgets and Markdown)."""
     code = (
         "import sys, tempfile, pathlib\n"
         "import tui.cli, tui.app\n"
         "from tasks.session.workspace import Workspace\n"
         "tui.app.CrvsMigrateApp(Workspace(pathlib.Path(tempfile.mkdtemp()) / 's.toml'))\n"
-        "print([m for m in ('asyncssh', 'git') if m in sys.modules])\n"
+        "print([m for m in ('asyncssh', 'git', 'screens.help', 'textual.widgets._text_area', "
+        "'textual.widgets._data_table', 'rich.markdown') if m in sys.modules])\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
