@@ -6,7 +6,6 @@ import asyncio
 import gc
 import importlib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.worker import WorkerFailed
 
+from assets import asset
 from screens.base import PhaseScreen
 from screens.frame import Frame
 from screens.messages import NavigateTo
@@ -40,7 +40,7 @@ from tui.views import Views
 if TYPE_CHECKING:
     from tasks.demo.cluster import DemoCluster
 
-CSS_FILE = Path(str(resources.files("assets").joinpath("app.tcss")))
+CSS_FILE = asset("app.tcss")
 
 
 class CrvsMigrateApp(App[int]):

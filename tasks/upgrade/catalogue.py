@@ -16,10 +16,10 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from assets import asset
 from tasks.errors import CrvsError
 from tasks.lean import dataclass
 from tasks.session.phases import PHASE_IDS
@@ -493,7 +493,7 @@ def _check_env_history(deploy: DeployBase, releases: list[Release], file: str) -
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and check the catalogue: ``path``, or the one shipped in ``assets/``."""
     if path is None:
-        source = resources.files("assets").joinpath(DATA_FILE)
+        source = asset(DATA_FILE)
         name = f"assets/{DATA_FILE}"
         try:
             text = source.read_text(encoding="utf-8")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import field
 from functools import cache
-from importlib import resources
 
+from assets import asset
 from tasks.errors import CrvsError
 from tasks.lean import dataclass
 
@@ -221,7 +221,7 @@ PHASE_NOTES: dict[str, NotesPart | None] = {
 @cache
 def bundled_notes_text() -> str:
     try:
-        return resources.files("assets").joinpath("docs", NOTES_FILE).read_text(encoding="utf-8")
+        return asset("docs", NOTES_FILE).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CrvsError(
             f"assets/docs/{NOTES_FILE} cannot be read ({exc}).", "Migration notes"
