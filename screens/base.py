@@ -142,11 +142,15 @@ class PhaseScreen(Screen):
         self.frame.save_session()
 
     async def _dispatch_message(self, message: Message) -> None:
-        if isinstance(message, events.ScreenResume) and message.refresh_styles and self._fresh:
-            # Shown for the first time, right after its mount styled every widget:
-            # Textual's restyle of the whole screen on resume would compute the same
-            # styles again (a quarter of a first visit's time).
-            message = events.ScreenResume(refresh_styles=False)
+        if isinstance(message, events.ScreenSuspend):
+            self._styled_against = self._style_inputs()
+        elif isinstance(message, events.ScreenResume) and message.refresh_styles:
+            # Textual restyles the whole screen on resume, for what may have changed
+            # while it was hidden. Shown for the first time, right after its mount styled
+            # every widget, or shown again with nothing changed, that computes the same
+            # styles again (a quarter of a first visit's time, a third of a revisit's).
+            if self._fresh or self._styled_against == self._style_inputs():
+                message = events.ScreenResume(refresh_styles=False)
         # Errors are shown in one place: a CrvsError raised by any handler of this screen
         # goes to the app's error modal, and the screen goes on (Textual would stop the
         # screen's message loop). Workers' errors reach the app the same way.
@@ -154,6 +158,16 @@ class PhaseScreen(Screen):
             await super()._dispatch_message(message)
         except CrvsError as error:
             self.frame.show_error(error)
+
+    # What this screen's styles were last computed against, when it was hidden.
+    _styled_against: tuple[object, ...] | None = None
+
+    def _style_inputs(self) -> tuple[object, ...]:
+        """What outside a hidden screen its styles depend on: the stylesheet (a theme or
+        CSS change counts), the app's classes (read-only) and pseudo-classes (terminal
+        focus, dark), and the terminal's size (the breakpoint classes)."""
+        app = self.app
+        return (app._css_update_count, frozenset(app.classes), app.pseudo_classes, app.size)
 
     def _update_breakpoint(self) -> None:
         """The app's horizontal breakpoint class for the terminal's width (``-narrow`` /

@@ -97,3 +97,51 @@ async def test_keys_typed_before_the_first_screen_reach_it(tmp_path, monkeypatch
         field = prepare.query_one("#config_path", Input)
         await until(pilot, lambda: field.value == "xy", timeout=10)
         assert prepare.focused is field
+
+
+async def _shown(pilot, app, view_id: str) -> PhaseScreen:
+    app.action_navigate(view_id)
+    await until(pilot, lambda: app.current_view == view_id)
+    screen = app.screen
+    assert isinstance(screen, PhaseScreen)
+    await screen.body_shown()
+    await pilot.pause()
+    return screen
+
+
+async def test_a_screen_shown_again_is_restyled_only_when_something_changed(tmp_path, monkeypatch):
+    """A phase shown again keeps its styles when nothing they depend on changed while it
+    was hidden; after a theme change or a resize it is restyled as Textual would."""
+    from textual.css.stylesheet import Stylesheet
+
+    restyled: list[str] = []
+    update_nodes = Stylesheet.update_nodes
+
+    def counted(self, nodes, animate=False):
+        nodes = list(nodes)
+        restyled.extend(type(n).__name__ for n in nodes)
+        return update_nodes(self, nodes, animate)
+
+    app = make_app(tmp_path / "s.toml", view="update_core")
+    async with app.run_test(size=(120, 40)) as pilot:
+        core = await _shown(pilot, app, "update_core")
+        await _shown(pilot, app, "merge_config")
+        monkeypatch.setattr(Stylesheet, "update_nodes", counted)
+        assert await _shown(pilot, app, "update_core") is core
+        assert "PhaseSidebar" not in restyled  # nothing changed: not restyled
+
+        merge = await _shown(pilot, app, "merge_config")
+        dark = core.query_one("#sidebar").styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = merge.query_one("#sidebar").styles.background
+        assert light != dark
+        await _shown(pilot, app, "update_core")
+        assert core.query_one("#sidebar").styles.background == light
+
+        await _shown(pilot, app, "merge_config")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert merge.has_class("-narrow")
+        await _shown(pilot, app, "update_core")
+        assert core.has_class("-narrow") and not core.has_class("-wide")
