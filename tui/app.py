@@ -189,7 +189,7 @@ class CrvsMigrateApp(App[int]):
     def _first_paint_done(self) -> None:
         """The first screen is up: what the next keys will need, off the app's loop."""
         self._collect_again()
-        self.run_worker(self.views.import_help(), group="help-import", exit_on_error=False)
+        self.run_worker(self.views.import_ahead(), group="import-ahead", exit_on_error=False)
 
     def _collect_again(self) -> None:
         """The CLI starts with the garbage collector off (tui.cli.main): on again once

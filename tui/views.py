@@ -7,10 +7,10 @@ arriving, while the operator looks at another. (Not Textual modes: a mode switch
 every update for 50 ms and parses the whole stylesheet again for each new mode: a
 quarter of a second per first visit.)
 
-Help is made on first use and kept; its module and the Markdown renderer it needs are
-imported in a thread once the first screen is drawn (``import_help``), not at start-up
-(they import Textual's TextArea and DataTable: 15 ms of every launch) nor on the first
-``?``.
+Help is made on first use and kept. Its module and the Markdown renderer it needs, and
+the modules of the phases and views, are imported in a thread once the first screen is
+drawn (``import_ahead``): not at start-up (help's imports Textual's TextArea and
+DataTable: 15 ms of every launch), nor on the first ``?`` or the first visit.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 from screens.base import PhaseScreen
-from screens.registry import make_screen
+from screens.registry import make_screen, screen_modules
+from tasks.session.phases import PHASES, VIEWS
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -77,8 +78,11 @@ class Views:
         app = self.app
         return app.is_screen_installed(HELP) and app.screen is app.get_screen(HELP)
 
-    async def import_help(self) -> None:
-        """Help's module, and rich.markdown (with markdown-it under it, a tenth of a
-        second), imported off the app's loop, so that the first ``?`` finds them loaded."""
-        for module in ("rich.markdown", "screens.help"):
+    async def import_ahead(self) -> None:
+        """Help's module and rich.markdown (with markdown-it under it, a tenth of a
+        second), then every phase's and view's module, imported off the app's loop once
+        the first screen is drawn: the first ``?`` and each first visit find them loaded
+        (a view's module takes up to 12 ms)."""
+        views = [p.id for p in PHASES] + [v.id for v in VIEWS]
+        for module in ("rich.markdown", "screens.help", *screen_modules(views)):
             await asyncio.to_thread(importlib.import_module, module)

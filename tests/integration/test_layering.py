@@ -67,6 +67,34 @@ def test_starting_the_app_imports_neither_asyncssh_gitpython_nor_help():
     assert out.stdout.strip() == "[]"
 
 
+def test_once_the_first_screen_is_drawn_help_and_every_screen_are_imported_ahead():
+    """Off the app's loop, after the first paint: the first ``?`` and each first visit
+    of a phase or view find their modules loaded (and nothing fails on the way)."""
+    code = (
+        "import asyncio, sys, tempfile, pathlib\n"
+        "from tests.support.app import make_app\n"
+        "async def main():\n"
+        "    app = make_app(pathlib.Path(tempfile.mkdtemp()) / 's.toml')\n"
+        "    async with app.run_test(size=(120, 40)) as pilot:\n"
+        "        while not [w for w in app.workers if w.group == 'import-ahead']:\n"
+        "            await pilot.pause(0.01)\n"
+        "        ahead = [w for w in app.workers if w.group == 'import-ahead']\n"
+        "        await app.workers.wait_for_complete(ahead)\n"
+        "        print(ahead[0].state.name)\n"
+        "        print(sorted(m for m in sys.modules if m.startswith('screens.')))\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    state, modules = out.stdout.strip().splitlines()[-2:]
+    assert state == "SUCCESS"
+    from tasks.session.phases import PHASES, VIEWS
+
+    for view_id in [p.id for p in PHASES] + [v.id for v in VIEWS] + ["help"]:
+        assert f"'screens.{view_id}'" in modules, view_id
+
+
 def _import_cycles() -> list[list[str]]:
     """Cycles among the project's modules, counting imports inside functions and
     under TYPE_CHECKING (grimp sees every import statement). Tarjan's SCC, iterative."""
