@@ -25,6 +25,14 @@ def _imports(package: str) -> dict[str, set[str]]:
     return found
 
 
+def _python(code: str) -> str:
+    """What ``code`` prints, run by a fresh interpreter in the project's root."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return out.stdout.strip()
+
+
 def test_tasks_never_import_textual_or_ui_packages():
     offenders = {f: n & {"textual", "screens", "tui"} for f, n in _imports("tasks").items()}
     assert not {f: n for f, n in offenders.items() if n}
@@ -45,10 +53,7 @@ def test_importing_every_tasks_module_loads_no_textual():
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "print(sorted(k for k in sys.modules if k == 'textual' or k.startswith('textual.')))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.strip() == "[]"
+    assert _python(code) == "[]"
 
 
 def test_starting_the_app_imports_neither_asyncssh_gitpython_nor_help():
@@ -61,10 +66,7 @@ def test_starting_the_app_imports_neither_asyncssh_gitpython_nor_help():
         "print([m for m in ('asyncssh', 'git', 'screens.help', 'textual.widgets._text_area', "
         "'textual.widgets._data_table', 'rich.markdown') if m in sys.modules])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.strip() == "[]"
+    assert _python(code) == "[]"
 
 
 def test_once_the_first_screen_is_drawn_help_and_every_screen_are_imported_ahead():
@@ -84,10 +86,7 @@ def test_once_the_first_screen_is_drawn_help_and_every_screen_are_imported_ahead
         "        print(sorted(m for m in sys.modules if m.startswith('screens.')))\n"
         "asyncio.run(main())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    state, modules = out.stdout.strip().splitlines()[-2:]
+    state, modules = _python(code).splitlines()[-2:]
     assert state == "SUCCESS"
     from tasks.session.phases import PHASES, VIEWS
 
