@@ -18,6 +18,7 @@ from tasks.sections import open_session
 from tasks.session.state import Session, save_session
 from tasks.session.workspace import OutsideSandbox, Workspace
 from tasks.upgrade.answers import Answers, EnvironmentId
+from tests.support.pilot import phase_shown, until
 from tests.support.plan import detection_done, make_checkout
 from tui.app import CrvsMigrateApp
 
@@ -71,7 +72,9 @@ async def test_prepare_refuses_a_checkout_outside(sandbox: DemoSandbox, tmp_path
     outside = make_checkout(tmp_path / "outside-checkout", ["1.3.2"])
     app = CrvsMigrateApp(confined(sandbox))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
+        # The sandbox's own version, detected once the sandbox is built.
+        await until(pilot, lambda: app.screen.query_one("#current_version", Input).value == "1.3.0")
         await detection_done(app)
         field = app.screen.query_one("#config_path", Input)
         field.value = str(outside)
@@ -98,7 +101,8 @@ async def test_health_reads_no_inventory_outside(sandbox: DemoSandbox, tmp_path:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("h")
-        await pilot.pause()
+        await until(pilot, lambda: app.current_view == "health")
+        await phase_shown(pilot)
         nodes, _refused, _source, problem, _notes = app.screen.collect_nodes("qa")  # type: ignore[attr-defined]
         assert problem is not None and "outside the demo sandbox" in problem
         assert nodes == [] or all("not-for-the-audience" not in n.host for n in nodes)
@@ -112,7 +116,8 @@ async def test_release_reads_no_env_file_outside(sandbox: DemoSandbox, tmp_path:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("6")
-        await pilot.pause()
+        await until(pilot, lambda: app.current_view == "release")
+        await phase_shown(pilot)
         app.screen.query_one("#env-files", Input).value = str(env_file)
         app.screen.query_one("#env-check").press()
         await pilot.pause()
