@@ -42,15 +42,19 @@ def screen_lines(app: App) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
-async def phase_shown(pilot, timeout: float = 20.0) -> None:
+async def app_phase_shown(app: App, timeout: float = 20.0) -> None:
     """Wait until the app shows a phase or view with its body (the first screen comes a
     moment after the app starts, its body a frame after the screen)."""
     from screens.base import PhaseScreen
 
     async with asyncio.timeout(timeout):
-        while not isinstance(pilot.app.screen, PhaseScreen):
-            await pilot.pause(0.01)
-        await pilot.app.screen.body_shown()
+        while not isinstance(app.screen, PhaseScreen):
+            await asyncio.sleep(0.01)
+        await app.screen.body_shown()
+
+
+async def phase_shown(pilot, timeout: float = 20.0) -> None:
+    await app_phase_shown(pilot.app, timeout)
 
 
 async def until(pilot, predicate, timeout: float = 60.0) -> None:

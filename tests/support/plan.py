@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -64,12 +63,9 @@ async def detection_done(app) -> None:
     """Wait for Prepare's version detection only (demo mode also runs a demo cluster
     worker that lives as long as the app): once the first screen's body is mounted, the
     check of the paths (which waits for the demo's checkouts) and the detection it starts."""
-    from screens.base import PhaseScreen
+    from tests.support.pilot import app_phase_shown
 
-    async with asyncio.timeout(20):
-        while not isinstance(app.screen, PhaseScreen):
-            await asyncio.sleep(0.01)
-        await app.screen.body_shown()
+    await app_phase_shown(app)
     for group in ("paths", "detect"):
         running = [w for w in app.workers if w.group == group]
         if running:  # an empty list would mean "every worker" to Textual
