@@ -4,15 +4,19 @@ Python 3.11 compiles every method a dataclass generates from source when the cla
 defined: ``__init__``, ``__repr__`` and ``__eq__``, and for a frozen class ``__hash__``,
 ``__setattr__`` and ``__delattr__``, about a tenth of a millisecond each. crvs-migrate
 defines well over a hundred dataclasses before its first screen (every section of the
-session is parsed when it is opened), so that compilation was about a fifth of what
-the app's start costs beyond Textual's own.
+session is parsed when it is opened), and most of them make no instance until the
+operator reaches the work they describe.
 
-Here only what must be made per class is compiled (``__init__``, and a frozen class's
-``__setattr__`` and ``__delattr__``). ``__repr__``, ``__eq__`` and ``__hash__`` are
-shared functions that read the class's fields, and answer as the generated ones do:
-the same text, equal only to an instance of the same class with equal compared fields,
-hashable only when frozen (or when the class defines its own ``__hash__``). Everything
-else is ``dataclasses`` itself: ``field``, ``fields``, ``replace``, ``asdict``.
+So nothing is compiled when a class is defined. ``__init__`` is compiled the first time
+the class makes an instance, from the same source ``dataclasses`` would write (the same
+parameters, defaults, factories, ``__post_init__`` and frozen assignment). ``__repr__``,
+``__eq__``, ``__hash__`` and a frozen class's ``__setattr__`` and ``__delattr__`` are
+shared functions that read the class's fields, and answer as the generated ones do: the
+same text, equal only to an instance of the same class with equal compared fields,
+hashable only when frozen (or when the class defines its own ``__hash__``), the same
+``FrozenInstanceError``. The checks ``dataclasses`` makes when the class is defined are
+made here too. Everything else is ``dataclasses`` itself: ``field``, ``fields``,
+``replace``, ``asdict``. ``InitVar`` is not supported (nothing here uses it).
 """
 
 from __future__ import annotations
@@ -23,6 +27,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
 
 T = TypeVar("T")
+
+_MISSING = dataclasses.MISSING
+
+
+class _Factory:
+    """The default of a parameter whose field has a default factory (shown as dataclasses
+    shows it)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_HAS_FACTORY = _Factory()
+
+# The classes made here that are frozen: dataclasses is told they are not (so that it
+# compiles no methods for them), and its checks on frozen bases are made here instead.
+_FROZEN: set[type] = set()
 
 
 # Per class: the names of its fields compared, hashed and shown, read on first use.
@@ -57,6 +78,134 @@ def _hash(self: Any) -> int:
 def _repr(self: Any) -> str:
     shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in _names(type(self))[2])
     return f"{self.__class__.__qualname__}({shown})"
+
+
+def _init_source(cls: type, frozen: bool, slots: bool) -> tuple[str, dict[str, Any]]:
+    """The ``__init__`` dataclasses writes for ``cls``, and the names it reads."""
+    names: dict[str, Any] = {
+        "__dataclass_factory__": _HAS_FACTORY,
+        "__dataclass_setattr__": object.__setattr__,
+    }
+    positional: list[str] = []
+    keyword: list[str] = []
+    body: list[str] = []
+    for f in dataclasses.fields(cls):
+        default = f"__dataclass_dflt_{f.name}__"
+        if f.init:
+            if f.default is not _MISSING:
+                names[default] = f.default
+                parameter = f"{f.name}={default}"
+            elif f.default_factory is not _MISSING:
+                parameter = f"{f.name}=__dataclass_factory__"
+            else:
+                parameter = f.name
+            (keyword if f.kw_only else positional).append(parameter)
+        if f.default_factory is not _MISSING:
+            names[default] = f.default_factory
+            value = (
+                f"{default}() if {f.name} is __dataclass_factory__ else {f.name}"
+                if f.init
+                else f"{default}()"
+            )
+        elif f.init:
+            value = f.name
+        elif slots and f.default is not _MISSING:
+            # A slot has no class attribute to fall back on.
+            names[default] = f.default
+            value = default
+        else:
+            continue
+        if frozen:
+            body.append(f"__dataclass_setattr__(__dataclass_self__, {f.name!r}, {value})")
+        else:
+            body.append(f"__dataclass_self__.{f.name} = {value}")
+    if hasattr(cls, "__post_init__"):
+        body.append("__dataclass_self__.__post_init__()")
+    parameters = ["__dataclass_self__", *positional]
+    if keyword:
+        parameters += ["*", *keyword]
+    lines = "\n".join(f"    {line}" for line in body or ["pass"])
+    return f"def __init__({', '.join(parameters)}):\n{lines}\n", names
+
+
+def _lazy_init(cls: type, frozen: bool, slots: bool) -> Callable[..., None]:
+    """An ``__init__`` that compiles the real one on the first instance, then hands over."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        source, names = _init_source(cls, frozen, slots)
+        exec(source, names)  # noqa: S102 - written above from the class's own field names
+        made = names["__init__"]
+        made.__qualname__ = f"{cls.__qualname__}.__init__"
+        made.__module__ = cls.__module__
+        type.__setattr__(cls, "__init__", made)
+        made(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
+
+
+def _frozen_methods(cls: type, slots: bool) -> None:
+    """``__setattr__`` and ``__delattr__`` as dataclasses writes them for a frozen class."""
+    field_names = frozenset(f.name for f in dataclasses.fields(cls))
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if type(self) is cls or name in field_names:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)  # type: ignore[arg-type]
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in field_names:
+            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)  # type: ignore[arg-type]
+
+    __setattr__.__qualname__ = f"{cls.__qualname__}.__setattr__"
+    __delattr__.__qualname__ = f"{cls.__qualname__}.__delattr__"
+    type.__setattr__(cls, "__setattr__", __setattr__)
+    type.__setattr__(cls, "__delattr__", __delattr__)
+    if slots:
+        # Copies and pickles of a slotted instance set each slot; a frozen one refuses.
+        type.__setattr__(cls, "__getstate__", _frozen_getstate)
+        type.__setattr__(cls, "__setstate__", _frozen_setstate)
+
+
+def _frozen_getstate(self: Any) -> list[Any]:
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
+
+
+def _frozen_setstate(self: Any, state: list[Any]) -> None:
+    for f, value in zip(dataclasses.fields(self), state, strict=True):
+        object.__setattr__(self, f.name, value)
+
+
+def _check(cls: type, frozen: bool) -> None:
+    """What dataclasses refuses when a class is defined, for what it was not asked to do."""
+    own = cls.__dict__
+    if frozen:
+        for name in ("__setattr__", "__delattr__"):
+            if name in own:
+                raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
+    bases = [b for b in cls.__mro__[1:] if dataclasses.is_dataclass(b)]
+    if bases:
+        frozen_base = any(b in _FROZEN or b.__dataclass_params__.frozen for b in bases)  # type: ignore[attr-defined]
+        if frozen_base and not frozen:
+            raise TypeError("cannot inherit non-frozen dataclass from a frozen one")
+        if frozen and not frozen_base:
+            raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
+
+
+def _check_fields(cls: type) -> None:
+    fields = dataclasses.fields(cls)
+    declared: dict[str, dataclasses.Field[Any]] = getattr(cls, "__dataclass_fields__")  # noqa: B009
+    if len(fields) != len([f for f in declared.values() if "ClassVar" not in str(f.type)]):
+        raise TypeError(f"{cls.__name__}: tasks.lean.dataclass does not support InitVar")
+    seen_default = False
+    for f in fields:
+        if not f.init or f.kw_only:
+            continue
+        if f.default is not _MISSING or f.default_factory is not _MISSING:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
 
 
 def _finish(cls: type[T], *, repr: bool, eq: bool, frozen: bool) -> type[T]:
@@ -104,9 +253,16 @@ def dataclass(
     """``dataclasses.dataclass`` with the parameters crvs-migrate uses."""
 
     def wrap(cls: type[T]) -> type[T]:
+        _check(cls, frozen)
         made = dataclasses.dataclass(
-            cls, repr=False, eq=False, frozen=frozen, kw_only=kw_only, slots=slots
+            cls, init=False, repr=False, eq=False, frozen=False, kw_only=kw_only, slots=slots
         )
+        _check_fields(made)
+        if "__init__" not in made.__dict__:
+            type.__setattr__(made, "__init__", _lazy_init(made, frozen, slots))
+        if frozen:
+            _FROZEN.add(made)
+            _frozen_methods(made, slots)
         return _finish(made, repr=repr, eq=eq, frozen=frozen)
 
     return wrap if cls is None else wrap(cls)

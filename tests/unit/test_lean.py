@@ -134,3 +134,134 @@ def test_slots_and_copies() -> None:
     _std, lean = Node
     node = lean("h", 2, [lean("child")])
     assert copy.deepcopy(node) == node and copy.deepcopy(node) is not node
+
+
+@both(kw_only=False)
+class Options:
+    host: str
+    port: int = 22
+    tags: list[str] = dataclasses.field(default_factory=list)
+    seen: int = dataclasses.field(default=0, init=False)
+    made: list[str] = dataclasses.field(default_factory=lambda: ["x"], init=False)
+    user: str = dataclasses.field(default="crvs", kw_only=True)
+    key: str = dataclasses.field(kw_only=True, default_factory=str)
+
+
+def test_init_takes_and_fills_what_dataclasses_does() -> None:
+    std, lean = Options
+    for call in (
+        lambda cls: cls("h"),
+        lambda cls: cls("h", 2, ["a"], user="u", key="k"),
+        lambda cls: cls(host="h", tags=["b"]),
+    ):
+        a, b = call(std), call(lean)
+        assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert lean("h").tags is not lean("h").tags  # a new list each time
+    for bad in (
+        lambda cls: cls(),
+        lambda cls: cls("h", 2, [], "u"),  # user is keyword-only
+        lambda cls: cls("h", seen=1),  # not a parameter
+        lambda cls: cls("h", nope=1),
+    ):
+        with pytest.raises(TypeError):
+            bad(std)
+        with pytest.raises(TypeError):
+            bad(lean)
+
+
+def test_init_is_compiled_once_on_the_first_instance_and_calls_post_init() -> None:
+    calls: list[int] = []
+
+    @lean_dataclass(frozen=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            calls.append(self.value)
+            if self.value < 0:
+                raise ValueError("negative")
+
+    lazy = Checked.__init__
+    assert Checked(1).value == 1 and Checked.__init__ is not lazy
+    compiled = Checked.__init__
+    Checked(2)
+    assert Checked.__init__ is compiled and calls == [1, 2]
+    assert Checked.__init__.__qualname__.endswith("Checked.__init__")
+    with pytest.raises(ValueError):
+        Checked(-1)
+
+
+def test_a_plain_subclass_and_a_dataclass_subclass_are_made_right() -> None:
+    @lean_dataclass
+    class Base:
+        a: int
+        b: int = 1
+
+    class Plain(Base):
+        pass
+
+    @lean_dataclass
+    class Child(Base):
+        c: int = 2
+
+    # The subclass's first instance compiles the base's __init__ for both.
+    assert (Plain(5).a, Plain(5).b) == (5, 1)
+    assert dataclasses.asdict(Child(0, c=3)) == {"a": 0, "b": 1, "c": 3}
+    assert dataclasses.asdict(Base(7)) == {"a": 7, "b": 1}
+
+
+def test_frozen_refuses_as_dataclasses_does_including_inside_a_subclass() -> None:
+    @lean_dataclass(frozen=True)
+    class Base:
+        a: int
+
+    class Plain(Base):
+        pass
+
+    item = Base(1)
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'a'"):
+        item.a = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'a'"):
+        del item.a  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.other = 1  # type: ignore[attr-defined]
+    loose = Plain(1)
+    loose.other = 1  # type: ignore[attr-defined]  # as dataclasses: only the class itself
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loose.a = 2  # type: ignore[misc]
+
+
+def test_classes_dataclasses_refuses_are_refused() -> None:
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        lean_dataclass(type("Bad", (), {"__annotations__": {"a": "int", "b": "int"}, "a": 1}))
+    with pytest.raises(TypeError, match="Cannot overwrite attribute __setattr__"):
+        lean_dataclass(frozen=True)(
+            type("Bad", (), {"__annotations__": {"a": "int"}, "__setattr__": lambda *a: None})
+        )
+    with pytest.raises(ValueError, match="mutable default"):
+        lean_dataclass(type("Bad", (), {"__annotations__": {"a": "list[int]"}, "a": []}))
+    frozen = lean_dataclass(frozen=True)(type("Frozen", (), {"__annotations__": {"a": "int"}}))
+    loose = lean_dataclass(type("Loose", (), {"__annotations__": {"a": "int"}}))
+    with pytest.raises(TypeError, match="non-frozen dataclass from a frozen one"):
+        lean_dataclass(type("Bad", (frozen,), {"__annotations__": {"b": "int"}}))
+    with pytest.raises(TypeError, match="frozen dataclass from a non-frozen one"):
+        lean_dataclass(frozen=True)(type("Bad", (loose,), {"__annotations__": {"b": "int"}}))
+    std_frozen = dataclasses.dataclass(frozen=True)(
+        type("F", (), {"__annotations__": {"a": "int"}})
+    )
+    with pytest.raises(TypeError, match="non-frozen dataclass from a frozen one"):
+        lean_dataclass(type("Bad", (std_frozen,), {"__annotations__": {"b": "int"}}))
+
+
+def test_a_frozen_slotted_instance_copies_and_pickles() -> None:
+    import pickle
+
+    made = lean_dataclass(frozen=True, slots=True)(
+        type("Pinned", (), {"__annotations__": {"x": "int", "y": "str"}, "__module__": __name__})
+    )
+    globals()["Pinned"] = made  # pickle finds the class by name
+    item = made(1, "a")
+    assert copy.deepcopy(item) == item and copy.copy(item) == item
+    assert pickle.loads(pickle.dumps(item)) == item
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        item.x = 2
