@@ -146,10 +146,11 @@ class PhaseScreen(Screen):
             self._styled_against = self._style_inputs()
         elif isinstance(message, events.ScreenResume) and message.refresh_styles:
             # Textual restyles the whole screen on resume, for what may have changed
-            # while it was hidden. Shown for the first time, right after its mount styled
-            # every widget, or shown again with nothing changed, that computes the same
-            # styles again (a quarter of a first visit's time, a third of a revisit's).
-            if self._fresh or self._styled_against == self._style_inputs():
+            # while it was hidden. Shown for the first time with nothing changed since
+            # its mount styled every widget (at once, or built ahead while hidden), or
+            # shown again with nothing changed, that computes the same styles again (a
+            # quarter of a first visit's time, a third of a revisit's).
+            if self._styled_against == self._style_inputs():
                 message = events.ScreenResume(refresh_styles=False)
         # Errors are shown in one place: a CrvsError raised by any handler of this screen
         # goes to the app's error modal, and the screen goes on (Textual would stop the
@@ -212,12 +213,15 @@ class PhaseScreen(Screen):
 
     def on_mount(self) -> None:
         self._fresh = True
+        self._styled_against = self._style_inputs()
 
     def on_screen_resume(self) -> None:
         if self._fresh:
             # Shown for the first time: the body is mounted after this first frame (and
-            # reads the session then).
+            # reads the session then). The frame may have been built ahead, hidden,
+            # before the session last changed.
             self._fresh = False
+            self.refresh_frame()
             self.call_after_refresh(self._mount_body)
             return
         # The session may have changed on another screen.

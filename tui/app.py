@@ -73,6 +73,7 @@ class CrvsMigrateApp(App[int]):
         unavailable: CrvsError | None = None,
         theme: str | None = None,
         environ: Mapping[str, str] | None = None,
+        build_ahead: bool = False,
     ) -> None:
         super().__init__()
         # The terminal's environment (the CLI passes os.environ): drives the
@@ -109,6 +110,9 @@ class CrvsMigrateApp(App[int]):
         # (only when the CLI manages the collector: never in a test's process).
         self._freeze_built = self._collector_held
         self.views = Views(self)
+        # The CLI asks for every phase's frame to be built while the first screen is read
+        # (``Views.build_ahead``); a test asks when it is what it tests.
+        self._build_ahead = build_ahead
         self.held_keys = HeldKeys(self)
         # Where the operator is, not yet written (it is saved once the screen is shown).
         self._view_unsaved = False
@@ -117,8 +121,11 @@ class CrvsMigrateApp(App[int]):
         # A key pressed in the moment between a phase's first frame and its body waits
         # for the body, rather than meeting a screen without the widget it is meant for.
         if isinstance(event, events.Key) and not event.is_forwarded:
+            self.views.input_seen()
             if self.held_keys.holds(event):
                 return
+        elif isinstance(event, events.MouseDown):
+            self.views.input_seen()
         await super().on_event(event)
 
     def body_mounted(self) -> None:
@@ -189,7 +196,13 @@ class CrvsMigrateApp(App[int]):
     def _first_paint_done(self) -> None:
         """The first screen is up: what the next keys will need, off the app's loop."""
         self._collect_again()
-        self.run_worker(self.views.import_ahead(), group="import-ahead", exit_on_error=False)
+        self.run_worker(self._ahead(), group="import-ahead", exit_on_error=False)
+
+    async def _ahead(self) -> None:
+        await self.views.import_ahead()
+        if self._build_ahead and await self.views.build_ahead(lambda: self.closing):
+            if self._freeze_built:
+                self._keep_built()
 
     def _collect_again(self) -> None:
         """The CLI starts with the garbage collector off (tui.cli.main): on again once

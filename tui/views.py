@@ -7,6 +7,13 @@ arriving, while the operator looks at another. (Not Textual modes: a mode switch
 every update for 50 ms and parses the whole stylesheet again for each new mode: a
 quarter of a second per first visit.)
 
+While the operator reads the first screen, the frame (header, sidebar, heading, keys) of
+every other phase and view is made and mounted, hidden, one at a time whenever no key
+or click has come for a moment (``build_ahead``, asked by the CLI). A first visit then
+only lays out and draws a screen already built: about half its time. Bodies are still
+mounted when their phase is first shown: they read the session then, and some start
+work (a detection, a check of the nodes) that is the operator's to start.
+
 Help is made on first use and kept. Its module and the Markdown renderer it needs, and
 the modules of the phases and views, are imported in a thread once the first screen is
 drawn (``import_ahead``): not at start-up (help's imports Textual's TextArea and
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 from typing import TYPE_CHECKING
 
 from screens.base import PhaseScreen
@@ -24,14 +32,26 @@ from screens.registry import make_screen, screen_modules
 from tasks.session.phases import PHASES, VIEWS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.app import App
 
 HELP = "help"
+# A frame is built only once no key or click has come for this long (typing and
+# navigating go first), ...
+QUIET_S = 0.1
+# ... and the next one after this pause, so a key arriving meets at most one build.
+BUILD_GAP_S = 0.0
 
 
 class Views:
     def __init__(self, app: App) -> None:
         self.app = app
+        self._input_at = 0.0
+
+    def input_seen(self) -> None:
+        """A key or a click has come (building ahead waits for a quiet moment)."""
+        self._input_at = time.monotonic()
 
     def screen(self, view_id: str) -> PhaseScreen:
         """The screen of ``view_id``, made now if it was never shown."""
@@ -86,3 +106,32 @@ class Views:
         views = [p.id for p in PHASES] + [v.id for v in VIEWS]
         for module in ("rich.markdown", "screens.help", *screen_modules(views)):
             await asyncio.to_thread(importlib.import_module, module)
+
+    def build_order(self, current: str | None) -> list[str]:
+        """The phases after the current one first (where the operator goes next), then
+        the views, then the phases before it."""
+        phases = [p.id for p in PHASES]
+        at = phases.index(current) + 1 if current in phases else 0
+        return phases[at:] + [v.id for v in VIEWS] + phases[:at]
+
+    async def build_ahead(self, closing: Callable[[], bool]) -> bool:
+        """Make and mount, hidden, the frame of every phase and view not made yet; True
+        when all are built (False if the app began to close)."""
+        app = self.app
+        current = app.screen.view_id if isinstance(app.screen, PhaseScreen) else None
+        for view_id in self.build_order(current):
+            while (wait := self._input_at + QUIET_S - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            await asyncio.sleep(BUILD_GAP_S)
+            if closing():
+                return False
+            if app.is_screen_installed(view_id):
+                continue
+            screen = self.screen(view_id)
+            # What push_screen does to show a screen, without showing it: its CSS read,
+            # then it is registered and its widgets composed and mounted (Textual has no
+            # public call for this; Textual is pinned exactly).
+            app._load_screen_css(screen)
+            _, mounted = app._get_screen(screen)
+            await mounted
+        return True

@@ -32,6 +32,7 @@ def make_app(
     installation: str = "",
     theme: str | None = None,
     environ: Mapping[str, str] | None = None,
+    build_ahead: bool = False,
 ) -> CrvsMigrateApp:
     workspace = Workspace(state_path, demo=demo)
     state_error: StateFileError | None = None
@@ -54,7 +55,12 @@ def make_app(
             for name, value in answers.items():
                 setattr(given, name, value)
     return CrvsMigrateApp(
-        workspace, session=session, state_error=state_error, theme=theme, environ=environ
+        workspace,
+        session=session,
+        state_error=state_error,
+        theme=theme,
+        environ=environ,
+        build_ahead=build_ahead,
     )
 
 

@@ -189,6 +189,7 @@ def run_app(args: argparse.Namespace) -> int:
         unavailable=unavailable,
         theme=args.theme,
         environ=os.environ,
+        build_ahead=True,
     )
     try:
         result = app.run()

@@ -1,0 +1,131 @@
+"""Every phase's frame is built, hidden, while the first screen is read (as the CLI asks):
+a first visit then shows the session as it is by then, in the theme and size of the
+moment, and nothing typed meanwhile is lost."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from screens.base import PhaseScreen
+from screens.widgets.sidebar import PhaseSidebar
+from tasks.session.phases import PHASES, VIEWS, PhaseStatus
+from tests.support.app import make_app
+from tests.support.pilot import app_phase_shown, until
+
+EVERY_VIEW = [p.id for p in PHASES] + [v.id for v in VIEWS]
+
+
+async def built_ahead(pilot) -> None:
+    """Until the app's work after its first screen (imports, then the frames) is over:
+    every screen made and running (only that work makes the screens not visited)."""
+    app = pilot.app
+    await app_phase_shown(app)
+
+    def done() -> bool:
+        return all(
+            app.is_screen_installed(v) and app.get_screen(v).is_running for v in EVERY_VIEW
+        ) and not [w for w in app.workers if w.group == "import-ahead"]
+
+    await until(pilot, done, timeout=30)
+
+
+def prompt_of(screen: PhaseScreen, phase_id: str) -> str:
+    return str(screen.query_one("#sidebar", PhaseSidebar).get_option(phase_id).prompt)
+
+
+async def test_every_frame_is_built_hidden_and_no_body_is_mounted(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="update_core", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await built_ahead(pilot)
+        first = app.screen
+        assert isinstance(first, PhaseScreen) and first.view_id == "update_core"
+        for view_id in EVERY_VIEW:
+            screen = app.get_screen(view_id)
+            assert isinstance(screen, PhaseScreen) and screen.is_running, view_id
+            if screen is not first:
+                assert screen.query("#sidebar") and not screen.body_ready, view_id
+        assert app.screen_stack[-1] is first and first.body_ready
+        await pilot.pause()
+
+
+async def test_a_frame_built_ahead_shows_the_session_as_it_is_when_shown(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="update_core", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await built_ahead(pilot)
+        merge = app.get_screen("merge_config")
+        assert isinstance(merge, PhaseScreen)
+        before = prompt_of(merge, "update_core")
+        # A change after the frames were built: the phase on screen finishes.
+        app.session.phase("update_core").finish()
+        app.save_session()
+        assert app.session.phase("update_core").status is PhaseStatus.DONE
+        # What the first frame shows, before the body (which reads the session again).
+        first_frame: list[str] = []
+        mount_body = merge._mount_body
+
+        async def noted() -> None:
+            first_frame.append(prompt_of(merge, "update_core"))
+            await mount_body()
+
+        merge._mount_body = noted  # type: ignore[method-assign]
+        app.action_navigate("merge_config")
+        await until(pilot, lambda: app.current_view == "merge_config")
+        await merge.body_shown()
+        current = prompt_of(app.get_screen("update_core"), "update_core")
+        assert current != before and first_frame == [current]
+        assert prompt_of(merge, "update_core") == current
+
+
+async def test_a_frame_built_ahead_takes_a_theme_and_a_size_changed_since(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="update_core", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await built_ahead(pilot)
+        core = app.screen
+        dark = core.query_one("#sidebar").styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = core.query_one("#sidebar").styles.background
+        assert light != dark
+        app.action_navigate("merge_config")
+        await until(pilot, lambda: app.current_view == "merge_config")
+        merge = app.screen
+        assert isinstance(merge, PhaseScreen)
+        await merge.body_shown()
+        assert merge.query_one("#sidebar").styles.background == light
+
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        app.action_navigate("verify_local")
+        await until(pilot, lambda: app.current_view == "verify_local")
+        verify = app.screen
+        assert isinstance(verify, PhaseScreen)
+        await verify.body_shown()
+        await pilot.pause()
+        assert verify.has_class("-narrow") and not verify.has_class("-wide")
+        assert verify.query_one("#sidebar", PhaseSidebar).short_titles
+
+
+async def test_keys_typed_while_frames_are_built_all_arrive(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="prepare", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app_phase_shown(app)
+        prepare = app.screen
+        field = prepare.query_one("#config_path", Input)
+        field.focus()
+        typed = "/srv/opencrvs/farajaland"
+        for ch in typed:
+            await pilot.press(ch)
+        await until(pilot, lambda: field.value == typed, timeout=10)
+        await built_ahead(pilot)
+        assert field.value == typed and app.screen is prepare
+        assert all(app.is_screen_installed(v) for v in EVERY_VIEW)
+
+
+async def test_quitting_while_frames_are_built_stops_the_building(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="update_core", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app_phase_shown(app)
+        await until(pilot, lambda: sum(app.is_screen_installed(v) for v in EVERY_VIEW) >= 2)
+        app.exit()
+    assert app.return_code == 0
+    assert not all(app.is_screen_installed(v) for v in EVERY_VIEW)
