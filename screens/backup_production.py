@@ -28,6 +28,7 @@ from screens.step_run import run_remote_in_pane
 from screens.widgets.form import AnswerButton, labelled
 from screens.widgets.manual_steps import ManualSteps
 from screens.widgets.output_pane import OutputPane
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError
 from tasks.release.backup import (
     BACKUP_SCRIPT_NAME,
@@ -99,11 +100,11 @@ class BackupProductionScreen(ReleasePhaseScreen):
         inv = {} if target else backup_vars(self.session)
         label = b.label or suggest_label(target_version(self.session))
         with VerticalScroll(id="content"):
-            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield StatusText(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield ManualSteps(self.view_id)
-            yield Static(id="gate-panel")
-            yield Static(id="tamper-note", classes="hint")
-            yield Static(
+            yield StatusText(id="gate-panel")
+            yield StatusText(id="tamper-note", classes="hint")
+            yield StatusText(
                 "Opening the gate records the time: the backup found on the backup server must be "
                 "newer than this moment.",
                 classes="hint",
@@ -111,8 +112,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
             )
             yield Button("Open the gate", id="gate-open", variant="primary")
 
-            yield Static("1. Take an emergency backup of production", classes="gate-step")
-            yield Static(id="backup-where", classes="hint")
+            yield StatusText("1. Take an emergency backup of production", classes="gate-step")
+            yield StatusText(id="backup-where", classes="hint")
             with Horizontal(classes="gate-fields"):
                 yield labelled(
                     "Label (lowercase)",
@@ -175,24 +176,24 @@ class BackupProductionScreen(ReleasePhaseScreen):
                         id="backup-scripts",
                     ),
                 )
-            yield Static(id="backup-command", classes="command")
+            yield StatusText(id="backup-command", classes="command")
             with Horizontal(classes="gate-buttons"):
                 yield Button("Run the backup on production", id="backup-run", variant="warning")
                 yield Button("It ran outside the app", id="backup-outside")
             yield OutputPane(id="backup-pane")
-            yield Static(id="backup-result")
+            yield StatusText(id="backup-result")
 
-            yield Static("2. Stored off the production server", classes="gate-step")
-            yield Static(
+            yield StatusText("2. Stored off the production server", classes="gate-step")
+            yield StatusText(
                 "Lists <remote dir>/<label> over SSH on the backup server: every part must be "
                 "there, non-empty, and newer than the gate. Runs by itself after the backup.",
                 classes="hint",
             )
             yield Button("Verify on the backup server", id="backup-verify")
-            yield Static(id="verify-result")
+            yield StatusText(id="verify-result")
 
-            yield Static("3. Restored on QA, and QA healthy", classes="gate-step")
-            yield Static(id="restore-where", classes="hint")
+            yield StatusText("3. Restored on QA, and QA healthy", classes="gate-step")
+            yield StatusText(id="restore-where", classes="hint")
             with Horizontal(classes="gate-fields"):
                 yield labelled(
                     "QA replicas",
@@ -206,33 +207,33 @@ class BackupProductionScreen(ReleasePhaseScreen):
                         id="restore-scripts",
                     ),
                 )
-            yield Static(id="restore-command", classes="command")
+            yield StatusText(id="restore-command", classes="command")
             with Horizontal(classes="gate-buttons"):
                 yield Button("Copy to QA and restore", id="restore-run", variant="warning")
                 yield Button("It was restored outside the app", id="restore-outside")
             yield OutputPane(id="restore-pane")
-            yield Static(id="restore-result")
+            yield StatusText(id="restore-result")
             with Horizontal(classes="gate-buttons"):
                 yield Button("Check QA health", id="qa-health")
                 yield Button("Restored records look right", id="records-ok")
-            yield Static(id="qa-health-result")
+            yield StatusText(id="qa-health-result")
 
-            yield Static("4. Staff told to submit their drafts", classes="gate-step")
-            yield Static(
+            yield StatusText("4. Staff told to submit their drafts", classes="gate-step")
+            yield StatusText(
                 "Drafts live only in each browser and are lost when OpenCRVS is updated.",
                 classes="hint",
             )
             yield Button("Staff were told to submit drafts", id="drafts-ack")
-            yield Static(id="drafts-result", classes="done-line")
+            yield StatusText(id="drafts-result", classes="done-line")
 
-            yield Static("5. Migrations can take hours", classes="gate-step")
+            yield StatusText("5. Migrations can take hours", classes="gate-step")
             with RadioSet(id="strategy"):
                 for key, title in STRATEGIES.items():
                     yield AnswerButton(
                         title, value=b.risk is not None and b.risk.strategy == key, name=key
                     )
             yield Button("I understand the risk; use this strategy", id="risk-ack")
-            yield Static(id="risk-result", classes="done-line")
+            yield StatusText(id="risk-result", classes="done-line")
 
             yield Button("Go to Deploy to production", id="to-production", variant="success")
 

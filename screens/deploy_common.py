@@ -31,6 +31,7 @@ from screens.step_run import run_in_pane
 from screens.widgets.form import TickBox, labelled
 from screens.widgets.manual_steps import ManualSteps
 from screens.widgets.output_pane import OutputPane
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError
 from tasks.local.steps import Step
 from tasks.release.checks import PostDeployChecks
@@ -91,11 +92,11 @@ class DeployScreen(ReleasePhaseScreen):
         env = self.ENVIRONMENT
         defaults = self._defaults()
         with VerticalScroll(id="content"):
-            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield StatusText(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
             yield ManualSteps(self.view_id)
             if env == "production":
-                yield Static(id="gate-lock")
-            yield Static(
+                yield StatusText(id="gate-lock")
+            yield StatusText(
                 f"Deploy the released version to {env}. The command runs in the country config "
                 "checkout with the variables of the env file checked in Release.",
                 classes="hint",
@@ -127,21 +128,21 @@ class DeployScreen(ReleasePhaseScreen):
                 if env == "qa":
                     yield TickBox("--clear_data=yes", value=False, id="clear-data")
             if env == "qa":
-                yield Static(id="clear-warning")
+                yield StatusText(id="clear-warning")
                 yield Input(placeholder="type the host name exactly", id="clear-typed")
-            yield Static(id="deploy-command", classes="command")
+            yield StatusText(id="deploy-command", classes="command")
             with Horizontal(classes="release-buttons"):
                 yield Button("Run deploy", id="deploy-run", variant="warning")
                 yield Button("It ran in GitHub Actions", id="deploy-recorded")
-            yield Static(id="live-gate", classes="hint")
+            yield StatusText(id="live-gate", classes="hint")
             yield OutputPane(id="deploy-pane")
             with Horizontal(classes="release-buttons"):
                 yield Button("Wait for services and migrations", id="deploy-wait")
                 yield Button("Run the checks", id="deploy-checks")
                 yield Button(f"Cluster health on {env}", id="deploy-health")
-            yield Static(id="stack-progress")
-            yield Static(id="checks-result")
-            yield Static(id="settle-status", classes="done-line")
+            yield StatusText(id="stack-progress")
+            yield StatusText(id="checks-result")
+            yield StatusText(id="settle-status", classes="done-line")
             yield from self.compose_after()
 
     def body_mounted(self) -> None:

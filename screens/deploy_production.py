@@ -16,6 +16,7 @@ from screens.modals.confirm import TextPromptModal
 from screens.release_parts import command_text, config_path
 from screens.step_run import run_in_pane, run_remote_in_pane
 from screens.widgets.output_pane import OutputPane
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError
 from tasks.local.steps import Step
 from tasks.release.checks import PostDeployChecks
@@ -39,8 +40,8 @@ class DeployProductionScreen(DeployScreen):
     ENVIRONMENT = "production"
 
     def compose_after(self) -> ComposeResult:
-        yield Static("The way back", classes="gate-step", id="rollback-title")
-        yield Static(id="rollback-status")
+        yield StatusText("The way back", classes="gate-step", id="rollback-title")
+        yield StatusText(id="rollback-status")
         with Horizontal(classes="release-buttons"):
             yield Button("Roll back production", id="rollback-start", variant="error")
             yield Button("Run the next rollback step", id="rollback-next", variant="warning")

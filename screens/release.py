@@ -20,6 +20,7 @@ from screens.release_parts import (
     target_version,
 )
 from screens.widgets.manual_steps import ManualSteps
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError
 from tasks.release.env_check import check_env_files, suggested_env_file
 from tasks.release.publish import (
@@ -64,9 +65,9 @@ class ReleaseScreen(ReleasePhaseScreen):
         r = ReleaseRecord.of(self.session)
         version = target_version(self.session)
         with VerticalScroll(id="content"):
-            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
-            yield Static("1. The pull request is merged", classes="release-step")
-            yield Static(
+            yield StatusText(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield StatusText("1. The pull request is merged", classes="release-step")
+            yield StatusText(
                 "Merging the PR is yours. The app fetches the fork (the remote below) and "
                 "checks that the upgrade branch is in its release branch (e.g. origin/master), "
                 "or records your word when it was merged elsewhere.",
@@ -86,9 +87,9 @@ class ReleaseScreen(ReleasePhaseScreen):
             with Horizontal(classes="release-buttons"):
                 yield Button("Check it is merged", id="merge-check")
                 yield Button("It is merged elsewhere", id="merge-confirm")
-            yield Static(id="merge-result")
+            yield StatusText(id="merge-result")
 
-            yield Static("2. Tag the release", classes="release-step")
+            yield StatusText("2. Tag the release", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
                     r.tag.name if r.tag else self._proposed_tag(version, "origin"),
@@ -99,10 +100,10 @@ class ReleaseScreen(ReleasePhaseScreen):
             with Horizontal(classes="release-buttons"):
                 yield Button("Create annotated tag", id="tag-create")
                 yield Button("Push the tag…", id="tag-push")
-            yield Static(id="tag-result", classes="command")
+            yield StatusText(id="tag-result", classes="command")
 
-            yield Static("3. Build and publish the image", classes="release-step")
-            yield Static(id="publish-info")
+            yield StatusText("3. Build and publish the image", classes="release-step")
+            yield StatusText(id="publish-info")
             with Horizontal(classes="release-fields"):
                 yield Input(
                     r.image.tag if r.image else "",
@@ -111,8 +112,8 @@ class ReleaseScreen(ReleasePhaseScreen):
                 )
                 yield Button("Record image tag", id="image-record")
 
-            yield Static("4. Deploy environment variables", classes="release-step")
-            yield Static(
+            yield StatusText("4. Deploy environment variables", classes="release-step")
+            yield StatusText(
                 "Point to the env file(s) your deploy uses (dotenv). Only names are shown and "
                 "kept, never values.",
                 classes="hint",
@@ -125,11 +126,11 @@ class ReleaseScreen(ReleasePhaseScreen):
                 )
                 yield Input(placeholder="DOMAIN (optional)", id="env-domain")
                 yield Button("Check", id="env-check")
-            yield Static(id="env-result")
+            yield StatusText(id="env-result")
 
             yield ManualSteps(self.view_id)
             yield Button("Release is done", id="release-done", variant="success")
-            yield Static(id="release-missing", classes="hint")
+            yield StatusText(id="release-missing", classes="hint")
 
     def _proposed_tag(self, version: str, remote: str) -> str:
         """A tag free here (upstream's v1.3.5 is not); empty when none can be worked out

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from screens.modals.confirm import ConfirmModal
 from screens.release_parts import ReleasePhaseScreen
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError, ReadOnlySession
 from tasks.report.change import (
     ChangeRecord,
@@ -47,14 +48,14 @@ class ReportScreen(ReleasePhaseScreen):
     def compose_body(self) -> ComposeResult:
         change = ChangeRecord.of(self.session)
         with VerticalScroll(id="content"):
-            yield Static(
+            yield StatusText(
                 "The record a change board accepts: the change and its sign-off, the outcome, "
                 "downtime, the versions running at the end, the rollback plan, incidents, every "
                 "step and its evidence, every command and confirmation. Secret values are "
                 "never written.",
                 classes="hint",
             )
-            yield Static("1. The change", classes="release-step")
+            yield StatusText("1. The change", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
                     change.number, placeholder="change or ticket number", id="change-number"
@@ -70,16 +71,16 @@ class ReportScreen(ReleasePhaseScreen):
                     placeholder="window ends, e.g. 2024-05-05 02:00",
                     id="window-end",
                 )
-            yield Static(
+            yield StatusText(
                 f"Maintenance window times are this machine's ({_local_zone()}) unless you add "
                 "a zone: 22:00+03:00 or 22:00 UTC.",
                 classes="hint",
             )
             with Horizontal(classes="release-buttons"):
                 yield Button("Save the change", id="change-save")
-            yield Static(id="change-result")
+            yield StatusText(id="change-result")
 
-            yield Static("2. Approvers and their sign-off", classes="release-step")
+            yield StatusText("2. Approvers and their sign-off", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(placeholder="approver's name", id="approver-name")
                 yield Input(placeholder="role (optional)", id="approver-role")
@@ -88,9 +89,9 @@ class ReportScreen(ReleasePhaseScreen):
             with Horizontal(classes="release-buttons"):
                 yield Button("Record sign-off…", id="sign-off", variant="primary")
                 yield Button("Remove approver", id="approver-remove")
-            yield Static(id="approvers-result", classes="hint")
+            yield StatusText(id="approvers-result", classes="hint")
 
-            yield Static("3. Closing note (optional)", classes="release-step")
+            yield StatusText("3. Closing note (optional)", classes="release-step")
             with Horizontal(classes="release-fields"):
                 yield Input(
                     change.closing_note,
@@ -99,10 +100,10 @@ class ReportScreen(ReleasePhaseScreen):
                 )
                 yield Button("Save note", id="note-save")
 
-            yield Static("4. Export", classes="release-step")
-            yield Static(id="report-summary")
+            yield StatusText("4. Export", classes="release-step")
+            yield StatusText(id="report-summary")
             yield Button("Export report", id="report-export", variant="primary")
-            yield Static(id="report-paths")
+            yield StatusText(id="report-paths")
 
     # -- display ---------------------------------------------------------------
 

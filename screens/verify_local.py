@@ -24,6 +24,7 @@ from screens.step_run import follow_in_pane, run_in_pane
 from screens.widgets.form import TickBox
 from screens.widgets.manual_steps import ManualSteps
 from screens.widgets.output_pane import OutputPane
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError
 from tasks.local.process import ProcessRun
 from tasks.local.start import (
@@ -47,8 +48,8 @@ class VerifyLocalScreen(ReleasePhaseScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="content"):
-            yield Static(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
-            yield Static(
+            yield StatusText(plan_text(self.session, self.view_id), id="plan-box", classes="hint")
+            yield StatusText(
                 "If you run OpenCRVS on this machine, start it now: its migrations run "
                 "automatically on your local data. Start opencrvs-core as you usually do, then the "
                 "country config with the command below (here, when you choose, or in your own "
@@ -56,7 +57,7 @@ class VerifyLocalScreen(ReleasePhaseScreen):
                 "finished.",
                 classes="hint",
             )
-            yield Static(id="start-command", classes="command")
+            yield StatusText(id="start-command", classes="command")
             with Horizontal(classes="release-buttons"):
                 yield Button("Start it here", id="local-start")
                 yield Button("Stop", id="local-stop", disabled=True)

@@ -4,6 +4,7 @@ sidebar      PhaseSidebar: the phases and views with their status
 keys         KeyBar: the keys of the screen, at the bottom
 output_pane  OutputPane: a command's live output, elapsed time and exit code
 node_table   NodeTable: one row per server with its health
+status_text  StatusText: a Static refreshed from the session, drawn again only when changed
 form         Choice, TickBox, AnswerButton, ProblemValidator: questions that read without colour
 
 Each is imported from its own module when first asked for here (``screens.widgets.X``):
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from screens.widgets.node_table import NodeTable
     from screens.widgets.output_pane import OutputPane
     from screens.widgets.sidebar import PhaseSidebar
+    from screens.widgets.status_text import StatusText
 
 _HOMES = {
     "AnswerButton": "form",
@@ -31,6 +33,7 @@ _HOMES = {
     "NodeTable": "node_table",
     "OutputPane": "output_pane",
     "PhaseSidebar": "sidebar",
+    "StatusText": "status_text",
 }
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "OutputPane",
     "PhaseSidebar",
     "ProblemValidator",
+    "StatusText",
     "TickBox",
 ]
 

@@ -149,3 +149,48 @@ async def test_a_screen_shown_again_is_restyled_only_when_something_changed(tmp_
         assert merge.has_class("-narrow")
         await _shown(pilot, app, "update_core")
         assert core.has_class("-narrow") and not core.has_class("-wide")
+
+
+async def test_a_release_phase_shown_again_unchanged_is_not_laid_out_again(tmp_path, monkeypatch):
+    """Phases 5 to 9 refresh each result and command from the session when shown again:
+    the same text is not laid out and drawn again; a changed text is."""
+    from textual.screen import Screen
+
+    from screens.widgets.status_text import StatusText
+
+    laid_out: list[str] = []
+    refresh_layout = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        laid_out.append(type(self).__name__)
+        return refresh_layout(self, *args, **kwargs)
+
+    app = make_app(tmp_path / "s.toml", view="update_core")
+    async with app.run_test(size=(120, 40)) as pilot:
+        verify = await _shown(pilot, app, "verify_local")
+        await _shown(pilot, app, "update_core")
+        # Once more first: what the first visit left to lay out (the body's last
+        # widgets) is done by then.
+        await _shown(pilot, app, "verify_local")
+        await _shown(pilot, app, "update_core")
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        assert await _shown(pilot, app, "verify_local") is verify
+        await pilot.pause()
+        assert "VerifyLocalScreen" not in laid_out
+
+        verify.refresh_from_session()  # every box again, from the same session
+        await pilot.pause()
+        assert "VerifyLocalScreen" not in laid_out
+        box = verify.query_one("#plan-box", StatusText)
+        box.update(f"{box.content}\nand one more line")
+        await pilot.pause()
+        assert "VerifyLocalScreen" in laid_out
+        assert "and one more line" in str(box.render())
+        # The same words in another style are a change (a ✗ turning into a ✓ line).
+        from rich.text import Text
+
+        box.update(Text("✗ not yet", style="bold red"))
+        box.update(Text("✗ not yet", style="green"))
+        assert box.content.style == "green"
+        box.update(Text("✗ not yet", style="green"))
+        assert box.content.style == "green"
