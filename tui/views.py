@@ -108,11 +108,12 @@ class Views:
             await asyncio.to_thread(importlib.import_module, module)
 
     def build_order(self, current: str | None) -> list[str]:
-        """The phases after the current one first (where the operator goes next), then
-        the views, then the phases before it."""
+        """The phases nearest the current one first, the next before the previous
+        (where the operator goes from here), then the views."""
         phases = [p.id for p in PHASES]
-        at = phases.index(current) + 1 if current in phases else 0
-        return phases[at:] + [v.id for v in VIEWS] + phases[:at]
+        at = phases.index(current) if current in phases else 0
+        nearest = sorted(range(len(phases)), key=lambda i: (abs(i - at), i < at))
+        return [phases[i] for i in nearest] + [v.id for v in VIEWS]
 
     async def build_ahead(self, closing: Callable[[], bool]) -> bool:
         """Make and mount, hidden, the frame of every phase and view not made yet; True

@@ -129,3 +129,12 @@ async def test_quitting_while_frames_are_built_stops_the_building(tmp_path):
         app.exit()
     assert app.return_code == 0
     assert not all(app.is_screen_installed(v) for v in EVERY_VIEW)
+
+
+def test_the_phases_nearest_the_current_one_are_built_first() -> None:
+    from tui.views import Views
+
+    order = Views(None).build_order("verify_local")  # type: ignore[arg-type]
+    assert order[:5] == ["verify_local", "release", "merge_config", "deploy_qa", "update_core"]
+    assert sorted(order) == sorted(EVERY_VIEW)
+    assert Views(None).build_order(None)[:2] == ["prepare", "plan"]  # type: ignore[arg-type]
