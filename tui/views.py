@@ -27,8 +27,6 @@ import importlib
 import time
 from typing import TYPE_CHECKING
 
-from textual._wait import wait_for_idle
-
 from screens.base import PhaseScreen
 from screens.registry import make_screen, screen_modules
 from tasks.session.phases import PHASES, VIEWS
@@ -137,22 +135,4 @@ class Views:
             app._load_screen_css(screen)
             _, mounted = app._get_screen(screen)
             await mounted
-            await self._draw_hidden(screen)
         return True
-
-    async def _draw_hidden(self, screen: PhaseScreen) -> None:
-        """Lay out and draw a hidden screen once: its first visit's layout and each
-        widget's first rendering (most of that visit's time) are done here, and what is
-        drawn is not shown."""
-        for _ in range(3):
-            if screen.is_current:
-                return  # shown meanwhile: Textual lays it out and draws it
-            screen._refresh_layout(self.app.size)
-            screen._layout_required = False
-            # A moment for the widgets to answer being laid out (what they ask for later
-            # is laid out when the screen is shown).
-            await wait_for_idle(0, max_sleep=0.1)
-            if not screen._layout_required:
-                break
-        if not screen.is_current:
-            screen._compositor.render_update(full=True)
