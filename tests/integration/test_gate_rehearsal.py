@@ -27,7 +27,7 @@ from tasks.session.phases import PhaseStatus
 from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
 from tests.support.gate_world.ui import confirm_by_hand, errors, type_answer, until
-from tests.support.pilot import press_when_shown, static_text
+from tests.support.pilot import phase_shown, press_when_shown, static_text
 from tests.support.world.fixtures import as_the_operator
 from tests.support.world.world import World, WorldOptions
 
@@ -63,7 +63,7 @@ async def test_gate_and_production_deploy_on_the_rehearsal_world(
     )
     manager, qa = world.production.manager, world.qa.manager
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await until(
             pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
         )

@@ -24,7 +24,7 @@ from tasks.servers.ssh import SshOptions
 from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
 from tests.support.gate_world import GateWorld
-from tests.support.pilot import press_when_shown, static_text
+from tests.support.pilot import phase_shown, press_when_shown, static_text
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 LABEL = "before-v1.3.5"
@@ -53,7 +53,7 @@ async def test_the_gate_through_the_ui_on_sshd_nodes(world: GateWorld, tmp_path:
     )
     ws = app.workspace
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         # Prefilled from production's inventory (its external_backup_server_* variables).
         await _until(
             pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
@@ -249,7 +249,7 @@ async def test_a_cut_connection_during_the_backup_costs_nothing(
     )
     notes: list[str] = []
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await _start_backup(pilot, app, world)
         pane = app.screen.query_one("#backup-pane")
         await _until(pilot, lambda: len(pane.lines) >= 2, 30)
@@ -276,7 +276,7 @@ async def test_a_backup_still_running_is_reattached_after_a_restart(
     state = tmp_path / "state" / "session.toml"
     app = make_app(state, view="backup_production", answers=_answers(world))
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await _start_backup(pilot, app, world)
         pane = app.screen.query_one("#backup-pane")
         await _until(pilot, lambda: len(pane.lines) >= 2, 30)
@@ -286,7 +286,7 @@ async def test_a_backup_still_running_is_reattached_after_a_restart(
     again = make_app(state, load=True)
     assert BackupRecord.of(again.session).backup_run.running
     async with again.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await _until(
             pilot, lambda: BackupRecord.of(again.session).taken is not None or _errors(again), 60
         )
@@ -305,7 +305,7 @@ async def test_a_read_only_window_runs_nothing_on_the_servers(
     state = tmp_path / "state" / "session.toml"
     app = make_app(state, view="backup_production", answers=_answers(world))
     async with app.run_test(size=(110, 50)) as pilot:  # the window that holds the session
-        await pilot.pause()
+        await phase_shown(pilot)
         await _until(
             pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
         )
@@ -313,7 +313,7 @@ async def test_a_read_only_window_runs_nothing_on_the_servers(
     viewer = make_app(state, load=True)
     viewer.workspace.open_read_only()
     async with viewer.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await _until(
             pilot,
             lambda: viewer.screen.query_one("#backup-host", Input).value == world.backup.address,

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, RadioButton
 from tasks.demo.cluster import BACKUP_REMOTE_DIR
 from tasks.release.gate import BackupRecord, compute_gate
 from tests.support.app import demo_inventories, make_app
-from tests.support.pilot import press_when_shown, static_text
+from tests.support.pilot import phase_shown, press_when_shown, static_text
 
 
 async def _until(pilot, predicate, timeout: float = 60.0) -> None:
@@ -30,7 +30,7 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
     app = make_app(sandbox.state_path, demo=sandbox, view="backup_production", answers=answers)
     ws = app.workspace
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await _until(
             pilot, lambda: app.demo_cluster is not None and app.demo_cluster.ready.is_set()
         )
@@ -126,7 +126,7 @@ async def test_demo_phases_7_to_9_from_the_app(tmp_path: Path) -> None:
         now_iso(), True, files=[str(sandbox.config_path / ENV_FILE)]
     )
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await phase_shown(pilot)
         await until(pilot, lambda: app.demo_cluster is not None and app.demo_cluster.ready.is_set())
         await until(pilot, lambda: app.screen.query_one("#deploy-host", Input).value == "demo-qa1")
         app.screen.query_one("#deploy-config-version", Input).value = "v1.3.5"
