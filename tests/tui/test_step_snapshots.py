@@ -144,7 +144,9 @@ def test_a_step_that_failed(snap_compare, installation) -> None:
                 go.touch()  # followed again: now let it fail
             rec = app.session.phase("update_core").step("yarn_install")
             pane = getattr(app.screen, "pane", None)
-            status = str(pane.query_one(".output-status").render()) if pane is not None else ""
+            # The pane's own lines are composed a moment after the pane: none yet, not yet.
+            statuses = pane.query(".output-status") if pane is not None else []
+            status = str(statuses[0].render()) if statuses else ""
             return rec.status is StepStatus.FAILED and "Cause:" in status
 
         assert snap_compare(app, terminal_size=SIZE, run_before=_waiting_for(failed, "failure"))
