@@ -20,11 +20,12 @@ from textual.compose import compose
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header
 
 from screens.frame import Frame
 from screens.widgets.keys import KeyBar
 from screens.widgets.sidebar import PhaseSidebar
+from screens.widgets.status_text import StatusText
 from tasks.errors import CrvsError
 from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus, StepStatus
 
@@ -34,13 +35,13 @@ if TYPE_CHECKING:
     from tasks.session.workspace import Workspace
 
 
-class PhaseHeading(Static):
+class PhaseHeading(StatusText):
     """Title, summary and, for a skipped or blocked phase, why."""
 
     def __init__(self, view_id: str, session: Session | None = None) -> None:
         # Drawn whole in the screen's first frame (not one frame later, after on_mount).
-        self._shown = self.render_heading(session, view_id) if session is not None else None
-        super().__init__(self._shown or "", id="phase-heading")
+        shown = self.render_heading(session, view_id) if session is not None else ""
+        super().__init__(shown, id="phase-heading")
         self.view_id = view_id
 
     def render_heading(self, session: Session, view_id: str | None = None) -> Text:
@@ -74,12 +75,7 @@ class PhaseHeading(Static):
         return text
 
     def refresh_heading(self, session: Session) -> None:
-        heading = self.render_heading(session)
-        if heading != self._shown:  # an unchanged heading costs no layout
-            self._shown = heading
-            self.update(heading)
-
-    _shown: Text | None = None
+        self.update(self.render_heading(session))  # unchanged, it costs no layout
 
 
 class PhaseBody(Vertical):
