@@ -691,6 +691,8 @@ class PrepareScreen(PhaseScreen):
 
     async def detect(self, config_path: str) -> None:
         found = await detect_current_version(config_path, self.journal)
+        if not self._still_shown():
+            return  # quit while git answered: the form is being taken down
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile
         a = self.answers
