@@ -14,7 +14,7 @@ from tasks.demo.sandbox import build_demo_sandbox
 from tasks.session.state import load_session
 from tests.support import walk
 from tests.support.app import make_app
-from tests.support.pilot import click, rendered, sidebar_line
+from tests.support.pilot import click, rendered, sidebar_line, started
 
 TAG = "v1.3.5-farajaland.1"
 
@@ -23,7 +23,7 @@ async def test_the_demo_upgrade_from_prepare_to_the_report(tmp_path: Path) -> No
     sandbox = build_demo_sandbox(tmp_path / "demo")
     app = make_app(sandbox.state_path, demo=sandbox)
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert sidebar_line(app, "prepare").startswith("○ 1 ")
         await walk.answer_prepare(pilot)
         await walk.accept_plan(pilot)

@@ -21,7 +21,7 @@ import pytest
 from tasks.session.state import load_session
 from tests.support import walk
 from tests.support.app import make_app
-from tests.support.pilot import click, rendered, sidebar_line
+from tests.support.pilot import click, rendered, sidebar_line, started
 from tests.support.world.fixtures import as_the_operator
 from tests.support.world.world import World, WorldOptions
 
@@ -46,7 +46,7 @@ async def test_a_rehearsal_upgrade_from_prepare_to_the_report(world: World) -> N
     assert manager.deployed() == ("v1.3.0", world.country_tag)
     app = make_app(world.state_path)
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert sidebar_line(app, "prepare").startswith("○ 1 ")
         await walk.answer_prepare(
             pilot,

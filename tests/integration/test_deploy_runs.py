@@ -32,7 +32,7 @@ from tests.support.gate_world.ui import (
     until,
     walk_gate,
 )
-from tests.support.pilot import press_when_shown, static_text
+from tests.support.pilot import press_when_shown, started, static_text
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 LABEL = "before-v1.3.5"
@@ -51,7 +51,7 @@ async def test_qa_deploy_is_checked_and_a_failed_check_names_its_fixes(
         tmp_path / "state" / "session.toml", view="deploy_qa", answers=answers_for(world, config)
     )
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         # B2: nothing to wait for or check before a deploy.
         for wid in ("#deploy-wait", "#deploy-checks", "#deploy-health"):
             assert app.screen.query_one(wid).disabled, wid
@@ -113,7 +113,7 @@ async def test_production_deploy_checked_then_rolled_back(world: GateWorld, tmp_
     )
     ws = app.workspace
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await walk_gate(pilot, app, world, LABEL)
         await press_when_shown(pilot, app, "#to-production")
         assert app.screen.view_id == "deploy_production"
@@ -216,7 +216,7 @@ async def test_production_is_not_deployed_when_the_backup_vanished_since_the_gat
         answers=answers_for(world, config),
     )
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await walk_gate(pilot, app, world, LABEL)
         await press_when_shown(pilot, app, "#to-production")
         _fields(app, "v1.3.5-fj")

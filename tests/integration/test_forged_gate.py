@@ -41,7 +41,7 @@ from tasks.session.locations import journal_path
 from tasks.session.state import Session, now_iso, save_session
 from tests.support.app import make_app
 from tests.support.gate_evidence import LABEL, TARGET, full_evidence
-from tests.support.pilot import press_when_shown, text_when_shown
+from tests.support.pilot import press_when_shown, started, text_when_shown
 
 Data = dict[str, Any]
 
@@ -321,7 +321,7 @@ async def test_forged_gate_through_the_ui(tmp_path: Path, victim: Path, variant:
     state = await _forge(tmp_path, victim, variant)
     app = make_app(state, load=True)
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.action_navigate("deploy_production")
         await pilot.pause()
         assert "LOCKED" in await text_when_shown(pilot, app, "#gate-lock")

@@ -57,6 +57,25 @@ async def phase_shown(pilot, timeout: float = 20.0) -> None:
     await app_phase_shown(pilot.app, timeout)
 
 
+async def started(pilot, timeout: float = 20.0) -> None:
+    """Wait until the app's first screen is there as the operator first reads it: a phase
+    with its body (Prepare: the whole form), or the screen start-up shows instead (a
+    damaged or locked session). One pause after start-up is a race on a busy machine."""
+    from screens.base import PhaseScreen
+
+    app = pilot.app
+    async with asyncio.timeout(timeout):
+        while len(app.screen_stack) < 2:  # the default screen, until the first is pushed
+            await asyncio.sleep(0.01)
+        screen = app.screen
+        if isinstance(screen, PhaseScreen):
+            await screen.body_shown()
+            form_ready = getattr(screen, "form_ready", None)
+            if form_ready is not None:
+                await form_ready()
+    await pilot.pause()
+
+
 async def until(pilot, predicate, timeout: float = 60.0) -> None:
     """Wait (bounded) until ``predicate()`` is true, letting the app run meanwhile."""
     async with asyncio.timeout(timeout):

@@ -10,6 +10,7 @@ from tasks.errors import StateFileError
 from tasks.session.phases import PHASE_IDS, PhaseStatus
 from tasks.session.state import Session, load_session, save_session
 from tests.support.app import make_app as support_make_app
+from tests.support.pilot import started
 from tui.app import CrvsMigrateApp
 
 
@@ -28,7 +29,7 @@ def app_for_unusable_file(path, content: bytes) -> CrvsMigrateApp:
 async def test_number_keys_and_j_k_enter_move_between_phases(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert app.current_view == "prepare"
         await pilot.press("4")
         assert app.current_view == "merge_config"
@@ -50,7 +51,7 @@ async def test_number_keys_and_j_k_enter_move_between_phases(tmp_path):
 async def test_mouse_click_on_a_phase_opens_it(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         sidebar = app.screen.query_one("#sidebar", OptionList)
         # Row 0 is the border; phases start on row 1: phase 3 is on row 3.
         assert await pilot.click(sidebar, offset=(5, 3))
@@ -61,7 +62,7 @@ async def test_mouse_click_on_a_phase_opens_it(tmp_path):
 async def test_command_palette_goes_to_a_phase_and_to_health(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"go to verify", "enter")
@@ -77,13 +78,13 @@ async def test_command_palette_goes_to_a_phase_and_to_health(tmp_path):
 async def test_session_resumes_where_the_operator_was(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("6")
         app.session.phase("prepare").finish()
         app.save_session()
     second = make_app(tmp_path)
     async with second.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert second.current_view == "release"
         assert second.session.phase("prepare").status is PhaseStatus.DONE
         sidebar = second.screen.query_one("#sidebar", OptionList)
@@ -115,7 +116,7 @@ async def test_damaged_state_file_shows_the_error_screen_and_is_never_written(tm
     damaged = b'schema_version = 1\n[phases.prepare\nstatus = "done"\n'
     app = app_for_unusable_file(path, damaged)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert isinstance(app.screen, StateErrorScreen)
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert str(path) in text and "not valid TOML" in text
@@ -136,7 +137,7 @@ async def test_future_version_state_file_is_reported(tmp_path):
     content = b"schema_version = 7\n"
     app = app_for_unusable_file(path, content)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert "schema version 7" in text
         await pilot.press("q")
@@ -146,7 +147,7 @@ async def test_future_version_state_file_is_reported(tmp_path):
 async def test_question_mark_opens_help_with_the_migration_notes(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
         help_screen = app.screen
@@ -167,7 +168,7 @@ async def test_question_mark_opens_help_with_the_migration_notes(tmp_path):
 async def test_new_session_file_is_written_at_start(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert (tmp_path / "s.toml").exists()
 
 
@@ -181,7 +182,7 @@ async def test_a_crash_leaves_a_report_without_local_variables(tmp_path):
 
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()
+            await started(pilot)
             app.call_later(explode)
             await pilot.pause()
     except RuntimeError:

@@ -18,7 +18,7 @@ from tasks.sections import open_session
 from tasks.session.state import Session, save_session
 from tasks.session.workspace import OutsideSandbox, Workspace
 from tasks.upgrade.answers import Answers, EnvironmentId
-from tests.support.pilot import phase_shown, until
+from tests.support.pilot import phase_shown, started, until
 from tests.support.plan import detection_done, make_checkout
 from tui.app import CrvsMigrateApp
 
@@ -99,7 +99,7 @@ async def test_health_reads_no_inventory_outside(sandbox: DemoSandbox, tmp_path:
     Answers.of(session).environment(EnvironmentId.QA).inventory_path = str(secret)
     app = CrvsMigrateApp(ws, session=session)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("h")
         await until(pilot, lambda: app.current_view == "health")
         await phase_shown(pilot)
@@ -114,7 +114,7 @@ async def test_release_reads_no_env_file_outside(sandbox: DemoSandbox, tmp_path:
     env_file.write_text("SMTP_PASSWORD=not-for-the-audience\n")
     app = CrvsMigrateApp(confined(sandbox))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("6")
         await until(pilot, lambda: app.current_view == "release")
         await phase_shown(pilot)

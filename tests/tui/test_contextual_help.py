@@ -19,6 +19,7 @@ from screens.state_error import StateErrorScreen
 from tasks.session.phases import PHASES, PHASES_BY_ID, VIEWS, VIEWS_BY_ID
 from tasks.upgrade.notes import PHASE_NOTES
 from tests.support.app import make_app
+from tests.support.pilot import started
 
 VIEW_IDS = [p.id for p in PHASES] + [v.id for v in VIEWS]
 
@@ -49,7 +50,7 @@ async def open_help(pilot, key: str = "f1") -> HelpScreen:
 async def test_f1_on_each_phase_opens_help_naming_the_phase_and_its_notes_part(tmp_path, view_id):
     app = make_app(tmp_path / "s.toml", view=view_id)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         help_screen = await open_help(pilot)
         heading = help_screen.query_one("#help-heading", Static)
         first_lines = shown_text(help_screen.query_one("#help-title", Static)) + shown_text(heading)
@@ -93,7 +94,7 @@ async def test_f1_on_each_phase_opens_help_naming_the_phase_and_its_notes_part(t
 async def test_question_mark_in_a_prepare_field_types_it_and_f1_still_opens_help(tmp_path):
     app = make_app(tmp_path / "s.toml", view="prepare")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         # Tab goes from the sidebar to the first question.
         await pilot.press("tab")
         field = app.screen.query_one("#config_path", Input)
@@ -114,7 +115,7 @@ async def test_question_mark_in_a_prepare_field_types_it_and_f1_still_opens_help
 async def test_question_mark_elsewhere_opens_help_and_escape_or_question_mark_closes(tmp_path):
     app = make_app(tmp_path / "s.toml", view="update_core")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         help_screen = await open_help(pilot, "question_mark")
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -137,7 +138,7 @@ async def test_help_lists_the_screens_keys_and_fields_never_their_values(tmp_pat
     secret_path = "/srv/ruritania-config-not-for-help"
     app = make_app(tmp_path / "s.toml", view="update_core", answers={"config_path": secret_path})
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         help_screen = await open_help(pilot)
         keys = " ".join(shown_text(help_screen.query_one("#help-keys", Static), width=90).split())
         # The step phase's own keys, each with what it does, and the keys of everywhere.
@@ -171,7 +172,7 @@ async def test_help_lists_the_screens_keys_and_fields_never_their_values(tmp_pat
 async def test_help_over_a_dialog_tells_the_dialogs_keys_and_question_mark_types_in_it(tmp_path):
     app = make_app(tmp_path / "s.toml", view="merge_config")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         dialog = TextPromptModal("Done by hand", "What did you do?", "what you did", "Record")
         app.push_screen(dialog)
         await pilot.pause()
@@ -194,7 +195,7 @@ async def test_help_over_a_dialog_tells_the_dialogs_keys_and_question_mark_types
 async def test_each_part_is_rendered_once_and_kept(tmp_path):
     app = make_app(tmp_path / "s.toml", view="update_core")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         help_screen = await open_help(pilot)
         switcher = help_screen.query_one("#help-part", ContentSwitcher)
         core_part = switcher.query_one(f"#{PHASE_NOTES['update_core'].key}", Static)
@@ -221,7 +222,7 @@ async def test_each_part_is_rendered_once_and_kept(tmp_path):
 async def test_contents_keys_jump_to_a_step_and_back_to_the_top(tmp_path):
     app = make_app(tmp_path / "s.toml", view="deploy_qa")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         help_screen = await open_help(pilot)
         box = help_screen.query_one("#help-box")
         contents = shown_text(help_screen.query_one("#help-contents", Static))
@@ -253,7 +254,7 @@ async def test_contents_keys_jump_to_a_step_and_back_to_the_top(tmp_path):
 async def test_going_to_a_phase_from_help_leaves_help_behind(tmp_path):
     app = make_app(tmp_path / "s.toml", view="update_core")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await open_help(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -275,7 +276,7 @@ async def test_f1_on_the_damaged_session_screen_tells_its_keys(tmp_path):
     path.write_bytes(damaged)
     app = make_app(path, load=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert isinstance(app.screen, StateErrorScreen)
         help_screen = await open_help(pilot)
         keys = " ".join(shown_text(help_screen.query_one("#help-keys", Static)).split())

@@ -11,7 +11,7 @@ from screens.modals.confirm import ConfirmModal
 from tasks.release.publish import ReleaseRecord
 from tests.support.app import make_app
 from tests.support.gitutil import fork_with_upgrade_branch, git
-from tests.support.pilot import press_when_shown
+from tests.support.pilot import press_when_shown, started
 
 
 async def _until(pilot, predicate, timeout: float = 10.0) -> None:
@@ -32,7 +32,7 @@ async def test_enter_on_a_confirmation_cancels_and_says_nothing_was_done(tmp_pat
         answers={"target_version": "1.3.5", "config_path": str(repo)},
     )
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         for leave in ("enter", "escape"):
             await press_when_shown(pilot, app, "#tag-create")
             await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))

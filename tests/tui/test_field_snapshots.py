@@ -15,6 +15,7 @@ from screens.widgets.sidebar import PhaseSidebar
 from tasks.session.phases import PHASES, PhaseStatus
 from tasks.session.state import Session
 from tests.support.app import make_app
+from tests.support.pilot import started
 from tui.app import CrvsMigrateApp
 from tui.themes import auto_theme
 
@@ -55,7 +56,7 @@ def _prompts(sidebar: PhaseSidebar) -> list[str]:
 async def test_sidebar_keeps_every_phase_whole(tmp_path: Path, width: int, short: bool) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(width, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         sidebar = app.screen.query_one("#sidebar", PhaseSidebar)
         assert sidebar.short_titles is short
         room = sidebar.scrollable_content_region.width - 2  # the option's own padding
@@ -98,7 +99,7 @@ async def test_16_colour_terminal_gets_the_ansi_theme(tmp_path: Path, monkeypatc
     environ = {"TERM": "linux"}
     app = make_app(tmp_path / "state.toml", environ=environ)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert app.console.color_system == "standard"
         assert app.theme == "ansi-dark"
 
@@ -106,7 +107,7 @@ async def test_16_colour_terminal_gets_the_ansi_theme(tmp_path: Path, monkeypatc
 async def test_theme_option_wins(tmp_path: Path) -> None:
     app = make_app(tmp_path / "state.toml", theme="ansi-light", environ={})
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert app.theme == "ansi-light"
 
 

@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from tasks.session.phases import PHASES
 from tests.support.app import make_app
+from tests.support.pilot import started
 
 VIEWS = [p.id for p in PHASES] + ["health", "report"]
 
@@ -50,7 +51,7 @@ async def test_focus_shows_without_colour(
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(tmp_path / "s.toml", view=view, answers={"target_version": "1.3.5"})
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+        await started(pilot)
         checked = await _check_focus_chain(pilot, app, view)
         assert checked
 
@@ -103,7 +104,7 @@ async def test_focus_shows_without_colour_in_dialogs(
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(tmp_path / "s.toml", view="release")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         dialog = _dialogs()[index]
         app.push_screen(dialog)
         await pilot.pause()

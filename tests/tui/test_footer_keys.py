@@ -9,7 +9,7 @@ import pytest
 
 from tasks.session.phases import PHASES
 from tests.support.app import make_app
-from tests.support.pilot import screen_lines
+from tests.support.pilot import screen_lines, started
 
 VIEWS = [p.id for p in PHASES] + ["health", "report"]
 
@@ -27,7 +27,7 @@ def _shown_keys(app) -> list[str]:
 async def test_every_key_of_the_screen_is_in_the_footer(tmp_path: Path, view: str) -> None:
     app = make_app(tmp_path / "s.toml", view=view)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         seen: set[str] = set()
         # The sidebar first, then the body's first focusable widgets (a step list adds Enter).
         for _ in range(4):
@@ -47,7 +47,7 @@ async def test_merge_screen_commit_key_is_shown_with_the_step_list_focused(
 ) -> None:
     app = make_app(tmp_path / "s.toml", view="merge_config")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.screen.query_one("#steps").focus()
         await pilot.pause()
         footer = screen_lines(app)[-1]

@@ -23,6 +23,7 @@ from tasks.servers.inventory import make_typed_node
 from tasks.servers.ssh import CommandResult, FailureKind, HostKeyInfo, SshFailure
 from tasks.session.state import Session, save_session
 from tests.support.app import make_app
+from tests.support.pilot import started
 from tui.app import CrvsMigrateApp
 
 AT = "2026-11-25T00:10:05+00:00"
@@ -115,7 +116,7 @@ async def test_columns_fit_and_enter_shows_the_rest(tmp_path, size) -> None:
 
     app = health_app(tmp_path)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+        await started(pilot)
         table = app.screen.query_one(NodeTable)
         await pilot.pause()
         # no horizontal scrolling: every column is inside the table

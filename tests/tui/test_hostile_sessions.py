@@ -11,6 +11,7 @@ from screens.state_error import StateErrorScreen
 from tasks.errors import StateFileError
 from tasks.sections import open_session
 from tasks.session.workspace import Workspace
+from tests.support.pilot import started
 from tests.unit.test_state_hostile import HOSTILE
 from tui.app import CrvsMigrateApp
 
@@ -71,7 +72,7 @@ async def test_hostile_file_shows_the_damaged_file_screen(tmp_path: Path, kind: 
         open_session(ws.state_path)
     app = CrvsMigrateApp(ws, state_error=info.value)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert isinstance(app.screen, StateErrorScreen)
         for key in ("1", "h", "R"):  # navigation is refused while the file is unusable
             await pilot.press(key)
@@ -87,7 +88,7 @@ async def test_odd_sections_crash_no_screen(tmp_path: Path) -> None:
     ws = Workspace(path)
     app = CrvsMigrateApp(ws, session=open_session(ws.state_path))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         for key in KEYS:
             await pilot.press(key)
             await pilot.pause()

@@ -9,6 +9,7 @@ from pathlib import Path
 from tasks.sections import open_session
 from tasks.session.state import Session, save_session
 from tasks.session.workspace import Workspace
+from tests.support.pilot import started
 from tui.app import CrvsMigrateApp
 
 
@@ -26,7 +27,7 @@ async def test_a_cut_journal_record_is_reported_once(tmp_path: Path) -> None:
 
     app = CrvsMigrateApp(ws, session=open_session(ws.state_path))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         notices = _notices(app)
         assert any("line 2" in n and "incomplete" in n for n in notices), notices
     lines = ws.journal.path.read_text().splitlines()
@@ -36,5 +37,5 @@ async def test_a_cut_journal_record_is_reported_once(tmp_path: Path) -> None:
     again = Workspace(state)
     app = CrvsMigrateApp(again, session=open_session(again.state_path))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert not any("incomplete" in n for n in _notices(app))

@@ -29,6 +29,7 @@ from tasks.upgrade.answers import Answers, EnvironmentId
 from tasks.upgrade.plan import PlanRecord, accept_plan, answers_frozen, update_plan
 from tests.support.app import make_app
 from tests.support.gitutil import git
+from tests.support.pilot import started
 from tests.support.plan import full_answers, make_checkout
 
 SIZE = (100, 34)
@@ -61,7 +62,7 @@ async def test_answers_are_frozen_once_the_plan_is_accepted(tmp_path: Path) -> N
     app, _config = accepted_app(tmp_path)
     before = Answers.of(app.session).to_state()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         await screen.form_ready()
         await pilot.pause()
@@ -87,7 +88,7 @@ async def test_answers_are_frozen_once_the_plan_is_accepted(tmp_path: Path) -> N
 async def test_change_answers_asks_why_journals_it_and_replans(tmp_path: Path) -> None:
     app, _config = accepted_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         await screen.form_ready()
         await pilot.press("f4")
@@ -132,7 +133,7 @@ async def test_change_answers_asks_why_journals_it_and_replans(tmp_path: Path) -
 async def test_reopened_answers_left_as_they_were_freeze_again(tmp_path: Path) -> None:
     app, _config = accepted_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await app.screen.form_ready()
         await pilot.click("#change-answers")
         await pilot.pause()
@@ -156,7 +157,7 @@ async def test_redetection_never_rewrites_the_version_once_the_upgrade_started(
     git(config, "tag", "-a", "v1.3.5", "-m", "v1.3.5")
     app.session.phase("update_core").start()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         await screen.form_ready()
         # Reopened: detection runs again on the checkout and must not take 1.3.5 as the
@@ -216,7 +217,7 @@ async def test_fill_from_health_fills_sizes_counts_and_inventory_without_the_bac
     )
     save_snapshot(app.session, snapshot)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         await screen.form_ready()
         await pilot.press("f3")
@@ -242,7 +243,7 @@ async def test_arrows_move_between_tick_boxes_and_choices(tmp_path: Path) -> Non
     app = make_app(tmp_path / "state.toml", view="prepare")
     Answers.of(app.session).deployed = True
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         await screen.form_ready()
         screen.query_one("#has-staging").focus()
@@ -263,7 +264,7 @@ async def test_arrows_move_between_tick_boxes_and_choices(tmp_path: Path) -> Non
 async def test_the_installation_name_is_asked_and_titles_the_report(tmp_path: Path) -> None:
     app = make_app(tmp_path / "state.toml", view="prepare")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         await screen.form_ready()
         screen.query_one("#installation", Input).focus()
@@ -275,7 +276,7 @@ async def test_the_installation_name_is_asked_and_titles_the_report(tmp_path: Pa
     # Read back after a restart, into the same field.
     again = make_app(tmp_path / "state.toml", load=True)
     async with again.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await again.screen.form_ready()
         assert again.screen.query_one("#installation", Input).value == "Farajaland production"
 
@@ -295,6 +296,6 @@ async def test_quitting_while_the_form_is_still_mounting_is_a_clean_exit(
     monkeypatch.setattr(PrepareScreen, "later_parts", quit_as_they_start)
     app = make_app(tmp_path / "state.toml", view="prepare")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
     assert app.return_code == 0
     assert app.crash_report is None

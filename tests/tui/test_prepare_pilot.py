@@ -14,6 +14,7 @@ from tasks.units import GIB
 from tasks.upgrade.answers import Answers, CitizenRegistration, EnvironmentId
 from tasks.upgrade.plan import load_plan
 from tests.support.app import make_app
+from tests.support.pilot import started
 from tests.support.plan import detection_done, make_checkout
 
 SIZE = (80, 24)
@@ -48,7 +49,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
     config, core = checkouts(tmp_path)
     app = make_app(tmp_path / "state.toml")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert app.screen.__class__.__name__ == "PrepareScreen"
         await pilot.press("tab")
         assert focused_id(app) == "config_path"
@@ -135,7 +136,7 @@ async def test_fill_the_whole_form_by_keyboard_only(tmp_path: Path) -> None:
 async def test_invalid_inputs_show_their_reason_and_do_not_advance(tmp_path: Path) -> None:
     app = make_app(tmp_path / "state.toml")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("tab")
         await type_text(pilot, "nowhere")
         assert "does not exist" in error_text(app, "config_path")
@@ -187,7 +188,7 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
     state = tmp_path / "state.toml"
     app = make_app(state)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("tab")
         await type_text(pilot, "config")
         await pilot.press("enter")
@@ -203,7 +204,7 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
     app = make_app(state, load=True)
     assert app.state_error is None
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         screen = app.screen
         assert screen.query_one("#config_path", Input).value == str(config)
         assert screen.query_one("#current_version", Input).value == "1.3.0"
@@ -221,7 +222,7 @@ async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path:
     config, _ = checkouts(tmp_path, ["1.3.0", "1.3.1", "1.3.2", "1.3.3"])
     app = make_app(tmp_path / "state.toml")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("tab")
         await type_text(pilot, "config")
         await detection_done(app)
@@ -252,7 +253,7 @@ async def test_fill_from_last_health_check_and_go_to_cluster_health(tmp_path: Pa
         )
     ]
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.screen.query_one("#deployed").focus()
         await pilot.press("enter", "enter", "tab", "tab", "enter")  # tick production
         await pilot.press("f3")
@@ -274,7 +275,7 @@ async def test_changed_answers_update_the_sidebar_when_leaving_prepare(tmp_path:
     update_plan(app.session)
     assert app.session.phase("release").status is PhaseStatus.SKIPPED
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.screen.query_one("#deployed").focus()
         await pilot.press("up", "space")  # now deployed: yes
         await pilot.pause()
@@ -291,7 +292,7 @@ async def test_demo_mode_prefills_the_checkouts(tmp_path: Path) -> None:
     demo = build_demo_sandbox(tmp_path / "demo")
     app = make_app(tmp_path / "state.toml", demo=demo)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await detection_done(app)
         await pilot.pause()
         screen = app.screen

@@ -18,6 +18,7 @@ from tasks.session.state import Session
 from tasks.session.workspace import Workspace
 from tests.support.app import make_app
 from tests.support.detached_local import kill_group, leave_running, wait_ended
+from tests.support.pilot import started
 from tests.support.sandbox import group_gone
 
 PY = sys.executable
@@ -97,7 +98,7 @@ async def test_a_step_whose_supervisor_died_is_interrupted_its_log_kept(tmp_path
             time.sleep(0.05)
         app = make_app(workspace.state_path, load=True)
         async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
+            await started(pilot)
             rec = app.session.phase("update_core").step("yarn_install")
             assert rec.status is StepStatus.INTERRUPTED
             assert "how it ended is not known" in rec.note and str(log) in rec.note
@@ -121,7 +122,7 @@ async def test_a_step_that_ended_meanwhile_gets_its_real_exit_code(tmp_path: Pat
     assert ended is not None and run.result is None
     app = make_app(workspace.state_path, load=True)
     async with app.run_test(size=(100, 34)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         rec = app.session.phase("update_core").step("yarn_install")
         assert rec.status is StepStatus.FAILED and rec.exit_code == 3
         assert rec.finished_at == ended.finished_at and rec.duration_s == ended.duration_s

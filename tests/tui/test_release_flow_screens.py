@@ -17,7 +17,7 @@ from tasks.release.publish import ReleaseRecord
 from tasks.upgrade.catalogue import deploy_required_env
 from tests.support.app import make_app
 from tests.support.gitutil import fork_with_upgrade_branch, git
-from tests.support.pilot import press_when_shown, static_text, text_when_shown, until
+from tests.support.pilot import press_when_shown, started, static_text, text_when_shown, until
 from tui.app import CrvsMigrateApp
 
 SECRET = "pa55-Never-Shown"
@@ -50,7 +50,7 @@ async def test_release_screen_end_to_end(tmp_path: Path) -> None:
     git(repo, "tag", "v1.3.5", "master")
     app = _app(tmp_path, "release", repo)
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await press_when_shown(pilot, app, "#merge-check")
         await _until(pilot, lambda: "is not merged" in static_text(app, "#merge-result"))
         assert "origin/master" in static_text(app, "#merge-result")
@@ -120,7 +120,7 @@ async def test_deploy_qa_clear_data_needs_the_typed_host_and_runs_deploy_sh(tmp_
         checked_at="2026-01-01T00:00:00+00:00", ok=True, files=[str(env_file)]
     )
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         s = app.screen
         for wid, value in [
             ("#deploy-host", "qa.farajaland.org"),
@@ -176,7 +176,7 @@ async def test_verify_local_runs_the_start_command_and_needs_both_confirmations(
     )
     app = _app(tmp_path, "verify_local", cfg)
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert "yarn start" in static_text(app, "#start-command")
         await press_when_shown(pilot, app, "#local-start")
         # node is not 16 here: the same choice as in phases 3-4 (Cancel is the default).
@@ -246,7 +246,7 @@ async def test_a_failed_local_start_is_confirmed_only_with_a_typed_reason(tmp_pa
     )
     app = _app(tmp_path, "verify_local", cfg)
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await press_when_shown(pilot, app, "#local-start")
         # Wait for the dialog's buttons, not only the dialog (it may still be composing).
         await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
@@ -282,7 +282,7 @@ async def test_release_merge_check_offline_names_the_fetch_command(tmp_path: Pat
     git(repo, "update-ref", "-d", "refs/remotes/origin/master")
     app = _app(tmp_path, "release", repo)
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await press_when_shown(pilot, app, "#merge-check")
         await _until(pilot, lambda: "fetch the fork first" in static_text(app, "#merge-result"))
         result = static_text(app, "#merge-result")
@@ -301,7 +301,7 @@ async def test_a_tag_taken_on_the_fork_is_replaced_after_the_fetch(tmp_path: Pat
     app = _app(tmp_path, "release", repo)
     app.session.installation = ""
     async with app.run_test(size=(110, 60)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         field = app.screen.query_one("#tag-name", Input)
         assert field.value == "v1.3.5-1"  # free as far as this checkout knows
         await press_when_shown(pilot, app, "#merge-check")

@@ -14,7 +14,7 @@ from tests.support.app import make_app
 from tests.support.backupdir import make_backup_dir
 from tests.support.evidence import qa_health
 from tests.support.localrun import local_run
-from tests.support.pilot import press_when_shown, static_text, text_when_shown
+from tests.support.pilot import press_when_shown, started, static_text, text_when_shown
 from tui.app import CrvsMigrateApp
 
 LABEL = "before-v1.3.5"
@@ -34,7 +34,7 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
     sshd nodes are in tests/integration/test_gate_runs.py)."""
     app = _app(tmp_path, "backup_production")
     async with app.run_test(size=(100, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         panel = static_text(app, "#gate-panel")
         assert "LOCKED" in panel and panel.count("✗") == 5
         assert app.screen.query_one("#to-production", Button).disabled
@@ -138,7 +138,7 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
 async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path: Path) -> None:
     app = _app(tmp_path, "prepare")
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.action_navigate("deploy_production")  # what the palette's "Go to" calls
         await pilot.pause()
         assert app.screen.view_id == "deploy_production"
@@ -159,7 +159,7 @@ async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
         ["git", "fetch", "--all"], tmp_path, "t0", "t1", 0, duration_s=1.5
     )
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.action_export_report()
         await pilot.pause()
         assert app.screen.view_id == "report"

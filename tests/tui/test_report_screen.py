@@ -10,7 +10,7 @@ from textual.widgets import Input, OptionList
 from tasks.report.change import ChangeRecord
 from tasks.sections import open_session
 from tests.support.app import make_app
-from tests.support.pilot import press_when_shown, static_text, text_when_shown
+from tests.support.pilot import press_when_shown, started, static_text, text_when_shown
 from tui.app import CrvsMigrateApp
 
 
@@ -36,7 +36,7 @@ async def _type(pilot, app: CrvsMigrateApp, values: dict[str, str]) -> None:
 async def test_change_record_typed_signed_off_and_exported(tmp_path: Path) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert "No change number" in await text_when_shown(pilot, app, "#change-result")
 
         await _type(
@@ -103,7 +103,7 @@ async def test_change_record_typed_signed_off_and_exported(tmp_path: Path) -> No
 async def test_bad_window_and_duplicate_approver_are_refused(tmp_path: Path) -> None:
     app = _app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await _type(
             pilot, app, {"#window-start": "2024-05-05 02:00", "#window-end": "2024-05-04 22:00"}
         )
@@ -132,7 +132,7 @@ async def test_read_only_window_changes_nothing(tmp_path: Path) -> None:
     app = _app(tmp_path)
     app.workspace.open_read_only()
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await _type(pilot, app, {"#approver-name": "Amina Okafor"})
         await press_when_shown(pilot, app, "#approver-add")
         assert "read-only" in await text_when_shown(pilot, app, "#error-message")

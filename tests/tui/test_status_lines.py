@@ -19,7 +19,7 @@ from tests.support.app import make_app
 from tests.support.evidence import qa_health
 from tests.support.finished import finished_session
 from tests.support.gitutil import fork_with_upgrade_branch, git
-from tests.support.pilot import press_when_shown, static_text
+from tests.support.pilot import press_when_shown, started, static_text
 
 
 async def _until(pilot, predicate, timeout: float = 20.0) -> None:
@@ -47,7 +47,7 @@ async def test_release_is_in_progress_once_a_step_of_it_is_recorded(tmp_path: Pa
         answers={"target_version": "1.3.5", "config_path": str(repo)},
     )
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert _heading_status(app).startswith("○ not started")
         await press_when_shown(pilot, app, "#merge-check")
         await _until(pilot, lambda: "✓" in static_text(app, "#merge-result"))
@@ -71,7 +71,7 @@ async def test_verify_locally_is_in_progress_while_the_start_runs(tmp_path: Path
         answers={"target_version": "1.3.5", "config_path": str(cfg)},
     )
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert _heading_status(app).startswith("○ not started")
         await press_when_shown(pilot, app, "#local-start")
         await _until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen.focused)
@@ -96,7 +96,7 @@ async def test_back_up_production_reads_done_after_production_was_deployed(
     save_session(f.workspace.state_path, f.session)
     app = make_app(f.workspace.state_path, load=True)
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert "LOCKED" in static_text(app, "#gate-panel")
         assert _heading_status(app).startswith("✓ done"), _heading_status(app)
         assert _sidebar_line(app, "backup_production").startswith("✓")
@@ -105,7 +105,7 @@ async def test_back_up_production_reads_done_after_production_was_deployed(
 async def test_plans_heading_names_no_step_of_the_notes_as_its_own(tmp_path: Path) -> None:
     app = make_app(tmp_path / "s.toml", view="plan")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         heading = static_text(app, "#phase-heading")
         assert heading.startswith("Phase 2 of 9 · Plan")
         assert "Step 1" not in heading

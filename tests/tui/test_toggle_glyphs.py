@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 
 from screens.widgets.form import AnswerButton, Choice, TickBox
 from tests.support.app import make_app
-from tests.support.pilot import screen_lines
+from tests.support.pilot import screen_lines, started
 
 
 class Gallery(App[None]):
@@ -73,7 +73,7 @@ async def test_deploy_options_read_without_colour(tmp_path: Path, monkeypatch) -
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(tmp_path / "s.toml", view="deploy_qa", answers={"target_version": "1.3.5"})
     async with app.run_test(size=(110, 50)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         app.screen.query_one("#deploy-yarn", TickBox).value = True
         await pilot.pause()
         assert _has_row(screen_lines(app), "[X] yarn deploy", "[ ] --clear_data=yes")
@@ -83,7 +83,7 @@ async def test_gate_strategy_reads_without_colour(tmp_path: Path, monkeypatch) -
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(tmp_path / "s.toml", view="backup_production")
     async with app.run_test(size=(110, 80)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         buttons = list(app.screen.query_one("#strategy").query(AnswerButton))
         buttons[-1].value = True
         await pilot.pause()

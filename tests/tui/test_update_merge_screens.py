@@ -15,6 +15,7 @@ from tasks.demo.sandbox import CONFLICTING_FILE
 from tasks.sections import open_session
 from tasks.session.phases import PhaseStatus, StepStatus
 from tests.support.app import make_app as support_make_app
+from tests.support.pilot import started
 from tests.support.sandbox import git, group_gone, group_members
 from tui.app import CrvsMigrateApp
 
@@ -400,7 +401,7 @@ async def test_farajaland_remote_detected_in_merge_step(sandbox) -> None:
 async def test_no_path_yet_points_to_prepare(tmp_path: Path) -> None:
     app = support_make_app(tmp_path / "s.toml", view="merge_config")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         text = str(app.screen.query_one("#step-checks-text").render())
         assert "Prepare" in text and not app.screen.steps
 

@@ -9,6 +9,7 @@ import pytest
 from tasks.session.jumphost import TMUX_COMMAND, inside_multiplexer, jump_host_advice, over_ssh
 from tasks.session.phases import PHASE_IDS
 from tests.support.app import make_app
+from tests.support.pilot import started
 from tui.app import CrvsMigrateApp
 
 SSH = {"SSH_CONNECTION": "203.0.113.5 50022 198.51.100.7 22", "TERM": "xterm-256color"}
@@ -50,7 +51,7 @@ def _messages(app: CrvsMigrateApp) -> list[str]:
 async def test_app_advises_once_per_run_over_ssh(tmp_path: Path) -> None:
     app = _app(tmp_path, SSH)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert len(_messages(app)) == 1
         assert TMUX_COMMAND in _messages(app)[0]
         # The toast is on screen, its text kept as written (not parsed as markup).
@@ -70,7 +71,7 @@ async def test_no_advice_in_tmux_locally_or_without_a_terminal(
 ) -> None:
     app = _app(tmp_path, environ)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert _messages(app) == []
 
 
@@ -80,5 +81,5 @@ async def test_no_advice_in_a_browser_session(tmp_path: Path, monkeypatch) -> No
     monkeypatch.setattr(CrvsMigrateApp, "is_web", property(lambda self: True))
     app = _app(tmp_path, SSH)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert _messages(app) == []
