@@ -94,6 +94,9 @@ case "$cmd" in
       "$VENV/bin/mypy"
       say "import contracts (import-linter)"
       "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
+      # The whole suite on every core (pytest-xdist), a test file per worker at a time so
+      # each file's module fixtures are built once.
+      set -- -n auto --maxprocesses 4 --dist loadfile
     fi
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

@@ -10,6 +10,7 @@ rehearsal_world   a whole 1.3.0 installation (repositories + five sshd nodes), s
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,13 +32,16 @@ from tests.support.world.fixtures import (  # noqa: F401 (the rehearsal world)
     rehearsal_world,
 )
 
+# pytest-xdist starts its workers with COLUMNS=80 and LINES=24 in the environment: the CLI
+# started in tmux would take them over the pane's own size (Textual reads them first).
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def evidence_key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The evidence key (tasks.session.seal) in a temp dir: tests never touch the user's own
     data directory. Subprocesses (the CLI in tmux, serve) inherit the variable."""
-    import os
-
     from tasks.session.seal import DATA_DIR_ENV, forget_cached_key
 
     path = tmp_path_factory.mktemp("crvs-data")

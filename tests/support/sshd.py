@@ -18,11 +18,13 @@ tests concurrently on the same machine). Extra ``sshd_config`` lines (``ForceCom
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,16 +51,20 @@ def ensure_test_user() -> str:
     """
     if os.geteuid() != 0:
         return pwd.getpwuid(os.geteuid()).pw_name
-    try:
-        pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--create-home", "--shell", "/bin/sh", TEST_USER],
-            check=True,
-            capture_output=True,
-        )
-    # UsePAM no refuses locked accounts: '*' = no password login, but not locked.
-    subprocess.run(["usermod", "-p", "*", TEST_USER], check=True, capture_output=True)
+    # The suite's workers (pytest-xdist) start at once on a fresh machine: one creates the
+    # account while the others wait, rather than useradd racing useradd.
+    with open(Path(tempfile.gettempdir()) / "crvs-test-user.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pwd.getpwnam(TEST_USER)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--create-home", "--shell", "/bin/sh", TEST_USER],
+                check=True,
+                capture_output=True,
+            )
+        # UsePAM no refuses locked accounts: '*' = no password login, but not locked.
+        subprocess.run(["usermod", "-p", "*", TEST_USER], check=True, capture_output=True)
     return TEST_USER
 
 
@@ -98,8 +104,6 @@ def make_key(path: Path, comment: str = "crvs-test") -> KeyPair:
 
 def shared_tempdir(prefix: str = "crvs-sshd-") -> Path:
     """A temp dir the test user can read (pytest's tmp_path is 0700 under root)."""
-    import tempfile
-
     path = Path(tempfile.mkdtemp(prefix=prefix))
     path.chmod(0o755)
     return path
