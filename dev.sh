@@ -95,8 +95,9 @@ case "$cmd" in
       say "import contracts (import-linter)"
       "$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
       # The whole suite on every core (pytest-xdist), a test file per worker at a time so
-      # each file's module fixtures are built once.
-      set -- -n auto --maxprocesses 4 --dist loadfile
+      # each file's module fixtures are built once, in the order tests/conftest.py gives
+      # (the slow files first: a long one started last would run alone at the end).
+      set -- -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
     fi
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
