@@ -24,7 +24,7 @@ from tasks.servers.ssh import SshOptions
 from tasks.upgrade.answers import Answers, EnvironmentId
 from tests.support.app import make_app
 from tests.support.gate_world import GateWorld
-from tests.support.pilot import phase_shown, press_when_shown, static_text
+from tests.support.pilot import errors, phase_shown, press_when_shown, static_text, until
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 LABEL = "before-v1.3.5"
@@ -37,16 +37,6 @@ def _answers(world: GateWorld) -> Answers:
     return answers
 
 
-async def _until(pilot, predicate, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.1)
-
-
-def _errors(app) -> list[str]:
-    return [str(w.render()) for w in app.screen.query("#error-message")]
-
-
 async def test_the_gate_through_the_ui_on_sshd_nodes(world: GateWorld, tmp_path: Path) -> None:
     app = make_app(
         tmp_path / "state" / "session.toml", view="backup_production", answers=_answers(world)
@@ -55,7 +45,7 @@ async def test_the_gate_through_the_ui_on_sshd_nodes(world: GateWorld, tmp_path:
     async with app.run_test(size=(110, 50)) as pilot:
         await phase_shown(pilot)
         # Prefilled from production's inventory (its external_backup_server_* variables).
-        await _until(
+        await until(
             pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
         )
         assert app.screen.query_one("#backup-dir", Input).value == str(world.remote_dir)
@@ -67,11 +57,11 @@ async def test_the_gate_through_the_ui_on_sshd_nodes(world: GateWorld, tmp_path:
 
         await press_when_shown(pilot, app, "#backup-run")
         await press_when_shown(pilot, app, "#confirm")
-        await _until(
+        await until(
             pilot,
-            lambda: BackupRecord.of(app.session).verification is not None or _errors(app),
+            lambda: BackupRecord.of(app.session).verification is not None or errors(app),
         )
-        assert not _errors(app), _errors(app)
+        assert not errors(app), errors(app)
         b = BackupRecord.of(app.session)
         assert b.taken is not None and b.taken.run is not None and b.taken.run.ok
         assert b.taken.run.node == "manager1" and b.taken.how == "run in crvs-migrate"
@@ -86,10 +76,8 @@ async def test_the_gate_through_the_ui_on_sshd_nodes(world: GateWorld, tmp_path:
         await press_when_shown(pilot, app, "#restore-run")
         app.screen.query_one("#answer", Input).value = world.qa.address
         await press_when_shown(pilot, app, "#confirm")
-        await _until(
-            pilot, lambda: BackupRecord.of(app.session).restore is not None or _errors(app)
-        )
-        assert not _errors(app), _errors(app)
+        await until(pilot, lambda: BackupRecord.of(app.session).restore is not None or errors(app))
+        assert not errors(app), errors(app)
         restore = BackupRecord.of(app.session).restore
         assert restore is not None and restore.problems == [] and restore.replicas == 1
         assert world.qa.restored() == [LABEL]  # the stand-in restored it, from QA's own copy
@@ -99,10 +87,10 @@ async def test_the_gate_through_the_ui_on_sshd_nodes(world: GateWorld, tmp_path:
         assert copy is not None and copy.verification is not None and copy.verification.ok
 
         await press_when_shown(pilot, app, "#qa-health")
-        await _until(
-            pilot, lambda: not app.screen.query_one("#records-ok", Button).disabled or _errors(app)
+        await until(
+            pilot, lambda: not app.screen.query_one("#records-ok", Button).disabled or errors(app)
         )
-        assert not _errors(app), _errors(app)
+        assert not errors(app), errors(app)
         await press_when_shown(pilot, app, "#records-ok")
         await press_when_shown(pilot, app, "#drafts-ack")
         app.screen.query_one("#strategy").query(RadioButton).first().value = True
@@ -227,7 +215,7 @@ async def test_a_restore_answered_no_restores_nothing_and_says_so(
 
 
 async def _start_backup(pilot, app, world: GateWorld) -> None:
-    await _until(
+    await until(
         pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
     )
     app.screen.query_one("#backup-label", Input).value = LABEL
@@ -252,15 +240,15 @@ async def test_a_cut_connection_during_the_backup_costs_nothing(
         await phase_shown(pilot)
         await _start_backup(pilot, app, world)
         pane = app.screen.query_one("#backup-pane")
-        await _until(pilot, lambda: len(pane.lines) >= 2, 30)
+        await until(pilot, lambda: len(pane.lines) >= 2, 30)
         assert cut_connections(world.sshds["manager1"])
 
         def noted() -> bool:
             notes.append(str(pane.query_one(".output-status").render()))
-            return BackupRecord.of(app.session).taken is not None or bool(_errors(app))
+            return BackupRecord.of(app.session).taken is not None or bool(errors(app))
 
-        await _until(pilot, noted, 60)
-        assert not _errors(app), _errors(app)
+        await until(pilot, noted, 60)
+        assert not errors(app), errors(app)
     taken = BackupRecord.of(app.session).taken
     assert taken is not None and taken.run is not None and taken.run.exit_code == 0
     assert (taken.run.duration_s() or 0) >= 15
@@ -279,7 +267,7 @@ async def test_a_backup_still_running_is_reattached_after_a_restart(
         await phase_shown(pilot)
         await _start_backup(pilot, app, world)
         pane = app.screen.query_one("#backup-pane")
-        await _until(pilot, lambda: len(pane.lines) >= 2, 30)
+        await until(pilot, lambda: len(pane.lines) >= 2, 30)
         running = BackupRecord.of(app.session).backup_run
         assert running is not None and running.running
         # The app goes away (the operator's terminal closed) while the backup runs.
@@ -287,10 +275,10 @@ async def test_a_backup_still_running_is_reattached_after_a_restart(
     assert BackupRecord.of(again.session).backup_run.running
     async with again.run_test(size=(110, 50)) as pilot:
         await phase_shown(pilot)
-        await _until(
-            pilot, lambda: BackupRecord.of(again.session).taken is not None or _errors(again), 60
+        await until(
+            pilot, lambda: BackupRecord.of(again.session).taken is not None or errors(again), 60
         )
-        assert not _errors(again), _errors(again)
+        assert not errors(again), errors(again)
         assert "reattached" in str(again.screen.query_one("#backup-pane .output-command").render())
     taken = BackupRecord.of(again.session).taken
     assert taken is not None and taken.run is not None and taken.run.exit_code == 0
@@ -306,7 +294,7 @@ async def test_a_read_only_window_runs_nothing_on_the_servers(
     app = make_app(state, view="backup_production", answers=_answers(world))
     async with app.run_test(size=(110, 50)) as pilot:  # the window that holds the session
         await phase_shown(pilot)
-        await _until(
+        await until(
             pilot, lambda: app.screen.query_one("#backup-host", Input).value == world.backup.address
         )
         await press_when_shown(pilot, app, "#gate-open")
@@ -314,7 +302,7 @@ async def test_a_read_only_window_runs_nothing_on_the_servers(
     viewer.workspace.open_read_only()
     async with viewer.run_test(size=(110, 50)) as pilot:
         await phase_shown(pilot)
-        await _until(
+        await until(
             pilot,
             lambda: viewer.screen.query_one("#backup-host", Input).value == world.backup.address,
         )
@@ -322,8 +310,8 @@ async def test_a_read_only_window_runs_nothing_on_the_servers(
         viewer.screen.query_one("#backup-scripts", Input).value = world.manager.scripts_dir
         await press_when_shown(pilot, viewer, "#backup-run")
         await press_when_shown(pilot, viewer, "#confirm")
-        await _until(pilot, lambda: bool(_errors(viewer)))
-        assert "read-only" in " ".join(_errors(viewer))
+        await until(pilot, lambda: bool(errors(viewer)))
+        assert "read-only" in " ".join(errors(viewer))
     assert not (world.manager.dir / "data" / "backups" / "mongo").exists() or not any(
         (world.manager.dir / "data" / "backups" / "mongo").iterdir()
     )

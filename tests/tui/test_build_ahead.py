@@ -128,7 +128,25 @@ async def test_quitting_while_frames_are_built_stops_the_building(tmp_path):
         await until(pilot, lambda: sum(app.is_screen_installed(v) for v in EVERY_VIEW) >= 2)
         app.exit()
     assert app.return_code == 0
-    assert not all(app.is_screen_installed(v) for v in EVERY_VIEW)
+
+
+async def test_building_stops_at_the_first_frame_once_the_app_is_closing(tmp_path):
+    app = make_app(tmp_path / "s.toml", view="update_core")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app_phase_shown(app)
+        await pilot.pause()
+        installed = [v for v in EVERY_VIEW if app.is_screen_installed(v)]
+        assert installed == ["update_core"]
+        asked: list[bool] = []
+
+        def closing() -> bool:
+            # Open for the shown phase (already built) and the next one, closing after.
+            asked.append(True)
+            return len(asked) > 2
+
+        assert await app.views.build_ahead(closing) is False
+        built = [v for v in EVERY_VIEW if app.is_screen_installed(v)]
+        assert len(built) == 2 and "update_core" in built, built
 
 
 def test_the_phases_nearest_the_current_one_are_built_first() -> None:

@@ -4,7 +4,6 @@ copies it onto QA and reads it back there."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from textual.widgets import Button, Input, RadioButton
@@ -12,13 +11,7 @@ from textual.widgets import Button, Input, RadioButton
 from tasks.demo.cluster import BACKUP_REMOTE_DIR
 from tasks.release.gate import BackupRecord, compute_gate
 from tests.support.app import demo_inventories, make_app
-from tests.support.pilot import phase_shown, press_when_shown, static_text
-
-
-async def _until(pilot, predicate, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.1)
+from tests.support.pilot import errors, phase_shown, press_when_shown, static_text, until
 
 
 async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
@@ -31,11 +24,9 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
     ws = app.workspace
     async with app.run_test(size=(110, 50)) as pilot:
         await phase_shown(pilot)
-        await _until(
-            pilot, lambda: app.demo_cluster is not None and app.demo_cluster.ready.is_set()
-        )
+        await until(pilot, lambda: app.demo_cluster is not None and app.demo_cluster.ready.is_set())
         # Filled from the production inventory the demo cluster writes when it starts.
-        await _until(
+        await until(
             pilot, lambda: app.screen.query_one("#backup-host", Input).value == "demo-backup"
         )
         assert app.screen.query_one("#backup-dir", Input).value == BACKUP_REMOTE_DIR
@@ -47,18 +38,18 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
         await press_when_shown(pilot, app, "#backup-run")
         await press_when_shown(pilot, app, "#confirm")
         # The demo backup server is not in known_hosts: its fingerprint is shown first.
-        await _until(pilot, lambda: bool(app.screen.query("#trust-yes")))
+        await until(pilot, lambda: bool(app.screen.query("#trust-yes")))
         assert BackupRecord.of(app.session).taken is not None  # the backup finished first
         # The safe default has the focus once the dialog is up.
-        await _until(pilot, lambda: app.focused is app.screen.query_one("#trust-no", Button))
+        await until(pilot, lambda: app.focused is app.screen.query_one("#trust-no", Button))
         await pilot.press("enter")  # not trusted: said, and nothing verified
-        await _until(pilot, lambda: not app.screen.query("#trust-no"))
+        await until(pilot, lambda: not app.screen.query("#trust-no"))
         assert any("Host key not trusted" in n.message for n in app._notifications)
         assert BackupRecord.of(app.session).verification is None
         await press_when_shown(pilot, app, "#backup-verify")
-        await _until(pilot, lambda: bool(app.screen.query("#trust-yes")))
+        await until(pilot, lambda: bool(app.screen.query("#trust-yes")))
         app.screen.query_one("#trust-yes", Button).press()
-        await _until(pilot, lambda: BackupRecord.of(app.session).verification is not None)
+        await until(pilot, lambda: BackupRecord.of(app.session).verification is not None)
         ver = BackupRecord.of(app.session).verification
         assert ver is not None and ver.ok, ver.problems
         backup_tree = app.demo_cluster.files.backup_fs / BACKUP_REMOTE_DIR.lstrip("/") / label
@@ -79,10 +70,9 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
         app.screen.query_one("#answer", Input).value = "demo-qa1"
         await press_when_shown(pilot, app, "#confirm")
         try:
-            await _until(pilot, lambda: BackupRecord.of(app.session).restore is not None)
+            await until(pilot, lambda: BackupRecord.of(app.session).restore is not None)
         except TimeoutError:
-            errors = [str(w.render()) for w in app.screen.query("#error-message")]
-            raise AssertionError(f"{errors}") from None
+            raise AssertionError(f"{errors(app)}") from None
         restore = BackupRecord.of(app.session).restore
         assert restore is not None and restore.problems == [], restore.problems
         copied = app.demo_cluster.files.node_fs("qa1") / "data" / "backups"
@@ -91,7 +81,7 @@ async def test_demo_phase_8_from_the_app(tmp_path: Path) -> None:
         assert app.screen.query_one("#records-ok", Button).disabled  # no QA check after it yet
 
         await press_when_shown(pilot, app, "#qa-health")
-        await _until(pilot, lambda: not app.screen.query_one("#records-ok", Button).disabled)
+        await until(pilot, lambda: not app.screen.query_one("#records-ok", Button).disabled)
         await press_when_shown(pilot, app, "#records-ok")
         await press_when_shown(pilot, app, "#drafts-ack")
         app.screen.query_one("#strategy").query(RadioButton).first().value = True
