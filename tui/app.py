@@ -199,10 +199,15 @@ class CrvsMigrateApp(App[int]):
         self.run_worker(self._ahead(), group="import-ahead", exit_on_error=False)
 
     async def _ahead(self) -> None:
-        await self.views.import_ahead()
-        if self._build_ahead and await self.views.build_ahead(lambda: self.closing):
-            if self._freeze_built:
-                self._keep_built()
+        if not self._build_ahead:
+            await self.views.import_ahead()
+            return
+        await self.views.import_screens()
+        if not await self.views.build_ahead(lambda: self.closing):
+            return  # the app is closing
+        await self.views.import_help()
+        if self._freeze_built:
+            self._keep_built()
 
     def _collect_again(self) -> None:
         """The CLI starts with the garbage collector off (tui.cli.main): on again once

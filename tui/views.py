@@ -16,8 +16,10 @@ work (a detection, a check of the nodes) that is the operator's to start.
 
 Help is made on first use and kept. Its module and the Markdown renderer it needs, and
 the modules of the phases and views, are imported in a thread once the first screen is
-drawn (``import_ahead``): not at start-up (help's imports Textual's TextArea and
-DataTable: 15 ms of every launch), nor on the first ``?`` or the first visit.
+drawn: not at start-up (help's imports Textual's TextArea and DataTable: 15 ms of every
+launch), nor on the first ``?`` or the first visit. When frames are built ahead, the
+phases' modules and frames come first and help's imports after them: a key pressed in
+the first moments goes to a phase far more often than to help.
 """
 
 from __future__ import annotations
@@ -97,13 +99,26 @@ class Views:
         return app.is_screen_installed(HELP) and app.screen is app.get_screen(HELP)
 
     async def import_ahead(self) -> None:
+        """Help's module and rich.markdown, then every phase's and view's module (the
+        order in which the app imports them when it builds no frames ahead)."""
+        await self.import_help()
+        await self.import_screens()
+
+    async def import_help(self) -> None:
         """Help's module and rich.markdown (with markdown-it under it, a tenth of a
-        second), then every phase's and view's module, imported off the app's loop once
-        the first screen is drawn: the first ``?`` and each first visit find them loaded
-        (a view's module takes up to 12 ms)."""
-        views = [p.id for p in PHASES] + [v.id for v in VIEWS]
-        for module in ("rich.markdown", "screens.help", *screen_modules(views)):
+        second), imported off the app's loop: the first ``?`` finds them loaded."""
+        for module in ("rich.markdown", "screens.help"):
             await asyncio.to_thread(importlib.import_module, module)
+
+    async def import_screens(self) -> None:
+        """Every phase's and view's module (up to 12 ms each), imported off the app's
+        loop in the order their frames are built."""
+        for module in screen_modules(self.build_order(self._current())):
+            await asyncio.to_thread(importlib.import_module, module)
+
+    def _current(self) -> str | None:
+        screen = self.app.screen
+        return screen.view_id if isinstance(screen, PhaseScreen) else None
 
     def build_order(self, current: str | None) -> list[str]:
         """The phases nearest the current one first, the next before the previous
@@ -117,8 +132,7 @@ class Views:
         """Make and mount, hidden, the frame of every phase and view not made yet; True
         when all are built (False if the app began to close)."""
         app = self.app
-        current = app.screen.view_id if isinstance(app.screen, PhaseScreen) else None
-        for view_id in self.build_order(current):
+        for view_id in self.build_order(self._current()):
             while (wait := self._input_at + QUIET_S - time.monotonic()) > 0:
                 await asyncio.sleep(wait)
             await asyncio.sleep(0)  # what came in meanwhile goes first
