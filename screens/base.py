@@ -19,7 +19,9 @@ from textual.app import ComposeResult
 from textual.compose import compose
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Header
 
 from screens.frame import Frame
@@ -107,6 +109,12 @@ class PhaseScreen(Screen):
     """A phase or view: sidebar on the left, heading and body on the right."""
 
     VIEW_ID: ClassVar[str] = ""
+
+    # Textual repaints the whole screen when the focus moves (Screen.focused repaints).
+    # The widgets gaining and losing it restyle and repaint themselves, so that is a
+    # second full frame written on every first visit (the body takes the focus): about
+    # 20 KB at 120x40, which an operator on a slow link waits for.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

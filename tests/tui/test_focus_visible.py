@@ -111,3 +111,31 @@ async def test_focus_shows_without_colour_in_dialogs(
         await pilot.pause()
         assert app.screen is dialog
         assert await _check_focus_chain(pilot, app, type(dialog).__name__)
+
+
+async def test_moving_the_focus_writes_only_what_changed(tmp_path: Path, monkeypatch) -> None:
+    """Tab repaints the widgets losing and gaining the focus, never the whole screen: at
+    120x40 a whole screen is about 20 KB, which a slow link makes the operator wait for
+    on every key that moves the focus."""
+    from textual._compositor import Compositor
+
+    whole: list[int] = []
+    render_full_update = Compositor.render_full_update
+
+    def counted(self, *args, **kwargs):
+        whole.append(1)
+        return render_full_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_full_update", counted)
+    app = make_app(tmp_path / "s.toml", view="release", answers={"target_version": "1.3.5"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        await pilot.pause(0.2)
+        moved = []
+        for key in ("tab", "tab", "shift+tab"):
+            before, whole[:] = app.focused, []
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert not whole, f"{key} from {before} redrew the whole screen"
+            moved.append(app.focused is not before)
+        assert all(moved), moved
