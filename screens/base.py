@@ -111,9 +111,9 @@ class PhaseScreen(Screen):
     VIEW_ID: ClassVar[str] = ""
 
     # Textual repaints the whole screen when the focus moves (Screen.focused repaints).
-    # The widgets gaining and losing it restyle and repaint themselves, so that is a
-    # second full frame written on every first visit (the body takes the focus): about
-    # 20 KB at 120x40, which an operator on a slow link waits for.
+    # The widgets gaining and losing it restyle and repaint themselves, so that was the
+    # whole screen written again on every Tab (and when a body takes the focus on its
+    # first show): about 20 KB at 120x40, which an operator on a slow link waits for.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
