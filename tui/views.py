@@ -10,7 +10,7 @@ quarter of a second per first visit.)
 While the operator reads the first screen, the frame (header, sidebar, heading, keys) of
 every other phase and view is made and mounted, hidden, one at a time whenever no key
 or click has come for a moment (``build_ahead``, asked by the CLI). A first visit then
-only lays out and draws a screen already built (38 -> 22-28 ms measured). Bodies are still
+only lays out and draws a screen already built (figures: README). Bodies are still
 mounted when their phase is first shown: they read the session then, and some start
 work (a detection, a check of the nodes) that is the operator's to start.
 
