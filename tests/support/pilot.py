@@ -67,10 +67,9 @@ async def started(pilot, timeout: float = 20.0) -> None:
     async with asyncio.timeout(timeout):
         while len(app.screen_stack) < 2:  # the default screen, until the first is pushed
             await asyncio.sleep(0.01)
-        screen = app.screen
-        if isinstance(screen, PhaseScreen):
-            await screen.body_shown()
-            form_ready = getattr(screen, "form_ready", None)
+        if isinstance(app.screen, PhaseScreen):
+            await app_phase_shown(app, timeout)
+            form_ready = getattr(app.screen, "form_ready", None)
             if form_ready is not None:
                 await form_ready()
     await pilot.pause()
