@@ -37,6 +37,14 @@ if TYPE_CHECKING:
     from tasks.session.workspace import Workspace
 
 
+def quiet_focus() -> Reactive[Widget | None]:
+    """A screen's ``focused``, declared again so that a focus move repaints only the widgets
+    it leaves and reaches (they restyle and repaint themselves). Textual's
+    ``Screen.focused`` repaints the whole screen, a dialog's dimmed phase below included:
+    about 20 KB at 120x40 on every Tab, which an operator on a slow link waits for."""
+    return Reactive(None, repaint=False)
+
+
 class PhaseHeading(StatusText):
     """Title, summary and, for a skipped or blocked phase, why."""
 
@@ -110,11 +118,8 @@ class PhaseScreen(Screen):
 
     VIEW_ID: ClassVar[str] = ""
 
-    # Textual repaints the whole screen when the focus moves (Screen.focused repaints).
-    # The widgets gaining and losing it restyle and repaint themselves, so that was the
-    # whole screen written again on every Tab (and when a body takes the focus on its
-    # first show): about 20 KB at 120x40, which an operator on a slow link waits for.
-    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+    # Also when a body takes the focus on its first show.
+    focused: Reactive[Widget | None] = quiet_focus()
 
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -60,6 +60,54 @@ FINDINGS_SHOWN = 3
 
 
 class HealthScreen(PhaseScreen):
+    DEFAULT_CSS = """
+    HealthScreen #health-body {
+        height: 1fr;
+    }
+    HealthScreen #health-controls {
+        height: auto;
+    }
+    HealthScreen #health-env {
+        width: 24;
+    }
+    HealthScreen #health-refresh {
+        width: 18;
+    }
+    HealthScreen #health-source {
+        height: auto;
+    }
+    HealthScreen #node-table {
+        height: 1fr;
+        min-height: 5;
+    }
+    HealthScreen #health-row {
+        height: 1;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    HealthScreen #health-summary {
+        height: auto;
+        padding: 0 1;
+    }
+    HealthScreen #health-add {
+        height: auto;
+        display: none;
+    }
+    HealthScreen #health-add.-shown {
+        display: block;
+    }
+    HealthScreen #health-add Input {
+        width: 1fr;
+    }
+    HealthScreen #health-add #add-port {
+        width: 10;
+    }
+    HealthScreen #health-add #add-role {
+        width: 16;
+    }
+    """
+
     VIEW_ID = "health"
 
     BINDINGS: ClassVar[list[BindingType]] = [

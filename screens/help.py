@@ -28,7 +28,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.markup import MarkupError
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
     Button,
@@ -45,6 +45,7 @@ from textual.widgets import (
 )
 
 from screens.base import PhaseScreen
+from screens.modals.dialog import Dialog
 from screens.widgets.sidebar import PhaseSidebar
 from tasks.lean import dataclass
 from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID
@@ -361,7 +362,7 @@ def render_contents(steps: Iterable[tuple[int, str]]) -> Content:
     return Content("\n").join(lines)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
         Binding("t,home", "top", "Top", show=False),
@@ -369,6 +370,19 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen #help-box {
+        width: 90%;
+        height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    HelpScreen #help-title {
+        text-style: bold;
+    }
     HelpScreen #help-part, HelpScreen #help-keys, HelpScreen .help-notes-step {
         height: auto;
     }

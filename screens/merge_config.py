@@ -53,6 +53,16 @@ COMMIT_MERGE_ARGV = ("git", "commit", "--no-edit")
 
 
 class MergeConfigScreen(StepPhaseScreen):
+    DEFAULT_CSS = """
+    MergeConfigScreen #conflicts {
+        height: auto;
+        max-height: 8;
+        border: round $warning;
+        border-title-color: $warning;
+        padding: 0 1;
+    }
+    """
+
     VIEW_ID = CONFIG_PHASE
     BINDINGS: ClassVar[list[BindingType]] = [
         *StepPhaseScreen.BINDINGS,

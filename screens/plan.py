@@ -167,6 +167,25 @@ def rows_text(rows: list[Row]) -> str:
 
 
 class PlanScreen(PhaseScreen):
+    DEFAULT_CSS = """
+    PlanScreen .plan-view {
+        padding: 0 1 0 0;
+    }
+    PlanScreen #plan-text {
+        height: auto;
+    }
+    PlanScreen #plan-actions {
+        height: auto;
+        dock: bottom;
+    }
+    PlanScreen #plan-actions Button {
+        min-width: 0;
+        height: 1;
+        border: none;
+        margin-right: 2;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "accept", "Accept plan"),
         Binding("p", "prepare", "Back to Prepare"),

@@ -84,6 +84,87 @@ def _bool_key(value: bool | None) -> str | None:
 
 
 class PrepareScreen(PhaseScreen):
+    DEFAULT_CSS = """
+    PrepareScreen #answers-frozen {
+        height: auto;
+        padding: 0 1 0 0;
+        background: $boost;
+    }
+    PrepareScreen #frozen-note {
+        width: 1fr;
+        height: auto;
+    }
+    PrepareScreen #answers-frozen Button {
+        width: auto;
+        min-width: 0;
+        height: 1;
+        border: none;
+    }
+    PrepareScreen .prepare-form {
+        padding: 0 1 1 0;
+    }
+    PrepareScreen .prepare-form .section {
+        width: 100%;
+        text-style: bold underline;
+        margin-top: 1;
+    }
+    PrepareScreen .prepare-form .question {
+        height: auto;
+        margin-top: 1;
+    }
+    PrepareScreen .prepare-form .question-label {
+        width: 100%;
+        color: $text;
+    }
+    PrepareScreen .prepare-form Input {
+        width: 1fr;
+        max-width: 60;
+        background: $boost;
+    }
+    PrepareScreen .prepare-form Input:focus {
+        background: $primary 30%;
+    }
+    PrepareScreen .prepare-form .choice {
+        height: auto;
+        width: auto;
+        max-width: 100%;
+    }
+    PrepareScreen .prepare-form .field-error {
+        height: auto;
+        color: $error;
+        display: none;
+    }
+    PrepareScreen .prepare-form .detected {
+        height: auto;
+        color: $success;
+    }
+    PrepareScreen .prepare-form .subfields {
+        height: auto;
+        padding-left: 2;
+        border-left: vkey $primary-darken-2;
+    }
+    PrepareScreen .prepare-form Checkbox {
+        border: none;
+        padding: 0;
+        height: 1;
+    }
+    PrepareScreen .prepare-form .health-actions {
+        height: auto;
+        margin-top: 1;
+    }
+    PrepareScreen .prepare-form .health-actions Button {
+        min-width: 0;
+        height: 1;
+        border: none;
+        margin-right: 1;
+    }
+    PrepareScreen #form-summary {
+        margin-top: 1;
+        height: auto;
+        text-style: bold;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "cluster_health", "Health"),
         Binding("f3", "fill_from_health", "Fill from health"),

@@ -113,6 +113,70 @@ class ReleasePhaseScreen(PhaseScreen):
     arrives (switching to a mode for the first time): try again after the next refresh.
     """
 
+    DEFAULT_CSS = """
+    ReleasePhaseScreen .gate-step, ReleasePhaseScreen .release-step {
+        text-style: bold;
+        margin-top: 1;
+        padding: 0 1;
+        border-top: hkey $primary-darken-2;
+    }
+    ReleasePhaseScreen .gate-fields, ReleasePhaseScreen .release-fields,
+    ReleasePhaseScreen .gate-buttons, ReleasePhaseScreen .release-buttons {
+        height: auto;
+    }
+    ReleasePhaseScreen .gate-fields Input, ReleasePhaseScreen .release-fields Input {
+        width: 1fr;
+    }
+    ReleasePhaseScreen .gate-buttons Button, ReleasePhaseScreen .release-buttons Button {
+        margin-right: 1;
+    }
+    /* A field in a row of buttons takes the room left, so the buttons after it stay on screen. */
+    ReleasePhaseScreen .release-buttons Input, ReleasePhaseScreen .gate-buttons Input {
+        width: 1fr;
+    }
+    ReleasePhaseScreen .command {
+        padding: 0 1;
+        margin: 0 0 1 0;
+        background: $boost;
+    }
+    ReleasePhaseScreen #gate-panel, ReleasePhaseScreen #gate-lock {
+        padding: 0 1;
+        border: heavy $error;
+        height: auto;
+    }
+    ReleasePhaseScreen #gate-panel.-open, ReleasePhaseScreen #gate-lock.-open {
+        border: heavy $success;
+    }
+    ReleasePhaseScreen #clear-warning {
+        color: $text-error;
+        background: $error 15%;
+        text-style: bold;
+        padding: 0 1;
+        display: none;
+    }
+    ReleasePhaseScreen #clear-typed {
+        display: none;
+    }
+    ReleasePhaseScreen #clear-warning.-shown, ReleasePhaseScreen #clear-typed.-shown {
+        display: block;
+    }
+    ReleasePhaseScreen #deploy-pane {
+        height: 14;
+    }
+    ReleasePhaseScreen #backup-pane, ReleasePhaseScreen #restore-pane,
+    ReleasePhaseScreen #rollback-pane {
+        height: 12;
+    }
+    ReleasePhaseScreen #report-paths, ReleasePhaseScreen #env-result,
+    ReleasePhaseScreen #verify-result, ReleasePhaseScreen #stack-progress,
+    ReleasePhaseScreen #backup-result, ReleasePhaseScreen #restore-result,
+    ReleasePhaseScreen #qa-health-result, ReleasePhaseScreen #checks-result,
+    ReleasePhaseScreen #rollback-status, ReleasePhaseScreen .done-line {
+        padding: 0 1;
+        height: auto;
+    }
+    """
+
     _refresh_tries = 0
 
     def refresh_from_session(self) -> None:

@@ -5,25 +5,56 @@ or the lock cannot be made: view it read-only, or quit.
 ``StorageErrorScreen``: a file could not be written (full disk, read-only directory):
 the path and the reason in words, what is still on disk, and what can be done.
 Both show messages as plain ``Text`` (paths may hold anything).
+``GuardScreen``: their look, and that of ``screens.state_error.StateErrorScreen``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Static
 
+from screens.base import quiet_focus
 from tasks.errors import CrvsError, StorageError
 
 Choice = Literal["read-only", "quit", "retry", "continue"]
+ResultType = TypeVar("ResultType")
 
 
-class SessionUnavailableScreen(Screen[Choice]):
+class GuardScreen(Screen[ResultType]):
+    """A box with a title, the reason in words and a row of choices, in place of the phases."""
+
+    focused: Reactive[Widget | None] = quiet_focus()
+
+    DEFAULT_CSS = """
+    GuardScreen #state-error-box {
+        margin: 1 2;
+        padding: 1 2;
+        border: heavy $error;
+        height: auto;
+    }
+    GuardScreen #state-error-title {
+        color: $error;
+        margin-bottom: 1;
+    }
+    GuardScreen #state-error-buttons {
+        height: auto;
+        margin-top: 1;
+    }
+    GuardScreen #state-error-buttons Button {
+        margin-right: 2;
+    }
+    """
+
+
+class SessionUnavailableScreen(GuardScreen[Choice]):
     BINDINGS = [
         Binding("r", "choose('read-only')", "View read-only"),
         Binding("q", "choose('quit')", "Quit"),
@@ -53,7 +84,7 @@ class SessionUnavailableScreen(Screen[Choice]):
         self.dismiss("read-only" if choice == "read-only" else "quit")
 
 
-class StorageErrorScreen(Screen[Choice]):
+class StorageErrorScreen(GuardScreen[Choice]):
     """``can_retry``: the failed write was the session save, which "Try again" repeats.
     ``can_continue``: the app can go on (a worker failed, not the screen under it)."""
 

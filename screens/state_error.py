@@ -13,13 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
+from screens.session_guard import GuardScreen
 from tasks.errors import StateFileError
 
 
-class StateErrorScreen(Screen):
+class StateErrorScreen(GuardScreen[None]):
     BINDINGS = [
         Binding("n", "new_session", "New session in another file"),
         Binding("q", "app.quit", "Quit"),

@@ -68,6 +68,28 @@ class StepList(OptionList):
 
 
 class StepPhaseScreen(PhaseScreen):
+    DEFAULT_CSS = """
+    StepPhaseScreen #steps-frame {
+        height: 1fr;
+    }
+    StepPhaseScreen #steps {
+        height: auto;
+        max-height: 6;
+        border: round $primary-darken-2;
+        border-title-color: $text-muted;
+    }
+    StepPhaseScreen #steps:focus {
+        border: round $accent;
+    }
+    StepPhaseScreen #step-checks {
+        height: auto;
+        max-height: 7;
+        border: round $primary-darken-2;
+        border-title-color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
     # As on every phase screen the sidebar has the focus first; Tab reaches the steps.
     BINDINGS: ClassVar[list[BindingType]] = [
         # Short words: every key of the screen fits the footer at 80 columns (Enter, "Run",

@@ -16,6 +16,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from screens.modals.dialog import StepDialog
+
 NOTHING_DONE = "Nothing was done."
 
 
@@ -24,7 +26,7 @@ def _say_cancelled(modal: ModalScreen, title: str, message: str | None) -> None:
         modal.app.notify(message, title=f"Cancelled: {title.rstrip('?')}", markup=False)
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(StepDialog[bool]):
     # The first focus, before on_mount runs: a key pressed at once meets the safe answer.
     AUTO_FOCUS = "#cancel"
 
@@ -39,7 +41,7 @@ class ConfirmModal(ModalScreen[bool]):
         danger: bool = False,
         cancelled: str | None = NOTHING_DONE,
     ) -> None:
-        super().__init__(classes="step-modal")
+        super().__init__()
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.confirm_label = confirm_label
@@ -75,7 +77,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class TextPromptModal(ModalScreen["str | None"]):
+class TextPromptModal(StepDialog["str | None"]):
     """A typed answer (a host name, a reason); its callers say what a cancel left as it was,
     or pass ``cancelled``."""
 
@@ -93,7 +95,7 @@ class TextPromptModal(ModalScreen["str | None"]):
         *,
         cancelled: str | None = None,
     ):
-        super().__init__(classes="step-modal")
+        super().__init__()
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.placeholder = placeholder
@@ -128,7 +130,7 @@ class TextPromptModal(ModalScreen["str | None"]):
         self.dismiss(None)
 
 
-class ChoiceModal(ModalScreen["str | None"]):
+class ChoiceModal(StepDialog["str | None"]):
     """Several explicit ways forward (each button says what runs); Escape chooses none."""
 
     # The first focus, before on_mount runs: a key pressed at once meets the safe answer.
@@ -144,7 +146,7 @@ class ChoiceModal(ModalScreen["str | None"]):
         *,
         cancelled: str | None = NOTHING_DONE,
     ):
-        super().__init__(classes="step-modal")
+        super().__init__()
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.choices = choices

@@ -6,11 +6,34 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from screens.modals.dialog import Dialog
 
-class ErrorModal(ModalScreen[None]):
+
+class ErrorModal(Dialog[None]):
+    DEFAULT_CSS = """
+    ErrorModal {
+        align: center middle;
+    }
+    ErrorModal #error-box {
+        width: 70;
+        max-width: 95%;
+        height: auto;
+        max-height: 90%;
+        border: heavy $error;
+        padding: 1 2;
+        background: $surface;
+    }
+    ErrorModal #error-title {
+        color: $error;
+        margin-bottom: 1;
+    }
+    ErrorModal #error-close {
+        margin-top: 1;
+    }
+    """
+
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
 
     def __init__(self, title: str, message: str) -> None:

@@ -9,16 +9,37 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from screens.modals.dialog import Dialog
 from tasks.servers.inventory import Node
 from tasks.servers.ssh import HostKeyInfo
 from tasks.text import strip_control
 
 
-class TrustHostKey(ModalScreen[bool]):
+class TrustHostKey(Dialog[bool]):
     """Show an unknown host key's fingerprint; trust only on an explicit yes."""
+
+    DEFAULT_CSS = """
+    TrustHostKey {
+        align: center middle;
+    }
+    TrustHostKey #trust-box {
+        width: 76;
+        max-width: 98%;
+        height: auto;
+        border: heavy $warning;
+        background: $surface;
+        padding: 1 2;
+    }
+    TrustHostKey #trust-buttons {
+        height: auto;
+        margin-top: 1;
+    }
+    TrustHostKey #trust-buttons Button {
+        margin-right: 2;
+    }
+    """
 
     # The first focus, before on_mount runs: Enter pressed at once trusts nothing.
     AUTO_FOCUS = "#trust-no"

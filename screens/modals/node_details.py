@@ -9,15 +9,36 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Log, Static
 
+from screens.modals.dialog import Dialog
 from tasks.servers.health import NodeHealth
 from tasks.text import strip_control
 
 
-class NodeDetails(ModalScreen[None]):
+class NodeDetails(Dialog[None]):
     """A node's checks and the raw output of every command (untrusted text in a Log)."""
+
+    DEFAULT_CSS = """
+    NodeDetails {
+        align: center middle;
+    }
+    NodeDetails #node-details {
+        width: 95%;
+        height: 90%;
+        border: heavy $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    NodeDetails #node-details-head {
+        height: auto;
+        max-height: 40%;
+    }
+    NodeDetails #node-details-raw {
+        height: 1fr;
+        border: round $primary-darken-2;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close"),

@@ -10,17 +10,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from screens.modals.dialog import StepDialog
 
-class ReasonModal(ModalScreen["str | None"]):
+
+class ReasonModal(StepDialog["str | None"]):
     """Asks why; dismisses with the reason typed, or ``None`` when cancelled."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, title: str, body: Text | str, placeholder: str, confirm_label: str):
-        super().__init__(classes="step-modal")
+        super().__init__()
         self.modal_title = title
         self.body = body if isinstance(body, Text) else Text(body)
         self.placeholder = placeholder

@@ -28,6 +28,20 @@ Guard = Callable[[str], "str | None"]
 class ManualSteps(OptionList):
     """By-hand steps: Enter confirms the highlighted one (a note is asked)."""
 
+    DEFAULT_CSS = """
+    /* with its class, so it outranks OptionList's padding for compact lists */
+    ManualSteps.manual-steps {
+        height: auto;
+        max-height: 5;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        padding: 0 1;
+    }
+    ManualSteps:focus {
+        border-left: outer $accent;
+    }
+    """
+
     class Changed(Message):
         """A by-hand step was confirmed: the phase may be done now."""
 

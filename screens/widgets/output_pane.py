@@ -33,6 +33,29 @@ def _duration(seconds: float) -> str:
 class OutputPane(Vertical):
     """Command line on top, the ``Log`` in the middle, status (elapsed / exit) below."""
 
+    DEFAULT_CSS = """
+    OutputPane {
+        height: 1fr;
+        min-height: 6;
+        border: round $primary-darken-2;
+        border-title-color: $text-muted;
+    }
+    OutputPane .output-command {
+        height: auto;
+        padding: 0 1;
+        background: $boost;
+    }
+    OutputPane .output-log {
+        height: 1fr;
+    }
+    OutputPane .output-status {
+        /* a failure's cause and the log's path wrap below the exit code */
+        height: auto;
+        max-height: 8;
+        padding: 0 1;
+    }
+    """
+
     def __init__(self, *, max_lines: int = DEFAULT_MAX_LINES, id: str | None = None) -> None:
         super().__init__(id=id, classes="output-pane")
         self.max_lines = max_lines

@@ -11,7 +11,7 @@ from textual.widget import Widget
 
 from tasks.session.phases import PHASES
 from tests.support.app import make_app
-from tests.support.pilot import started
+from tests.support.pilot import started, until
 
 VIEWS = [p.id for p in PHASES] + ["health", "report"]
 
@@ -113,10 +113,29 @@ async def test_focus_shows_without_colour_in_dialogs(
         assert await _check_focus_chain(pilot, app, type(dialog).__name__)
 
 
-async def test_moving_the_focus_writes_only_what_changed(tmp_path: Path, monkeypatch) -> None:
+def _over_the_phase(name: str):
+    """A screen to move the focus on, pushed over the Release phase (None: the phase)."""
+    from rich.text import Text
+
+    from screens.modals.confirm import ConfirmModal
+    from screens.session_guard import SessionUnavailableScreen
+    from tasks.errors import CrvsError
+
+    return {
+        "phase": lambda: None,
+        "dialog": lambda: ConfirmModal("Abort the merge?", Text("git merge --abort"), "Abort"),
+        "guard": lambda: SessionUnavailableScreen(CrvsError("held by another instance")),
+    }[name]()
+
+
+@pytest.mark.parametrize("where", ["phase", "dialog", "guard"])
+async def test_moving_the_focus_writes_only_what_changed(
+    tmp_path: Path, monkeypatch, where: str
+) -> None:
     """Tab repaints the widgets losing and gaining the focus, never the whole screen: at
     120x40 a whole screen is about 20 KB, which a slow link makes the operator wait for
-    on every key that moves the focus."""
+    on every key that moves the focus. On a phase, in a dialog over it, and on a screen
+    that stands in for the phases."""
     from textual._compositor import Compositor
 
     whole: list[int] = []
@@ -130,6 +149,10 @@ async def test_moving_the_focus_writes_only_what_changed(tmp_path: Path, monkeyp
     app = make_app(tmp_path / "s.toml", view="release", answers={"target_version": "1.3.5"})
     async with app.run_test(size=(120, 40)) as pilot:
         await started(pilot)
+        screen = _over_the_phase(where)
+        if screen is not None:
+            app.push_screen(screen)
+            await until(pilot, lambda: app.screen is screen and app.focused is not None)
         await pilot.pause(0.2)
         moved = []
         for key in ("tab", "tab", "shift+tab"):
