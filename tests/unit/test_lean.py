@@ -265,3 +265,25 @@ def test_a_frozen_slotted_instance_copies_and_pickles() -> None:
     assert pickle.loads(pickle.dumps(item)) == item
     with pytest.raises(dataclasses.FrozenInstanceError):
         item.x = 2
+
+
+@both(kw_only=True)
+class Flags:
+    flag: bool = False
+    names: list[str] = dataclasses.field(default_factory=list)
+
+
+@both()
+class Documented:
+    """What it is."""
+
+    value: int = 0
+
+
+@pytest.mark.parametrize(
+    "pair", [Tag, Node, Flags, Documented], ids=["frozen", "mutable", "kw_only", "documented"]
+)
+def test_the_docstring_is_the_one_dataclasses_writes(pair: tuple[type, type]) -> None:
+    std, lean = pair
+    assert lean.__doc__ == std.__doc__
+    assert std.__doc__ != ""
