@@ -17,8 +17,9 @@ hashable only when frozen (or when the class defines its own ``__hash__``), the 
 ``FrozenInstanceError``. The checks ``dataclasses`` makes when the class is defined are
 made here too. An undocumented class's docstring (``Name(a: 'int', b: 'str' = '')``) is
 written from its fields: ``dataclasses`` would ask ``inspect.signature``, which parses and
-compiles a signature's text, about a tenth of a millisecond per class. Everything else is ``dataclasses`` itself: ``field``, ``fields``,
-``replace``, ``asdict``. ``InitVar`` is not supported (nothing here uses it).
+compiles a signature's text, about a tenth of a millisecond per class. Everything else
+is ``dataclasses`` itself: ``field``, ``fields``, ``replace``, ``asdict``. ``InitVar`` is
+not supported (nothing here uses it).
 """
 
 from __future__ import annotations
