@@ -22,8 +22,6 @@ from screens.frame import Frame
 from screens.messages import NavigateTo
 from screens.modals.confirm import ChoiceModal
 from screens.modals.error import ErrorModal
-from screens.session_guard import SessionUnavailableScreen, StorageErrorScreen
-from screens.state_error import StateErrorScreen
 from tasks.errors import CrvsError, ReadOnlySession, StateFileError, StorageError
 from tasks.local.process import ProcessRun, RunningSteps
 from tasks.sections import new_session
@@ -38,6 +36,7 @@ from tui.themes import auto_theme
 from tui.views import Views
 
 if TYPE_CHECKING:
+    from screens.state_error import StateErrorScreen
     from tasks.demo.cluster import DemoCluster
 
 CSS_FILE = asset("app.tcss")
@@ -157,6 +156,10 @@ class CrvsMigrateApp(App[int]):
         # Keys typed since the start waited for a screen (a phase's wait for its body).
         self.call_after_refresh(self.held_keys.release)
         if self.unavailable is not None:
+            # The screens that stand in for the phases (and Textual's Footer they show)
+            # are imported only when one is needed: most launches show a phase.
+            from screens.session_guard import SessionUnavailableScreen
+
             self.push_screen(SessionUnavailableScreen(self.unavailable), self._unavailable_chosen)
             self.call_after_refresh(self._collect_again)
             return
@@ -179,6 +182,8 @@ class CrvsMigrateApp(App[int]):
             # After the first paint: the first screen waits for neither git nor asyncssh.
             self.call_after_refresh(self._begin_demo)
         if self.state_error is not None:
+            from screens.state_error import StateErrorScreen
+
             self.push_screen(
                 StateErrorScreen(self.state_error, new_session_path(self.state_error.path))
             )
@@ -437,6 +442,8 @@ class CrvsMigrateApp(App[int]):
         self, error: StorageError, *, can_retry: bool, can_continue: bool
     ) -> None:
         """The storage screen (once: a second failure while it shows only updates it)."""
+        from screens.session_guard import StorageErrorScreen
+
         first = self.storage_error is None
         self.storage_error = error
         if not first or isinstance(self.screen, StorageErrorScreen):
@@ -459,8 +466,8 @@ class CrvsMigrateApp(App[int]):
     def action_navigate(self, view_id: str) -> None:
         if self.state_error is not None or not self.session_open:
             return
-        if isinstance(self.screen, StorageErrorScreen):
-            return  # answer it first: the session is not saved
+        if self.storage_error is not None:
+            return  # its screen is shown: answer it first, the session is not saved
         self.show_view(view_id)
         if self.session.current_view != view_id and self.current_view == view_id:
             # Opening a phase is not starting it: the phase's own steps do that.
