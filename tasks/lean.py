@@ -1,4 +1,5 @@
-"""``dataclass``, as ``dataclasses.dataclass``, but cheaper to define at start-up.
+"""``dataclass`` and ``regex``: as ``dataclasses.dataclass`` and ``re.compile``, but cheaper to
+define at start-up.
 
 Python 3.11 compiles every method a dataclass generates from source when the class is
 defined: ``__init__``, ``__repr__`` and ``__eq__``, and for a frozen class ``__hash__``,
@@ -20,14 +21,19 @@ written from its fields: ``dataclasses`` would ask ``inspect.signature``, which 
 compiles a signature's text, about a tenth of a millisecond per class. Everything else
 is ``dataclasses`` itself: ``field``, ``fields``, ``replace``, ``asdict``. ``InitVar`` is
 not supported (nothing here uses it).
+
+``regex(pattern, flags)`` is ``re.compile`` when the pattern is first used: the modules
+that load a session hold about seventy patterns, compiled on every start otherwise (about
+7 ms before the first screen), and most check text the operator has not typed yet.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import reprlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, dataclass_transform, overload
 
 T = TypeVar("T")
@@ -294,3 +300,54 @@ def dataclass(
         return _finish(made, repr=repr, eq=eq, frozen=frozen)
 
     return wrap if cls is None else wrap(cls)
+
+
+class LazyPattern:
+    """A compiled pattern's methods, compiled on the first call (``regex``)."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def match(self, string: str, *span: int) -> re.Match[str] | None:
+        return self.compiled.match(string, *span)
+
+    def fullmatch(self, string: str, *span: int) -> re.Match[str] | None:
+        return self.compiled.fullmatch(string, *span)
+
+    def search(self, string: str, *span: int) -> re.Match[str] | None:
+        return self.compiled.search(string, *span)
+
+    def findall(self, string: str, *span: int) -> list[Any]:
+        return self.compiled.findall(string, *span)
+
+    def finditer(self, string: str, *span: int) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(string, *span)
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str:
+        return self.compiled.sub(repl, string, count)
+
+    def subn(
+        self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0
+    ) -> tuple[str, int]:
+        return self.compiled.subn(repl, string, count)
+
+    def split(self, string: str, maxsplit: int = 0) -> list[str | Any]:
+        return self.compiled.split(string, maxsplit)
+
+    def __repr__(self) -> str:
+        return f"regex({self.pattern!r}, {self.flags!r})"
+
+
+def regex(pattern: str, flags: int = 0) -> LazyPattern:
+    """``re.compile(pattern, flags)``, compiled when first used."""
+    return LazyPattern(pattern, flags)

@@ -19,35 +19,37 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tasks.lean import regex
+
 MASK = "********"
 
 # AUTH but not AUTHOR (git's --author); AUTHORIZATION and AUTHORITY still count.
 _SECRET_WORD = r"(?:PASS|SECRET|TOKEN|KEY|AUTH(?!OR(?!I))|CREDENTIAL|PRIVATE|DSN)"
-_SECRET_NAME = re.compile(_SECRET_WORD, re.IGNORECASE)
+_SECRET_NAME = regex(_SECRET_WORD, re.IGNORECASE)
 
 # NAME=value inside one argument: an identifier or option name, then "=".
-_ASSIGNMENT = re.compile(r"^(-{0,2}[A-Za-z_][\w.-]*)=(.*)$", re.DOTALL)
+_ASSIGNMENT = regex(r"^(-{0,2}[A-Za-z_][\w.-]*)=(.*)$", re.DOTALL)
 # scheme://userinfo@ (userinfo: anything up to @ without / or whitespace).
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
+_URL_USERINFO = regex(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 # Authorization / Proxy-Authorization headers: keep the scheme word, hide the rest.
-_AUTH_HEADER = re.compile(
+_AUTH_HEADER = regex(
     r"\b((?:proxy-)?authorization\s*:\s*)(?:(bearer|basic|digest|token|negotiate)\s+)?[^\s'\"]+",
     re.IGNORECASE,
 )
-_BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_BEARER = regex(r"\b(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 # In free text: NAME=value (inside a quoted word the value ends at the quote), and
 # NAME: value (not for KEY: host key fingerprints are not secrets).
-_TEXT_ASSIGNMENT = re.compile(
+_TEXT_ASSIGNMENT = regex(
     r"""(?<![\w-])(?:(?P<q>['"])(?P<qname>-{0,2}[A-Za-z_][\w.-]*)=[^'"]*(?P=q)"""
     r"""|(?P<name>-{0,2}[A-Za-z_][\w.-]*)=(?:"[^"]*"|'[^']*'|\S+))"""
 )
-_TEXT_COLON = re.compile(
+_TEXT_COLON = regex(
     r"""(?<![\w-])([\w.-]*(?:PASS|SECRET|TOKEN|CREDENTIAL)[\w.-]*\s*:\s*)(?!//)("[^"]*"|'[^']*'|[^\s'"]+)""",
     re.IGNORECASE,
 )
 # In free text: an option whose name is a secret's, then its value as the next word.
-_TEXT_OPTION = re.compile(r"(?<!\S)(--?[A-Za-z][\w-]*)(\s+)(?!-)(\S+)")
-_GLUED_P = re.compile(r"(?<!\S)-p(\S+)")
+_TEXT_OPTION = regex(r"(?<!\S)(--?[A-Za-z][\w-]*)(\s+)(?!-)(\S+)")
+_GLUED_P = regex(r"(?<!\S)-p(\S+)")
 
 
 def is_secret_name(name: str) -> bool:

@@ -11,9 +11,9 @@ be read as an option (a leading ``-``) or as shell syntax is refused.
 from __future__ import annotations
 
 import ipaddress
-import re
 
 from tasks.errors import InvalidName
+from tasks.lean import regex
 from tasks.text import strip_control
 
 REPLICAS = (1, 3, 5)
@@ -21,23 +21,23 @@ REPLICAS = (1, 3, 5)
 # RFC 1123 host names (letters, digits, '-' and '.'), an IPv4 address, or an ssh config
 # alias (which may hold '_'). Nothing else: OpenSSH and asyncssh expand the host into
 # ProxyCommand (%h), so a space, quote, '%' or leading '-' could become a command.
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_HOST = regex(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 # POSIX portable user names, as useradd accepts them (and '.' after the first letter).
-_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+_USER = regex(r"^[a-z_][a-z0-9_.-]{0,31}$")
 # A local private key file: ~/ or ~user/ at the start, then no spaces, quotes, '%'
 # (ssh's token expansion) or shell syntax.
-_KEY_PATH = re.compile(r"^(?:~[a-z0-9_.-]*/)?[A-Za-z0-9_./+@,=:-]{1,4096}$")
+_KEY_PATH = regex(r"^(?:~[a-z0-9_.-]*/)?[A-Za-z0-9_./+@,=:-]{1,4096}$")
 QUOTED_MAX = 48
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = regex(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Lowercase only: Elasticsearch refuses uppercase snapshot names.
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_REMOTE_DIR = re.compile(r"^/[A-Za-z0-9_./-]*$")
+_LABEL = regex(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_REMOTE_DIR = regex(r"^/[A-Za-z0-9_./-]*$")
 # Docker image tag grammar (distribution spec).
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_TAG = regex(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # A release tag of the country config: a git tag whose name, without its leading 'v', is
 # also the image tag (publish-release.yml's release_version becomes COUNTRY_CONFIG_VERSION).
-_RELEASE_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_RELEASE_TAG = regex(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_REMOTE_NAME = regex(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def quoted(value: object) -> str:

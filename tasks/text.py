@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tasks.lean import regex
+
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), other two-byte ESC
 # sequences, and C1 CSI (0x9b). Then any remaining C0/C1 control except TAB.
-_ANSI = re.compile(
+_ANSI = regex(
     r"""
     \x1b\[[0-?]*[ -/]*[@-~]        # CSI
   | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?  # OSC, terminated by BEL or ST
@@ -26,7 +28,7 @@ _ANSI = re.compile(
     """,
     re.VERBOSE,
 )
-_CONTROL = re.compile(
+_CONTROL = regex(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f"
     # bidi: LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM, ALM
     r"\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.errors import CrvsError, InvalidName
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.local.process import capture
 from tasks.names import remote_name_problem
 from tasks.upgrade.catalogue import LATEST, RELEASES_BY_VERSION
@@ -30,11 +30,11 @@ if TYPE_CHECKING:
 # repositories counts too (whatever the operator named it).
 UPSTREAM_REMOTES = ("countryconfig", "farajaland", "upstream")
 DEFAULT_UPSTREAM_REMOTE = "countryconfig"
-_UPSTREAM_URL = re.compile(
+_UPSTREAM_URL = regex(
     r"(?:^|[/:])opencrvs/opencrvs-(?:countryconfig|farajaland)(?:\.git)?/*$", re.IGNORECASE
 )
 BRANCH_PREFIX = "upgrade-countryconfig-v"
-_VERSION = re.compile(r"^1\.3\.\d{1,3}$")
+_VERSION = regex(r"^1\.3\.\d{1,3}$")
 _CONFLICT_START = re.compile(rb"^<<<<<<<(?: |$)", re.MULTILINE)
 _CONFLICT_ANY = re.compile(rb"^(?:<<<<<<<|>>>>>>>)(?: |$)|^=======$", re.MULTILINE)
 

@@ -11,8 +11,8 @@ and sanitised with ``tasks.text.strip_control``. Only the standard library and
 from __future__ import annotations
 
 import codecs
-import re
 
+from tasks.lean import regex
 from tasks.text import strip_control
 
 # A "line" without a newline longer than this is cut, so a runaway process cannot
@@ -21,10 +21,10 @@ MAX_LINE = 1024 * 1024
 
 # Anything strip_control would change (C0/C1 controls, ESC, TAB, bidi controls). Checked
 # once per chunk so plain output takes the fast path (the benchmark streams a million lines).
-_NEEDS_CLEANING = re.compile(
+_NEEDS_CLEANING = regex(
     r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
 )
-_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_CSI = regex(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
 def _plain(text: str) -> bool:

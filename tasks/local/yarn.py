@@ -14,7 +14,7 @@ from dataclasses import field
 from pathlib import Path
 
 from tasks.errors import ToolMissing
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.local.process import capture
 
 EXPECTED_NODE_MAJOR = 16
@@ -106,10 +106,10 @@ def yarn_force_argv(tools: Tools) -> list[str]:
 
 
 # What a failed command says about why, in the words of yarn, npm, node and git.
-_CAUSE = re.compile(
+_CAUSE = regex(
     r"^(?:error\b|fatal:|npm ERR!|ERR!|Error:|\S*Error\b|warning Error\b)", re.IGNORECASE
 )
-_DETAIL = re.compile(
+_DETAIL = regex(
     r"\b(?:\d{3} [A-Z][A-Za-z ]+|ENOTFOUND|ETIMEDOUT|ECONNREFUSED|ECONNRESET|EACCES|ENOSPC|"
     r"EAI_AGAIN|incompatible|Couldn't find)\b"
 )

@@ -20,12 +20,11 @@ itself.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 from datetime import UTC, datetime
 
 from tasks.errors import CrvsError
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import (
     validate_host,
     validate_label,
@@ -153,7 +152,7 @@ def tree_listing_argv(base: str) -> list[str]:
     ]
 
 
-_ES_INDEX = re.compile(r"^elasticsearch/index-\d+$")
+_ES_INDEX = regex(r"^elasticsearch/index-\d+$")
 # Enough of the repository index to find a snapshot name (real ones are a few KiB).
 _INDEX_READ = 4 * 1024 * 1024
 

@@ -24,10 +24,9 @@ failing on shared emails).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import field
 
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import validate_host
 from tasks.servers.health import (
     DOCKER_SERVICE_FORMAT,
@@ -50,10 +49,8 @@ GATEWAY_SERVICES = (
     "workflow",
 )
 PINGS = ("auth", "config", "countryconfig")
-MIGRATED = re.compile(r"MIGRATED UP:\s*(\S+)")
-_LOG_ERROR = re.compile(
-    r"\b(ERROR|Error:|MongoServerError|E11000|UnhandledPromiseRejection|FATAL)\b"
-)
+MIGRATED = regex(r"MIGRATED UP:\s*(\S+)")
+_LOG_ERROR = regex(r"\b(ERROR|Error:|MongoServerError|E11000|UnhandledPromiseRejection|FATAL)\b")
 
 PASS, WARN, FAIL, UNKNOWN = "pass", "warn", "fail", "unknown"
 

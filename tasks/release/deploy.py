@@ -27,7 +27,7 @@ from dataclasses import field
 from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import validate_host, validate_image_tag, validate_replicas
 from tasks.release.backup import Verification
 from tasks.release.checks import MigrationProgress, PostDeployChecks, migration_state
@@ -462,7 +462,7 @@ class StackProbe:
         )
 
 
-_JOB_DONE = re.compile(rf"^{MIGRATION_SERVICE}\t[^\t]*\t.*\((\d+)/(\d+) completed\)", re.M)
+_JOB_DONE = regex(rf"^{MIGRATION_SERVICE}\t[^\t]*\t.*\((\d+)/(\d+) completed\)", re.M)
 
 
 async def probe_stack(run: RemoteRun, node: str = "") -> StackProbe:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import validate_host, validate_label, validate_remote_dir
 from tasks.release.backup import (
     BACKUP_SCRIPT_NAME,
@@ -355,7 +355,7 @@ async def copy_backup_onto(
 # -- what the restore's log says ---------------------------------------------------------
 
 # Lines the real 1.3 restore prints when a part failed (it has no `set -e` and goes on).
-_PROBLEM = re.compile(
+_PROBLEM = regex(
     r"^Skipped\.$"
     r"|^Error\b"
     r"|\bFailed:"
@@ -366,7 +366,7 @@ _PROBLEM = re.compile(
     re.IGNORECASE,
 )
 # Printed on every fresh install and harmless (the script says so itself).
-_HARMLESS = re.compile(r"repository_missing_exception|Just ignore it", re.IGNORECASE)
+_HARMLESS = regex(r"repository_missing_exception|Just ignore it", re.IGNORECASE)
 
 
 def restore_problems(log_text: str, limit: int = 12) -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.session.state import now_iso
 from tasks.text import strip_control
 from tasks.upgrade.catalogue import CATALOGUE, Catalogue
@@ -41,12 +41,12 @@ CSP_WILDCARD = "CONTENT_SECURITY_POLICY_WILDCARD"
 # A deploy.sh is a few hundred lines; anything far bigger is not one.
 MAX_SCRIPT_BYTES = 4 * 1024 * 1024
 
-_DOMAIN = re.compile(
+_DOMAIN = regex(
     r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
 )
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = regex(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Control characters a value must not hold (TAB and LF are allowed: quoted multi-line values).
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BAD_VALUE = regex(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class EnvFileError(CrvsError):
@@ -80,22 +80,22 @@ class DeployChecks:
 
 # `--clear_data=*) CLEAR_DATA="${i#*=}"` (pattern and assignment may be on separate lines),
 # and the `--host) HOST="$2"` form.
-_ARGUMENT = re.compile(r"--[A-Za-z0-9_-]+=?\*?\)\s*([A-Za-z_][A-Za-z0-9_]*)=")
+_ARGUMENT = regex(r"--[A-Za-z0-9_-]+=?\*?\)\s*([A-Za-z_][A-Za-z0-9_]*)=")
 # `SSH_USER=${SSH_USER:-root}`: the script's own default makes the variable optional.
-_SELF_DEFAULT = re.compile(
+_SELF_DEFAULT = regex(
     r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=\"?\$\{\1:?[-=][^}\n]*\}", re.MULTILINE
 )
 # `-z "$X"`, `-z $X`, `-z "${X}"`, `-z "${X:-}"`; not `-z "${!X}"` (an indirect name).
-_Z_TEST = re.compile(
+_Z_TEST = regex(
     r"-z\s+\"?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:[:}#%/-][^\"\s]*)?|([A-Za-z_][A-Za-z0-9_]*))"
 )
 # `name () {`, `function name {`, `function name () {`, body up to a line that is just `}`.
-_FUNCTION = re.compile(
+_FUNCTION = regex(
     r"^[ \t]*(?:function[ \t]+)?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*(?:\([ \t]*\))?[ \t]*\{[ \t]*$"
     r"(.*?)^[ \t]*\}",
     re.MULTILINE | re.DOTALL,
 )
-_FUNCTION_KEYWORD = re.compile(r"^[ \t]*function[ \t]+([A-Za-z_][A-Za-z0-9_-]*)", re.MULTILINE)
+_FUNCTION_KEYWORD = regex(r"^[ \t]*function[ \t]+([A-Za-z_][A-Za-z0-9_-]*)", re.MULTILINE)
 # The upstream name: a script that calls it without defining it still means "exit".
 EXITING_BY_NAME = ("print_usage_and_exit",)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tasks.errors import CrvsError, InvalidName, ToolMissing
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import remote_name_problem, validate_image_tag, validate_release_tag
 from tasks.release.env_check import EnvCheck, EnvCheckRecord
 from tasks.session import records
@@ -81,7 +81,7 @@ class ReleaseRecord:
 
 
 PUBLISH_WORKFLOW = Path(".github") / "workflows" / "publish-release.yml"
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_VERSION = regex(r"^\d+\.\d+\.\d+$")
 
 
 class TagExists(CrvsError):

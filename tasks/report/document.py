@@ -15,13 +15,12 @@ and is stripped of control characters here; rendering escapes it (``tasks.report
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import field
 from typing import Any
 
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.masking import mask_text
 from tasks.release.deploy import DeployRecord, EnvironmentDeploy
 from tasks.release.gate import STRATEGIES, BackupRecord, compute_gate, tampered_records
@@ -56,7 +55,7 @@ from tasks.upgrade.answers import Answers
 from tasks.upgrade.plan import current_plan, plan_accepted
 
 # A stored time quoted inside a text (a gate condition's words): shown like every other time.
-_ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)")
+_ISO_TIME = regex(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)")
 
 
 def text(value: Any) -> str:

@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.session.state import now_iso
 
 RUNS_DIR = ".crvs-migrate/runs"
-RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+RUN_ID = regex(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # What a command may read from its stdin file (answers to prompts, never data).
 MAX_STDIN = 4096
 
@@ -141,7 +141,7 @@ def new_run_id(kind: str, when: datetime | None = None) -> str:
     return f"{stamp}-{kind}-{secrets.token_hex(3)}"
 
 
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
+_FILE_NAME = regex(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 # One argument may be at most 128 KiB on Linux (MAX_ARG_STRLEN).
 MAX_FILE = 96 * 1024
 

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import CrvsError, InvalidName
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import (
     quoted,
     validate_host,
@@ -103,22 +103,22 @@ BACKUP_CHECKS: dict[str, Any] = {
     "manager_production_server_ip": validate_host,
 }
 
-_SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
-_GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
-_BRACKETED_PORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
-_HOST_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
+_SECTION = regex(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
+_GROUP_NAME = regex(r"^([^:\]\s]+)\s*(?:#.*)?$")
+_BRACKETED_PORT = regex(r"^\[(.+)\]:([0-9]+)$")
+_HOST_PORT = regex(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
 # Inventory host names (before ansible_host): what Ansible's parser accepts, minus anything
 # a shell or ssh would read as syntax.
-_HOST_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
-_GROUP_OK = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")
-_COMMENTED_HOST = re.compile(r"^[#;]\s*[A-Za-z0-9_.\-\[\]:]+\s+ansible_(?:ssh_)?host\s*=")
+_HOST_NAME = regex(r"^[A-Za-z0-9_.:-]{1,253}$")
+_GROUP_OK = regex(r"^[A-Za-z0-9_.@+-]{1,128}$")
+_COMMENTED_HOST = regex(r"^[#;]\s*[A-Za-z0-9_.\-\[\]:]+\s+ansible_(?:ssh_)?host\s*=")
 _VAULT = "$ANSIBLE_VAULT;"
 
 # Placeholders of opencrvs-countryconfig's infrastructure/server-setup/example-{1,3,5}.ini
 # (v1.3.0 to v1.3.5): ansible_host="ENTER YOUR MANAGER HOST IP", "ENTER YOUR WORKER 1 HOST
 # IP", data1_hostname=ENTER_HOSTNAME_1; and the <your_...> of the server-setup docs'
 # ansible-playbook -e example.
-_PLACEHOLDER = re.compile(r"ENTER[ _]+(?:YOUR|HOSTNAME)|^<[^<>]+>$", re.IGNORECASE)
+_PLACEHOLDER = regex(r"ENTER[ _]+(?:YOUR|HOSTNAME)|^<[^<>]+>$", re.IGNORECASE)
 # The address the v1.3 server-setup documentation shows for manager1.
 DOCS_EXAMPLE_ADDRESSES = frozenset({"159.223.11.243"})
 # RFC 5737 and RFC 3849: addresses for documentation, never a real server.
@@ -331,8 +331,8 @@ class _Range:
 def _split_port(pattern: str) -> tuple[str, int | None]:
     """``host:2222`` and ``[v6]:2222`` as Ansible's ``parse_address`` reads them."""
     port = None
-    for regex in (_BRACKETED_PORT, _HOST_PORT):
-        m = regex.match(pattern)
+    for form in (_BRACKETED_PORT, _HOST_PORT):
+        m = form.match(pattern)
         if m:
             pattern, port = m[1], int(m[2])
     return pattern, port

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.masking import mask_text
 from tasks.session.files import open_no_follow, write_atomic
 from tasks.text import strip_control
 
 # What is read of a crash report to describe it (a report is a few kilobytes).
 _READ = 64 * 1024
-_CRASHED_AT = re.compile(r"crashed at (\S+)")
+_CRASHED_AT = regex(r"crashed at (\S+)")
 
 
 def _failure(error: BaseException) -> BaseException:

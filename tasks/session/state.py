@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 import tomli_w
 
 from tasks.errors import StateFileCorrupt, StateFileUnsupported, StateWriteError
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.session.files import write_atomic as write_atomic  # callers write through it
 from tasks.session.phases import PHASE_IDS, VIEWS_BY_ID, PhaseStatus, StepStatus
 
@@ -482,7 +482,7 @@ def load_session(
 
 # Strings and comments, skipped when measuring how deeply brackets nest (triple-quoted
 # forms first; a malformed string only blurs the estimate: tomllib has the last word).
-_TOML_SKIP = re.compile(
+_TOML_SKIP = regex(
     r'''"""(?:[^"\\]|\\.|"(?!""))*"""'''
     r"|'''.*?'''"
     r'''|"(?:[^"\\\n]|\\.)*"'''
@@ -490,13 +490,13 @@ _TOML_SKIP = re.compile(
     r"|#[^\n]*",
     re.DOTALL,
 )
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST = re.compile(r"\[\]|\{\}")
+_NOT_BRACKET = regex(r"[^\[\]{}]+")
+_INNERMOST = regex(r"\[\]|\{\}")
 
 
 # A key of MAX_NESTING or more dotted parts (quoted parts stand in as "s"): tomllib
 # takes quadratic time on long dotted keys, so they are refused before parsing too.
-_DOTTED = re.compile(r"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){" + str(MAX_NESTING) + ",}")
+_DOTTED = regex(r"(?:[A-Za-z0-9_-]+[ \t]*\.[ \t]*){" + str(MAX_NESTING) + ",}")
 
 
 def _too_deep(text: str) -> bool:

@@ -11,13 +11,12 @@ decides whether the form is complete.
 
 from __future__ import annotations
 
-import re
 from dataclasses import field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.names import remote_name_problem
 from tasks.session.state import Session
 from tasks.upgrade.catalogue import LATEST
@@ -74,7 +73,7 @@ class ServerFree:
     free_ram_gb: float
 
 
-_SERVER_FREE = re.compile(
+_SERVER_FREE = regex(
     r"^\s*(?P<node>[A-Za-z0-9][A-Za-z0-9._-]{0,62})\s*=\s*(?P<disk>\d+(?:\.\d+)?)\s*/\s*(?P<ram>\d+(?:\.\d+)?)\s*$"
 )
 

@@ -13,7 +13,6 @@ catalogue; ``load_catalogue(path)`` reads another file (tests, a newer catalogue
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tomllib
 from dataclasses import field
 from pathlib import Path
@@ -21,19 +20,19 @@ from typing import Any
 
 from assets import asset
 from tasks.errors import CrvsError
-from tasks.lean import dataclass
+from tasks.lean import LazyPattern, dataclass, regex
 from tasks.session.phases import PHASE_IDS
 
 SCHEMA = 1
 DATA_FILE = "releases.toml"
 
-_VERSION = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_MIGRATION_NAME = re.compile(r"^\d{14}-[a-z0-9][a-z0-9-]{0,99}$")
-_SERVICE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_VERSION = regex(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+_ENV_NAME = regex(r"^[A-Z_][A-Z0-9_]{0,127}$")
+_ID = regex(r"^[a-z][a-z0-9_]{0,63}$")
+_MIGRATION_NAME = regex(r"^\d{14}-[a-z0-9][a-z0-9-]{0,99}$")
+_SERVICE = regex(r"^[a-z][a-z0-9-]{0,31}$")
 # A tag or branch name as upstream spells them (checked again by git where it is used).
-_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+_REF = regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 
 
 class CatalogueError(CrvsError):
@@ -214,9 +213,7 @@ class _Checker:
         if unknown:
             self.fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(keys))})")
 
-    def text(
-        self, key: str, *, required: bool = False, pattern: re.Pattern[str] | None = None
-    ) -> str:
+    def text(self, key: str, *, required: bool = False, pattern: LazyPattern | None = None) -> str:
         if key not in self.data:
             if required:
                 self.fail(key, "is missing")
@@ -237,7 +234,7 @@ class _Checker:
             self.fail(key, f"must be true or false, not {_kind(value)}")
         return value
 
-    def names(self, key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    def names(self, key: str, pattern: LazyPattern, what: str) -> tuple[str, ...]:
         value = self.data.get(key, [])
         if not isinstance(value, list):
             self.fail(key, f"must be a list, not {_kind(value)}")
@@ -419,7 +416,7 @@ def _release(data: Any, index: int, file: str, previous: list[Release]) -> Relea
         removed_env=check.names("removed_env", _ENV_NAME, "an environment variable name"),
         manual_steps=tuple(steps),
         notices=tuple(notices),
-        dependency_changes=check.names("dependency_changes", re.compile(r"^\S.*$"), "a text"),
+        dependency_changes=check.names("dependency_changes", regex(r"^\S.*$"), "a text"),
         incompatible=check.flag("incompatible"),
         upstream_refs=check.names("upstream_refs", _REF, "a tag or branch name"),
         upstream_refs_why=check.text("upstream_refs_why"),

@@ -17,18 +17,18 @@ from functools import cache
 
 from assets import asset
 from tasks.errors import CrvsError
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 
 NOTES_FILE = "migration-notes-v1.3.md"
 
-_HEADING = re.compile(r"^(#{1,3})\s+(.*?)\s*$")
+_HEADING = regex(r"^(#{1,3})\s+(.*?)\s*$")
 # "1. Navigate…" and the escaped "2\. You will…" (the notes use both).
-_ITEM = re.compile(r"^(\d+)\\?\.\s")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_EMPHASIS = re.compile(r"\*\*|__|\\(?=[*_#.])")
+_ITEM = regex(r"^(\d+)\\?\.\s")
+_FENCE = regex(r"^\s*(```|~~~)")
+_EMPHASIS = regex(r"\*\*|__|\\(?=[*_#.])")
 # The notes give each command its own code block: shown as one block per run of them
 # (the same commands, a dozen fewer blank lines on an 80x24 terminal).
-_FENCE_GAP = re.compile(r"^```[ \t]*\n(?:[ \t]*\n)+```[ \t]*\n", re.M)
+_FENCE_GAP = regex(r"^```[ \t]*\n(?:[ \t]*\n)+```[ \t]*\n", re.M)
 
 
 def plain_heading(text: str) -> str:

@@ -13,16 +13,16 @@ import re
 from enum import StrEnum
 from typing import NamedTuple
 
-from tasks.lean import dataclass
+from tasks.lean import dataclass, regex
 from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Release
 
 # "1.3.2", "v1.3.2", and "1.2" (an operator may only know the minor version).
-_VERSION = re.compile(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
+_VERSION = regex(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
 # A git tag: upstream's v1.3.2, or a country's own v1.3.2-ruritania.2 (the release it is based on,
 # then a suffix naming the country's build).
-_TAG = re.compile(r"^v?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:-([A-Za-z0-9][A-Za-z0-9._-]{0,99}))?$")
+_TAG = regex(r"^v?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:-([A-Za-z0-9][A-Za-z0-9._-]{0,99}))?$")
 # Suffixes of upstream pre-releases: v1.3.0-rc.1 is not yet 1.3.0.
-_PRERELEASE = re.compile(r"^(?:rc|alpha|beta|pre|dev)(?:[.\d-]|$)", re.IGNORECASE)
+_PRERELEASE = regex(r"^(?:rc|alpha|beta|pre|dev)(?:[.\d-]|$)", re.IGNORECASE)
 
 
 class Version(NamedTuple):

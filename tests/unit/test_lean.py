@@ -287,3 +287,25 @@ def test_the_docstring_is_the_one_dataclasses_writes(pair: tuple[type, type]) ->
     std, lean = pair
     assert lean.__doc__ == std.__doc__
     assert std.__doc__ != ""
+
+
+def test_a_lazy_pattern_answers_as_the_compiled_one_and_compiles_once() -> None:
+    import re
+
+    from tasks.lean import regex
+
+    lazy = regex(r"(?P<word>[a-z]+)-(\d+)", re.IGNORECASE)
+    assert lazy._compiled is None  # nothing compiled when the module defines it
+    text = "Ab-1 cd-22 x"
+    compiled = re.compile(r"(?P<word>[a-z]+)-(\d+)", re.IGNORECASE)
+    for method in ("match", "fullmatch", "search"):
+        ours, theirs = getattr(lazy, method)(text), getattr(compiled, method)(text)
+        assert (ours and ours.groups()) == (theirs and theirs.groups())
+    assert lazy.search(text, 3).groups() == compiled.search(text, 3).groups()
+    assert lazy.findall(text) == compiled.findall(text) == [("Ab", "1"), ("cd", "22")]
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+    assert lazy.sub(r"\g<word>", text) == compiled.sub(r"\g<word>", text) == "Ab cd x"
+    assert lazy.subn("#", text, 1) == compiled.subn("#", text, 1)
+    assert lazy.split(text) == compiled.split(text)
+    first = lazy.compiled
+    assert lazy.compiled is first and first.flags & re.IGNORECASE
