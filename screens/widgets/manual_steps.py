@@ -37,9 +37,6 @@ class ManualSteps(OptionList):
         text-overflow: ellipsis;
         padding: 0 1;
     }
-    ManualSteps:focus {
-        border-left: outer $accent;
-    }
     """
 
     class Changed(Message):
