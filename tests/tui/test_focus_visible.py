@@ -162,3 +162,34 @@ async def test_moving_the_focus_writes_only_what_changed(
             assert not whole, f"{key} from {before} redrew the whole screen"
             moved.append(app.focused is not before)
         assert all(moved), moved
+
+
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "no-colour"])
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_the_by_hand_steps_show_a_bar_when_focused(
+    tmp_path: Path, monkeypatch, colour: bool, size: tuple[int, int]
+) -> None:
+    """A compact list has no border (OptionList says so with !important): the by-hand
+    steps mark their focus with a bar on the left, at both sizes (without colour, the
+    heavy border every focused list gets)."""
+    from tasks.session.state import Session, now_iso
+    from tasks.upgrade.plan import accept_plan, update_plan
+    from tests.support.plan import full_answers
+
+    if not colour:
+        monkeypatch.setenv("NO_COLOR", "1")
+    session = Session()
+    session.replace_section(
+        full_answers(config_path=str(tmp_path / "config"), core_path=str(tmp_path / "core"))
+    )
+    update_plan(session)
+    accept_plan(session, now_iso())
+    app = make_app(tmp_path / "s.toml", session=session, view="merge_config")
+    async with app.run_test(size=size) as pilot:
+        await started(pilot)
+        manual = app.screen.query_one("#manual-steps")
+        assert manual.display
+        assert manual.styles.border_left[0] in ("", "none", "blank")
+        manual.focus()
+        await pilot.pause()
+        assert manual.styles.border_left[0] == ("outer" if colour else "heavy")
