@@ -123,6 +123,27 @@ def busy_jiffies() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def resume_session(work: Path) -> Path:
+    """A real (not demo) session: Prepare answered, plan accepted, phases 1-4 done."""
+    checkouts = build_demo_sandbox(work / "checkouts")
+    session = Session()
+    session.replace_section(
+        full_answers(config_path=str(checkouts.config_path), core_path=str(checkouts.core_path))
+    )
+    update_plan(session)
+    accept_plan(session, now_iso())
+    for phase in ("prepare", "update_core", "merge_config"):
+        record = session.phase(phase)
+        record.finish()
+        for step in record.steps.values():
+            if step.status is StepStatus.NOT_STARTED:
+                step.succeed()
+    session.current_view = RESUME_AT
+    path = work / "resume-template.toml"
+    save_session(path, session)
+    return path
+
+
 @dataclass
 class Figures:
     """Samples in seconds, by figure name."""
@@ -153,7 +174,7 @@ class Bench:
         self.harness = Figures()
         self.help_file = work / "help.txt"
         self.help_file.write_text(self._help_like_text())
-        self.resume_template = self._resume_session()
+        self.resume_template = resume_session(work)
         self.runs = 0
 
     @staticmethod
@@ -171,26 +192,6 @@ class Bench:
         )
 
     # -- what is measured ---------------------------------------------------------
-
-    def _resume_session(self) -> Path:
-        """A real (not demo) session: Prepare answered, plan accepted, phases 1-4 done."""
-        checkouts = build_demo_sandbox(self.work / "checkouts")
-        session = Session()
-        session.replace_section(
-            full_answers(config_path=str(checkouts.config_path), core_path=str(checkouts.core_path))
-        )
-        update_plan(session)
-        accept_plan(session, now_iso())
-        for phase in ("prepare", "update_core", "merge_config"):
-            record = session.phase(phase)
-            record.finish()
-            for step in record.steps.values():
-                if step.status is StepStatus.NOT_STARTED:
-                    step.succeed()
-        session.current_view = RESUME_AT
-        path = self.work / "resume-template.toml"
-        save_session(path, session)
-        return path
 
     def _seen(
         self, figures: Figures, name: str, since: float, shown: Callable[[str], bool]
