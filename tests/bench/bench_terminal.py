@@ -7,7 +7,10 @@ default), each with the bare app's and the ratio:
 
   launch -> first screen   a real session's resume (Prepare answered, plan accepted, four
                            phases done; no demo), and ``--demo`` with a fresh sandbox; the
-                           bare app shows one word
+                           bare app shows one word; and the resume launched alone in
+                           ``BENCH_TERMINAL_PAIRS`` (10) back-to-back pairs with the bare
+                           app, the median of the pairs' ratios (the machine's speed drifts
+                           between runs; ``bench_launch_work.py`` counts the work instead)
   key -> first visit       a number key to the phase's screen, for every phase not yet shown
                            in that run (median over phases); the bare app pushes a plain
                            screen of one line (and, for comparison, switches modes as
@@ -58,6 +61,7 @@ from tests.support.plan import full_answers
 from tests.support.tmux import TmuxControl
 
 REPEAT = int(os.environ.get("BENCH_TERMINAL_REPEAT", "5"))
+PAIRS = int(os.environ.get("BENCH_TERMINAL_PAIRS", "10"))
 WIDTH, HEIGHT = 120, 40
 ENV = {"TERM": "xterm-256color"}
 BIN = Path(sys.executable).parent
@@ -171,6 +175,8 @@ class Bench:
         self.bare = Figures()
         self.bare_modes = Figures()
         self.real = Figures()
+        # Launches back to back, one of each program in turn (``launch_pairs``).
+        self.paired = Figures()
         self.harness = Figures()
         self.help_file = work / "help.txt"
         self.help_file.write_text(self._help_like_text())
@@ -306,6 +312,29 @@ class Bench:
             time.sleep(KEY_GAP_S)
         self._quit()
 
+    def launch_pairs(self) -> None:
+        """Launches alone, the bare app's and crvs-migrate's one after the other, the order
+        swapped each time: this machine's speed drifts over seconds (the same work took
+        0.26 s and 0.45 s of CPU in two launches a few seconds apart), so each launch is
+        compared with the bare one beside it, and the ratios' median is reported."""
+        titles = [f"{phase_marker(p.number)} · {p.title}" for p in PHASES]
+        for turn in range(PAIRS):
+            seen: dict[str, float] = {}
+            state = self.work / f"pair-{turn}.toml"
+            shutil.copy(self.resume_template, state)
+            launches = [
+                ("bare", [sys.executable, BARE, "word", *titles, "--", str(self.help_file)],
+                 has("Ready")),
+                ("resume", [CLI, "--state", str(state)],
+                 has(phase_marker(5), "Phases", "^q Quit")),
+            ]  # fmt: skip
+            for name, argv, shown in launches if turn % 2 == 0 else launches[::-1]:
+                since = self.term.start(argv, env=ENV)
+                self._seen(self.paired, name, since, shown)
+                seen[name] = self.paired.samples[name][-1]
+                self._quit()
+            self.paired.add("ratio", seen["resume"] / seen["bare"])
+
     def bare_echo(self) -> None:
         self.echo(self.bare, [sys.executable, BARE, "input"], has("type here"))
 
@@ -361,6 +390,11 @@ class Bench:
                 r.median("demo launch"),
                 GOALS["launch"],
             ),
+            f"  {f'launch, resume, in {PAIRS} back-to-back pairs':<44} "
+            f"{self.paired.median('bare') * 1000:>8.0f} ms "
+            f"{self.paired.median('resume') * 1000:>9.0f} ms "
+            f"{self.paired.median('ratio'):>7.2f}x  <= {GOALS['launch']:g}x "
+            f"{verdict(self.paired.median('ratio') <= GOALS['launch'])} (median of the pairs' ratios)",
             row("key -> first visit of a phase (median)", visit_bare, visit_real, GOALS["visit"]),
             row(
                 "? -> help on screen (first time)",
@@ -463,6 +497,8 @@ def test_bench_terminal() -> None:
             bench.real_echo()
             bench.real_demo()
             print(f"  run {run}/{REPEAT} done" + (" (warm-up)" if run == 0 else ""), flush=True)
+        bench.launch_pairs()
+        print(f"  {PAIRS} launch pairs done", flush=True)
         busy_after = busy_jiffies()
         busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
         print("\n" + bench.report(load_before, busy))
