@@ -48,7 +48,7 @@ from tasks.upgrade.answers import (
     suggested_inventory,
     version_problem,
 )
-from tasks.upgrade.catalogue import LATEST, RELEASES
+from tasks.upgrade.catalogue import bundled_catalogue, latest_version
 from tasks.upgrade.detect import (
     absolute_path,
     detect_current_version,
@@ -234,8 +234,8 @@ class PrepareScreen(PhaseScreen):
             yield from self.choice_question(
                 "target_version",
                 "2. Which version do you want to upgrade to?",
-                f"Known 1.3.x releases; the latest is {LATEST.version}.",
-                [(r.version, f"{r.version}  {r.date}") for r in RELEASES],
+                f"Known 1.3.x releases; the latest is {latest_version()}.",
+                [(r.version, f"{r.version}  {r.date}") for r in bundled_catalogue().releases],
                 a.target_version,
             )
             # The rest of the form is mounted here after the first paint, part by part
@@ -638,7 +638,7 @@ class PrepareScreen(PhaseScreen):
         key = choice.key
         a = self.answers
         if choice.id == "target_version":
-            a.target_version = key or LATEST.version
+            a.target_version = key or latest_version()
         elif choice.id == "real_citizens":
             a.real_citizens = CitizenRegistration(key) if key else None
         elif choice.id == "server_kind":

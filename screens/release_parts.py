@@ -67,9 +67,9 @@ def config_path(session: Session) -> Path:
 
 def target_version(session: Session) -> str:
     from tasks.upgrade.answers import Answers
-    from tasks.upgrade.catalogue import LATEST
+    from tasks.upgrade.catalogue import latest_version
 
-    return Answers.of(session).target_version.strip() or LATEST.version
+    return Answers.of(session).target_version.strip() or latest_version()
 
 
 def plan_text(session: Session, phase_id: str) -> Text:

@@ -37,7 +37,7 @@ from dataclasses import field
 from pathlib import Path
 
 from tasks.lean import dataclass
-from tasks.upgrade.catalogue import DEPLOY_REQUIRED_ENV_1_3_0
+from tasks.upgrade.catalogue import bundled_catalogue
 
 # Tag dates of opencrvs-countryconfig and opencrvs-core (git log -1 --format=%cs vX).
 COUNTRYCONFIG_DATES = {
@@ -110,8 +110,6 @@ def vkey(version: str) -> tuple[int, ...]:
 
 # -- infrastructure/deploy.sh -------------------------------------------------------------
 
-# What the 1.3.0 deploy.sh exits on when missing (the catalogue's list, checked there).
-REQUIRED_1_3_0 = DEPLOY_REQUIRED_ENV_1_3_0
 MOSIP_1_3_4 = (
     "TOKENSEEDER_MOSIP_AUTH__PARTNER_MISP_LK",
     "TOKENSEEDER_MOSIP_AUTH__PARTNER_APIKEY",
@@ -151,7 +149,8 @@ OPTIONAL_1_3 = (
 
 def deploy_required(version: str, variant: str = "") -> tuple[str, ...]:
     """The variables deploy.sh of ``version`` exits on (print_usage_and_exit) when empty."""
-    names = list(REQUIRED_1_3_0)
+    # What the 1.3.0 deploy.sh exits on when missing (the catalogue's list, checked there).
+    names = list(bundled_catalogue().deploy.required_env)
     if vkey(version) >= (1, 3, 1):
         names.append("CONTENT_SECURITY_POLICY_WILDCARD")
     return tuple(names)

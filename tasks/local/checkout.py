@@ -20,7 +20,7 @@ from tasks.errors import CrvsError, InvalidName
 from tasks.lean import dataclass, regex
 from tasks.local.process import capture
 from tasks.names import remote_name_problem
-from tasks.upgrade.catalogue import LATEST, RELEASES_BY_VERSION
+from tasks.upgrade.catalogue import bundled_catalogue, latest_version
 
 if TYPE_CHECKING:
     from tasks.session.state import Session
@@ -207,14 +207,15 @@ def target_version(session: Session) -> str:
 
     answer = Answers.of(session).target_version.strip().lstrip("v")
     if not answer:
-        return LATEST.version
+        return latest_version()
     if not _VERSION.match(answer):
         raise InvalidName(
             f"The target version '{answer}' is not a 1.3.x version. Correct it in Prepare."
         )
-    if answer not in RELEASES_BY_VERSION:
+    known = bundled_catalogue().by_version
+    if answer not in known:
         raise InvalidName(
-            f"crvs-migrate does not know release {answer} (it knows {', '.join(RELEASES_BY_VERSION)})."
+            f"crvs-migrate does not know release {answer} (it knows {', '.join(known)})."
         )
     return answer
 

@@ -41,7 +41,7 @@ from tasks.local.checkout import (
 from tasks.local.steps import Step, record
 from tasks.session.phases import StepStatus
 from tasks.upgrade.answers import Answers
-from tasks.upgrade.catalogue import CATALOGUE
+from tasks.upgrade.catalogue import bundled_catalogue
 from tasks.upgrade.detect import find_release_ref, read_package_version
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def short_ref(full: str) -> str:
 
 def release_ref(path: Path, target: str, remote: str | None) -> ReleaseRef:
     """Upstream's ``target`` release in the checkout at ``path`` (``remote``: the upstream)."""
-    release = CATALOGUE.by_version.get(target)
+    release = bundled_catalogue().by_version.get(target)
     names = release.refs if release is not None else (f"v{target}", f"release-v{target}")
     tried = tuple(n if n.startswith("v") or not remote else f"{remote}/{n}" for n in names)
     if path.is_dir():

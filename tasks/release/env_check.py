@@ -33,7 +33,7 @@ from tasks.errors import CrvsError
 from tasks.lean import dataclass, regex
 from tasks.session.state import now_iso
 from tasks.text import strip_control
-from tasks.upgrade.catalogue import CATALOGUE, Catalogue
+from tasks.upgrade.catalogue import Catalogue, bundled_catalogue
 from tasks.upgrade.detect import find_release_ref, merge_base, read_package_version, show_file
 
 DEPLOY_SH = Path("infrastructure") / "deploy.sh"
@@ -323,7 +323,7 @@ def merge_checks(base: DeployChecks, ours: DeployChecks, theirs: DeployChecks) -
 
 
 def catalogue_checks(version: str, catalogue: Catalogue | None = None) -> DeployChecks:
-    catalogue = catalogue or CATALOGUE
+    catalogue = catalogue or bundled_catalogue()
     return DeployChecks(
         catalogue.deploy.arguments,
         catalogue.deploy_required_env(version),
@@ -363,7 +363,7 @@ def required_env(
     fork's own (its working-tree deploy.sh); the catalogue's list stands in for what git
     cannot give. Raises ``CrvsError`` for a target the catalogue does not know and no script.
     """
-    catalogue = catalogue or CATALOGUE
+    catalogue = catalogue or bundled_catalogue()
     release = catalogue.by_version.get(target_version)
     script = DEPLOY_SH.as_posix()
     if config_path is None:

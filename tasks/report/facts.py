@@ -32,7 +32,7 @@ from tasks.report.words import duration, parse_time, seconds_between, size, when
 from tasks.session.phases import PHASES, PhaseStatus
 from tasks.session.state import Session
 from tasks.upgrade.answers import Answers
-from tasks.upgrade.catalogue import CATALOGUE
+from tasks.upgrade.catalogue import bundled_catalogue
 from tasks.upgrade.plan import Plan, current_plan, migrations_of
 
 ENVIRONMENT_TITLES = {"qa": "QA", "production": "Production"}
@@ -261,7 +261,7 @@ def rollback_plan(session: Session, journal: JournalLookup | None = None) -> Rol
     gate = compute_gate(session, journal)
     previous = plan.current or answers.current_version
     rows: list[tuple[str, str]] = []
-    crossed = [r for r in CATALOGUE.releases if r.version in plan.crossed]
+    crossed = [r for r in bundled_catalogue().releases if r.version in plan.crossed]
     migrations = migrations_of(crossed)
     prod = DeployRecord.of(session).production
     replicas = prod.replicas if prod is not None else _cluster_size(answers)

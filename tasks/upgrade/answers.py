@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from tasks.lean import dataclass, regex
 from tasks.names import remote_name_problem
 from tasks.session.state import Session
-from tasks.upgrade.catalogue import LATEST
+from tasks.upgrade.catalogue import latest_version
 from tasks.upgrade.detect import file_problem, git_checkout_problem
 from tasks.upgrade.versions import PathKind, parse_version, upgrade_path
 
@@ -184,7 +184,7 @@ class Answers:
     # What detection found, kept to show "detected" beside the answer.
     detected_version: str = ""
     # 2. Target version: one of the known releases, default the latest.
-    target_version: str = LATEST.version
+    target_version: str = field(default_factory=latest_version)
     # 3. Customisations to opencrvs-core.
     core_customised: bool | None = None
     core_fork_path: str = ""
@@ -230,7 +230,10 @@ class Answers:
     def from_state(cls, data: dict[str, Any] | None) -> Answers:
         """Read what is there; anything unreadable is treated as not answered."""
         data = data or {}
-        answers = cls()
+        # A target in the file is used as it is: only its default, the latest release,
+        # reads the release catalogue (not needed before the first screen).
+        given = data.get("target_version")
+        answers = cls(target_version=given) if isinstance(given, str) else cls()
         for name in (
             "current_version",
             "detected_version",

@@ -6,13 +6,16 @@ versions in order, dates, variable names, phases, known keys) and refuses a mist
 ``CatalogueError`` that names the entry and the field. Adding 1.3.6 is one ``[[release]]``
 entry in the data file; nothing here changes.
 
-``RELEASES``, ``RELEASES_BY_VERSION``, ``LATEST`` and the ``deploy_*`` helpers are the loaded
-catalogue; ``load_catalogue(path)`` reads another file (tests, a newer catalogue).
+``bundled_catalogue()`` is the bundled file, read and checked the first time it is asked
+for (about 4 ms: a resume's first screen does not wait for it), then kept; the
+``deploy_*`` helpers read it. ``load_catalogue(path)`` reads another file (tests, a newer
+catalogue).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from dataclasses import field
 from pathlib import Path
@@ -505,23 +508,22 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     return parse_catalogue(text, str(path))
 
 
-CATALOGUE: Catalogue = load_catalogue()
+@functools.cache
+def bundled_catalogue() -> Catalogue:
+    """The catalogue shipped in ``assets/releases.toml``, read on first use."""
+    return load_catalogue()
 
-RELEASES: tuple[Release, ...] = CATALOGUE.releases
-RELEASES_BY_VERSION: dict[str, Release] = CATALOGUE.by_version
-LATEST: Release = CATALOGUE.latest
 
-# What ``infrastructure/deploy.sh`` exits on when missing, as shipped with the first release.
-DEPLOY_REQUIRED_ENV_1_3_0: tuple[str, ...] = CATALOGUE.deploy.required_env
-DEPLOY_OPTIONAL_ENV_1_3_0: tuple[str, ...] = CATALOGUE.deploy.optional_env
-DEPLOY_ARGUMENTS: tuple[str, ...] = CATALOGUE.deploy.arguments
+def latest_version() -> str:
+    """The newest 1.3.x release the bundled catalogue knows (Prepare's default target)."""
+    return bundled_catalogue().latest.version
 
 
 def deploy_required_env(version: str) -> tuple[str, ...]:
     """The built-in list of variables the deploy of ``version`` exits on when missing."""
-    return CATALOGUE.deploy_required_env(version)
+    return bundled_catalogue().deploy_required_env(version)
 
 
 def deploy_optional_env(version: str) -> tuple[str, ...]:
     """Optional deploy variables of ``version`` (added and removed release by release)."""
-    return CATALOGUE.deploy_optional_env(version)
+    return bundled_catalogue().deploy_optional_env(version)

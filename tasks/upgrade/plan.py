@@ -35,7 +35,7 @@ from tasks.upgrade.answers import (
     CitizenRegistration,
     EnvironmentId,
 )
-from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Migration, Release
+from tasks.upgrade.catalogue import Catalogue, Migration, Release, bundled_catalogue
 from tasks.upgrade.versions import PathKind, UpgradePath, parse_version, upgrade_path
 
 if TYPE_CHECKING:
@@ -275,7 +275,7 @@ def build_plan(answers: Answers, catalogue: Catalogue | None = None) -> Plan:
 
     ``catalogue`` is the release catalogue to plan with (default: the one shipped).
     """
-    catalogue = catalogue or CATALOGUE
+    catalogue = catalogue or bundled_catalogue()
     b = _Builder()
     path = _version_path(answers, catalogue)
     current = answers.current_version.strip()

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from tasks.lean import dataclass, regex
-from tasks.upgrade.catalogue import CATALOGUE, Catalogue, Release
+from tasks.upgrade.catalogue import Catalogue, Release, bundled_catalogue
 
 # "1.3.2", "v1.3.2", and "1.2" (an operator may only know the minor version).
 _VERSION = regex(r"^v?(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
@@ -92,11 +92,11 @@ def is_version(text: str) -> bool:
 
 
 def known_versions(catalogue: Catalogue | None = None) -> tuple[str, ...]:
-    return tuple(r.version for r in (catalogue or CATALOGUE).releases)
+    return tuple(r.version for r in (catalogue or bundled_catalogue()).releases)
 
 
 def release_for(version: Version, catalogue: Catalogue | None = None) -> Release | None:
-    for release in (catalogue or CATALOGUE).releases:
+    for release in (catalogue or bundled_catalogue()).releases:
         if release.key == tuple(version):
             return release
     return None
@@ -136,7 +136,7 @@ def releases_between(
     current: Version, target: Version, catalogue: Catalogue | None = None
 ) -> tuple[Release, ...]:
     """The known releases after ``current`` up to and including ``target``, in order."""
-    releases = (catalogue or CATALOGUE).releases
+    releases = (catalogue or bundled_catalogue()).releases
     return tuple(r for r in releases if tuple(current) < r.key <= tuple(target))
 
 
@@ -144,7 +144,7 @@ def upgrade_path(
     current: Version, target: Version, catalogue: Catalogue | None = None
 ) -> UpgradePath:
     """Classify an upgrade from ``current`` to ``target`` (pure; data from the catalogue)."""
-    catalogue = catalogue or CATALOGUE
+    catalogue = catalogue or bundled_catalogue()
     if target == current:
         return UpgradePath(
             current,

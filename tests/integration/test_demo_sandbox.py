@@ -11,7 +11,7 @@ import pytest
 from tasks.demo.countryconfig import CORE_MASTER_VERSION, COUNTRYCONFIG_MASTER_VERSION
 from tasks.demo.sandbox import CONFLICTING_FILE, build_demo_sandbox
 from tasks.release.publish import read_publish_workflow
-from tasks.upgrade.catalogue import RELEASES
+from tasks.upgrade.catalogue import bundled_catalogue
 
 
 def git(cwd, *args):
@@ -31,8 +31,8 @@ def sandbox(tmp_path_factory):
 
 def test_upstream_has_every_release_tag_with_matching_package_version(sandbox):
     tags = git(sandbox.upstream_path, "tag", "--list", "v1.3.*").split()
-    assert tags == [f"v{r.version}" for r in RELEASES]
-    for r in RELEASES:
+    assert tags == [f"v{r.version}" for r in bundled_catalogue().releases]
+    for r in bundled_catalogue().releases:
         package = json.loads(git(sandbox.upstream_path, "show", f"v{r.version}:package.json"))
         assert package["version"] == r.version
     kinds = git(sandbox.upstream_path, "for-each-ref", "--format=%(objecttype)", "refs/tags/v1.3.*")

@@ -30,7 +30,7 @@ from tasks.local.upgrade_steps import (
 )
 from tasks.session.state import Session
 from tasks.upgrade.answers import Answers
-from tasks.upgrade.catalogue import LATEST
+from tasks.upgrade.catalogue import latest_version
 from tests.support.sandbox import git
 
 
@@ -131,7 +131,7 @@ async def test_branch_names_checked_by_git(tmp_path: Path) -> None:
 
 def test_target_version_from_answers_or_latest() -> None:
     session = Session()
-    assert target_version(session) == LATEST.version
+    assert target_version(session) == latest_version()
     Answers.of(session).target_version = "v1.3.3"
     assert target_version(session) == "1.3.3"
     assert upgrade_branch("1.3.3") == "upgrade-countryconfig-v1.3.3"

@@ -17,8 +17,9 @@ SHIPPED = resources.files("assets").joinpath("releases.toml").read_text(encoding
 
 
 def test_the_shipped_catalogue_holds_the_verified_facts() -> None:
-    by = catalogue.RELEASES_BY_VERSION
-    assert [(r.version, r.date) for r in catalogue.RELEASES] == [
+    shipped = catalogue.bundled_catalogue()
+    by = shipped.by_version
+    assert [(r.version, r.date) for r in shipped.releases] == [
         ("1.3.0", "2023-10-03"),
         ("1.3.1", "2023-11-13"),
         ("1.3.2", "2024-01-19"),
@@ -26,7 +27,7 @@ def test_the_shipped_catalogue_holds_the_verified_facts() -> None:
         ("1.3.4", "2024-04-17"),
         ("1.3.5", "2024-05-02"),
     ]
-    assert catalogue.LATEST.version == "1.3.5"
+    assert shipped.latest.version == catalogue.latest_version() == "1.3.5"
     assert by["1.3.1"].incompatible and by["1.3.1"].ansible_run
     assert by["1.3.1"].new_required_env == ("CONTENT_SECURITY_POLICY_WILDCARD",)
     assert (
@@ -36,7 +37,7 @@ def test_the_shipped_catalogue_holds_the_verified_facts() -> None:
     assert step.id == "certificate_templates" and step.recommended and step.phase == "merge_config"
     assert by["1.3.4"].refs == ("release-v1.3.4", "v1.3.4")
     assert by["1.3.5"].refs == ("v1.3.5", "release-v1.3.5")
-    assert catalogue.DEPLOY_ARGUMENTS == (
+    assert shipped.deploy.arguments == (
         "CLEAR_DATA",
         "HOST",
         "ENV",
@@ -45,14 +46,14 @@ def test_the_shipped_catalogue_holds_the_verified_facts() -> None:
         "REPLICAS",
     )
     assert "PAPERTRAIL" not in catalogue.deploy_optional_env("1.3.0")  # never checked by deploy.sh
-    assert catalogue.deploy_required_env("1.3.0") == catalogue.DEPLOY_REQUIRED_ENV_1_3_0
+    assert catalogue.deploy_required_env("1.3.0") == shipped.deploy.required_env
     assert catalogue.deploy_required_env("1.3.5")[-1] == "CONTENT_SECURITY_POLICY_WILDCARD"
     assert "NATIONAL_ID_OIDP_JWT_AUD_CLAIM" in catalogue.deploy_optional_env("1.3.4")
     assert "NATIONAL_ID_OIDP_JWT_AUD_CLAIM" not in catalogue.deploy_optional_env("1.3.5")
 
 
 def test_every_fact_cites_its_source() -> None:
-    for release in catalogue.RELEASES:
+    for release in catalogue.bundled_catalogue().releases:
         assert release.source("date"), release.version
         for fact, present in (
             ("new_required_env", release.new_required_env),
@@ -186,3 +187,34 @@ def test_an_unreadable_catalogue_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe schema")
     with pytest.raises(CatalogueError, match="cannot be read"):
         catalogue.load_catalogue(bad)
+
+
+def test_a_resume_reads_no_catalogue_before_its_first_screen(tmp_path: Path) -> None:
+    """The app's modules and a session whose target is answered: the catalogue (about 4 ms
+    to read and check) waits for the first use, after the first screen."""
+    import subprocess
+    import sys
+
+    from tasks.session.state import Session, save_session
+    from tasks.upgrade.answers import Answers
+
+    session = Session()
+    session.replace_section(Answers(target_version="1.3.4"))
+    save_session(tmp_path / "s.toml", session)
+    probe = (
+        "import sys; from pathlib import Path\n"
+        "import tui.app\n"
+        "from tasks.sections import open_session\n"
+        "from tasks.upgrade import catalogue\n"
+        "from tasks.upgrade.answers import Answers\n"
+        "session = open_session(Path(sys.argv[1]))\n"
+        "assert Answers.of(session).target_version == '1.3.4'\n"
+        "print(catalogue.bundled_catalogue.cache_info().currsize)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "s.toml")],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout.strip() == "0", done.stdout + done.stderr
+    # A new session's target is the latest release: that reads it.
+    assert Answers().target_version == catalogue.latest_version()

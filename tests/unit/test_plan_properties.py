@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.upgrade.answers import CitizenRegistration, EnvironmentId
-from tasks.upgrade.catalogue import RELEASES
+from tasks.upgrade.catalogue import bundled_catalogue
 from tasks.upgrade.plan import Applicability, build_plan
 from tasks.upgrade.versions import parse_version
 from tests.support.plan import env, full_answers
@@ -89,7 +89,7 @@ def test_migration_steps_follow_the_catalogue(answers) -> None:
     plan = build_plan(answers)
     if not plan.proceeds:
         return
-    crossed = [r for r in RELEASES if r.version in plan.crossed]
+    crossed = [r for r in bundled_catalogue().releases if r.version in plan.crossed]
     names = [m.label for r in crossed for m in r.migrations]
     for pid in ("deploy_qa", "deploy_production"):
         step = plan.step(pid, "data_migration")

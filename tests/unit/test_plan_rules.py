@@ -139,11 +139,11 @@ MIGRATIONS = {
 
 
 def test_the_catalogue_names_the_automatic_migrations_of_core() -> None:
-    for release in releases.RELEASES:
+    for release in releases.bundled_catalogue().releases:
         assert tuple(m.label for m in release.migrations) == MIGRATIONS.get(release.version, ())
         assert release.data_migration is (release.version in MIGRATIONS)
         assert all(m.source.startswith(f"core v{release.version}:") for m in release.migrations)
-    join = releases.RELEASES_BY_VERSION["1.3.3"].migrations[0]
+    join = releases.bundled_catalogue().by_version["1.3.3"].migrations[0]
     assert join.scope == "every Patient record"
 
 
@@ -210,7 +210,7 @@ def test_1_3_3_playbook_change_is_explained_not_required() -> None:
     assert "PIP_BREAK_SYSTEM_PACKAGES" in step.reason
     metabase = next(w for w in plan.warnings if w.code == "metabase_upgrade")
     assert "0.45.2.1" in metabase.message and "0.46.6.1" in metabase.message
-    assert releases.RELEASES_BY_VERSION["1.3.3"].dependency_changes == (
+    assert releases.bundled_catalogue().by_version["1.3.3"].dependency_changes == (
         "Metabase 0.45.2.1 → 0.46.6.1 (core's dashboards image)",
     )
 
@@ -254,8 +254,8 @@ MOSIP_OIDP = (
 
 
 def test_1_3_4_mentions_its_real_optional_env_vars() -> None:
-    assert releases.RELEASES_BY_VERSION["1.3.4"].optional_env == MOSIP_OIDP
-    assert releases.RELEASES_BY_VERSION["1.3.5"].removed_env == MOSIP_OIDP
+    assert releases.bundled_catalogue().by_version["1.3.4"].optional_env == MOSIP_OIDP
+    assert releases.bundled_catalogue().by_version["1.3.5"].removed_env == MOSIP_OIDP
     plan = build_plan(full_answers(current_version="1.3.3", target_version="1.3.4"))
     step = plan.step("release", "optional_env")
     assert step is not None and step.applies

@@ -63,7 +63,7 @@ def _fail(message: str) -> int:
 def run_check_env(args: argparse.Namespace) -> int:
     from tasks.errors import CrvsError
     from tasks.release.env_check import check_env_files
-    from tasks.upgrade.catalogue import RELEASES_BY_VERSION
+    from tasks.upgrade.catalogue import bundled_catalogue
     from tasks.upgrade.detect import git_checkout_problem
     from tasks.upgrade.versions import parse_version
 
@@ -74,10 +74,9 @@ def run_check_env(args: argparse.Namespace) -> int:
         target = str(parse_version(args.target))
     except ValueError as exc:
         return _fail(f"--target: {exc}")
-    if target not in RELEASES_BY_VERSION:
-        return _fail(
-            f"--target: {target} is not a known release (known: {', '.join(RELEASES_BY_VERSION)})"
-        )
+    known = bundled_catalogue().by_version
+    if target not in known:
+        return _fail(f"--target: {target} is not a known release (known: {', '.join(known)})")
     try:
         result = check_env_files(args.env_file, config, target, domain=args.domain or None)
     except CrvsError as exc:

@@ -60,7 +60,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from tasks.errors import StateFileError
     from tasks.sections import open_session
     from tasks.upgrade.answers import Answers
-    from tasks.upgrade.catalogue import LATEST
+    from tasks.upgrade.catalogue import latest_version
     from tasks.upgrade.detect import detect_current_version, git_checkout_problem
     from tasks.upgrade.headless import ASSUMPTIONS, plan_document, safest_answers, step_commands
     from tasks.upgrade.plan import Finding, build_plan
@@ -96,7 +96,7 @@ def run_plan(args: argparse.Namespace) -> int:
             "Give --state with the answer, or check the checkout."
         )
     if args.target is None:
-        target = (answers.target_version.strip() if answers else "") or LATEST.version
+        target = (answers.target_version.strip() if answers else "") or latest_version()
     extra: tuple[Finding, ...] = ()
     if answers is None:
         answers = safest_answers(current, target)
