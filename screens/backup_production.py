@@ -258,6 +258,8 @@ class BackupProductionScreen(ReleasePhaseScreen):
             await self.frame.servers_ready()
         except CrvsError:
             return
+        if not self.still_shown():
+            return
         ids = {
             "ssh_user": "backup-user",
             "ssh_host": "backup-host",

@@ -150,6 +150,12 @@ class PhaseScreen(Screen):
     def save_session(self) -> None:
         self.frame.save_session()
 
+    def still_shown(self) -> bool:
+        """Whether the app still shows this screen's widgets: a worker that waited (git,
+        the demo's servers) checks it before filling them, as the app may be quitting."""
+        # is_attached turns False once the app is exiting; is_running once it shuts down.
+        return self.is_attached and self.app.is_running
+
     async def _dispatch_message(self, message: Message) -> None:
         if isinstance(message, events.ScreenSuspend):
             self._styled_against = self._style_inputs()

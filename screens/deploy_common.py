@@ -157,6 +157,8 @@ class DeployScreen(ReleasePhaseScreen):
             await self.frame.servers_ready()
         except CrvsError:
             return
+        if not self.still_shown():
+            return
         defaults = self._defaults()
         for wid, key in (("deploy-host", "host"), ("deploy-replicas", "replicas")):
             field = self.query_one(f"#{wid}", Input)

@@ -540,18 +540,14 @@ class PrepareScreen(PhaseScreen):
 
     async def _mount_later_parts(self) -> None:
         for where, part in self.later_parts():
-            if not self._still_shown():
+            if not self.still_shown():
                 return  # the app is closing (quit right after start): nothing to finish
             await self.query_one(where).mount(part)
             # One part per turn of the loop: keys typed meanwhile are answered first.
             await asyncio.sleep(0)
-        if self._still_shown():
+        if self.still_shown():
             self.show_conditionals()
             self.refresh_derived()
-
-    def _still_shown(self) -> bool:
-        # is_attached turns False once the app is exiting; is_running once it shuts down.
-        return self.is_attached and self.app.is_running
 
     def check_paths(self) -> None:
         for field_input in self.query(Input):
@@ -772,7 +768,7 @@ class PrepareScreen(PhaseScreen):
 
     async def detect(self, config_path: str) -> None:
         found = await detect_current_version(config_path, self.journal)
-        if not self._still_shown():
+        if not self.still_shown():
             return  # quit while git answered: the form is being taken down
         if absolute_path(config_path) != self.answers.config_path:
             return  # the operator typed another path meanwhile

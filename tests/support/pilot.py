@@ -13,11 +13,17 @@ def static_text(app: App, selector: str) -> str:
 
 
 async def text_when_shown(pilot, app, selector: str, timeout: float = 20.0) -> str:
-    """The text of ``selector`` once it is on the active screen."""
+    """The text of ``selector`` once it is on the active screen and shows some (a status
+    line is mounted empty and filled from the session a moment later); after ``timeout``,
+    whatever it shows."""
     async with asyncio.timeout(timeout):
         while not app.screen.query(selector):
             await pilot.pause(0.05)
-    return str(app.screen.query_one(selector, Static).render())
+    loop = asyncio.get_running_loop()
+    until = loop.time() + timeout
+    while not (text := static_text(app, selector)).strip() and loop.time() < until:
+        await pilot.pause(0.05)
+    return text
 
 
 async def press_when_shown(pilot, app, selector: str, timeout: float = 20.0) -> None:
