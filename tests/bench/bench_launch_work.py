@@ -37,9 +37,15 @@ import threading
 from pathlib import Path
 
 import pytest
-import textual
 
-from tests.bench.bench_terminal import GOALS, HEIGHT, NOTES, WIDTH, resume_session
+from tests.bench.bench_terminal import (
+    GOALS,
+    HEIGHT,
+    NOTES,
+    WIDTH,
+    compile_bytecode,
+    resume_session,
+)
 
 FIRST_SCREEN = str(Path(__file__).with_name("first_screen.py"))
 COUNTED = re.compile(r"guest instrs:\s+([\d,]+)")
@@ -83,14 +89,7 @@ def counted(work: Path, name: str, marker: str, program: list[str], env: dict[st
 def test_bench_launch_work() -> None:
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed (./dev.sh bench installs it)")
-    # Bytecode first, as an installed crvs-migrate has it; compiling is not the launch.
-    site = Path(textual.__file__).parents[1]
-    root = NOTES.parents[2]
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0", str(site),
-         *(str(root / d) for d in ("tui", "screens", "tasks", "tests"))],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    compile_bytecode()  # compiling is not the launch
     work = Path(tempfile.mkdtemp(prefix="crvs-bench-work-"))
     try:
         state = work / "session.toml"

@@ -463,13 +463,9 @@ class Bench:
         return "\n".join(lines)
 
 
-@pytest.mark.tmux
-@pytest.mark.timeout(3600)
-def test_bench_terminal() -> None:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
-    # Bytecode first, as an installed crvs-migrate has it (pip compiles on install); with
-    # PYTHONDONTWRITEBYTECODE set nothing would cache it, and every start would compile.
+def compile_bytecode() -> None:
+    """Bytecode first, as an installed crvs-migrate has it (pip compiles on install): with
+    PYTHONDONTWRITEBYTECODE set nothing would cache it, and every start would compile."""
     site = Path(textual.__file__).parents[1]
     root = NOTES.parents[2]
     subprocess.run(
@@ -477,6 +473,14 @@ def test_bench_terminal() -> None:
          *(str(root / d) for d in ("tui", "screens", "tasks", "tests"))],
         check=True, capture_output=True,
     )  # fmt: skip
+
+
+@pytest.mark.tmux
+@pytest.mark.timeout(3600)
+def test_bench_terminal() -> None:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    compile_bytecode()
     load_before = os.getloadavg()
     busy_before = busy_jiffies()
     work = Path(tempfile.mkdtemp(prefix="crvs-bench-terminal-"))
