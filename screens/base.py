@@ -118,7 +118,8 @@ class PhaseScreen(Screen):
 
     VIEW_ID: ClassVar[str] = ""
 
-    # Also when a body takes the focus on its first show.
+    # A focus move repaints the two widgets it concerns, a body taking the focus on its
+    # first show included.
     focused: Reactive[Widget | None] = quiet_focus()
 
     def __init__(self, view_id: str | None = None, **kwargs: Any) -> None:
