@@ -534,9 +534,10 @@ class PrepareScreen(PhaseScreen):
     @property
     def form_complete(self) -> bool:
         """Every part of the form is mounted."""
-        return self._form is not None and self._form.done()
+        return self._parts_mounted
 
     _form: asyncio.Future[None] | None = None
+    _parts_mounted = False
 
     async def _mount_later_parts(self) -> None:
         for where, part in self.later_parts():
@@ -546,6 +547,9 @@ class PrepareScreen(PhaseScreen):
             # One part per turn of the loop: keys typed meanwhile are answered first.
             await asyncio.sleep(0)
         if self.still_shown():
+            # Complete now, not when this coroutine returns: what depends on the whole
+            # form (the conditional parts, the summary at its end) is shown here.
+            self._parts_mounted = True
             self.show_conditionals()
             self.refresh_derived()
 

@@ -10,12 +10,13 @@ from textual.widgets import Input, Static
 from tasks.servers.health import HealthRecord
 from tasks.servers.resources import NodeResources
 from tasks.session.phases import PhaseStatus
+from tasks.session.state import Session
 from tasks.units import GIB
 from tasks.upgrade.answers import Answers, CitizenRegistration, EnvironmentId
 from tasks.upgrade.plan import load_plan
 from tests.support.app import make_app
 from tests.support.pilot import started
-from tests.support.plan import detection_done, make_checkout
+from tests.support.plan import detection_done, full_answers, make_checkout
 
 SIZE = (80, 24)
 
@@ -216,6 +217,21 @@ async def test_answers_survive_an_app_restart(tmp_path: Path) -> None:
         assert app.session.phase("prepare").status is PhaseStatus.IN_PROGRESS
         # Restoring is not answering: nothing changed in the saved answers.
         assert Answers.of(app.session).integrations_list == "DHIS2, MOSIP"
+
+
+async def test_a_complete_form_says_so_as_soon_as_all_its_parts_are_mounted(
+    tmp_path: Path,
+) -> None:
+    # Not only once a detection ends after the last part: none may, or it may end first.
+    checkouts(tmp_path)
+    session = Session()
+    session.replace_section(full_answers(config_path="config", core_path="core"))
+    session.phase("prepare").finish()
+    app = make_app(tmp_path / "state.toml", session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)  # Prepare's whole form is mounted; its detection may still run
+        summary = app.screen.query_one("#form-summary", Static)
+        assert str(summary.content) == "✓ All answered. Make the plan when you are ready."
 
 
 async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path: Path) -> None:
