@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.compose import compose
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -89,22 +89,24 @@ class PhaseHeading(StatusText):
 
 
 class PhaseBody(Vertical):
-    """What a phase shows under its heading, composed and mounted once the screen's first
-    frame is drawn (``PhaseScreen.on_screen_resume``).
+    """The right of the frame: the heading, then what the phase shows under it, composed
+    and mounted once the screen's first frame is drawn (``PhaseScreen.on_screen_resume``).
 
     A key switches to a phase: its sidebar, heading and keys are on screen at once, and
-    the body follows a frame later, instead of the operator waiting for all of it. Keys
+    the rest follows a frame later, instead of the operator waiting for all of it. Keys
     pressed meanwhile wait for the body (``tui.held_keys``).
     """
 
     DEFAULT_CSS = """
     PhaseBody {
+        width: 1fr;
         height: 1fr;
+        padding: 0 1;
     }
     """
 
-    def __init__(self, make: Callable[[], ComposeResult]) -> None:
-        super().__init__(id="phase-body")
+    def __init__(self, heading: PhaseHeading, make: Callable[[], ComposeResult]) -> None:
+        super().__init__(heading, id="body")
         self._make: Callable[[], ComposeResult] | None = make
 
     async def mount_later(self) -> None:
@@ -205,12 +207,11 @@ class PhaseScreen(Screen):
         self.update_classes({name: name == chosen for _, name in breakpoints})
 
     def compose(self) -> ComposeResult:
+        # Few layers: the compositor draws every widget's whole region, a container's
+        # under its children too (a first visit draws each of them once).
         yield Header()
-        with Horizontal(id="frame"):
-            yield PhaseSidebar(self.session, self.view_id)
-            with Vertical(id="body"):
-                yield PhaseHeading(self.view_id, self.session)
-                yield PhaseBody(self.compose_body)
+        yield PhaseSidebar(self.session, self.view_id)
+        yield PhaseBody(PhaseHeading(self.view_id, self.session), self.compose_body)
         yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
