@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -120,12 +121,18 @@ class CrvsMigrateApp(App[int]):
         # A key pressed in the moment between a phase's first frame and its body waits
         # for the body, rather than meeting a screen without the widget it is meant for.
         if isinstance(event, events.Key) and not event.is_forwarded:
-            self.views.input_seen()
+            self.views.input_seen(typing=event.is_printable and self._typing_into_a_field())
             if self.held_keys.holds(event):
                 return
         elif isinstance(event, events.MouseDown):
             self.views.input_seen()
         await super().on_event(event)
+
+    def _typing_into_a_field(self) -> bool:
+        # No field can have the focus before Input's module is imported: it is not
+        # imported for this (the first key of a launch would wait for it).
+        fields = sys.modules.get("textual.widgets._input")
+        return fields is not None and isinstance(self.focused, fields.Input)
 
     def body_mounted(self) -> None:
         self.held_keys.release()
@@ -207,7 +214,6 @@ class CrvsMigrateApp(App[int]):
         if not self._build_ahead:
             await self.views.import_ahead()
             return
-        await self.views.import_screens()
         if not await self.views.build_ahead(lambda: self.closing):
             return  # the app is closing
         await self.views.import_help()

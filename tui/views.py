@@ -17,15 +17,19 @@ work (a detection, a check of the nodes) that is the operator's to start.
 Help is made on first use and kept. Its module and the Markdown renderer it needs, and
 the modules of the phases and views, are imported in a thread once the first screen is
 drawn: not at start-up (help's imports Textual's TextArea and DataTable: 15 ms of every
-launch), nor on the first ``?`` or the first visit. When frames are built ahead, the
-phases' modules and frames come first and help's imports after them: a key pressed in
-the first moments goes to a phase far more often than to help.
+launch), nor on the first ``?`` or the first visit. Each import starts in a quiet moment,
+as each build does: the thread shares the interpreter with the app's loop, and a key
+handled while it imports takes about twice as long. When frames are built ahead, each
+phase's module is imported just before its frame is built (the nearest phases are ready
+soonest), and help's imports come after them: a key pressed in the first moments goes
+to a phase far more often than to help.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -39,19 +43,29 @@ if TYPE_CHECKING:
     from textual.app import App
 
 HELP = "help"
+# Help's imports: rich.markdown (with markdown-it under it, a tenth of a second), then
+# help's own module.
+HELP_MODULES = ("rich.markdown", "screens.help")
 # A frame is built only once no key or click has come for this long: typing and
-# navigating go first, and a key arriving meets at most one build (about 25 ms).
+# navigating go first, and a key arriving meets at most one build (25-40 ms). While
+# text is typed into a field the pause must be longer: a typist's keys come about a
+# tenth of a second apart, and a build in each gap would hold every next key.
 QUIET_S = 0.1
+TYPING_QUIET_S = 0.4
 
 
 class Views:
     def __init__(self, app: App) -> None:
         self.app = app
         self._input_at = 0.0
+        # How long a quiet moment after the last key or click is (QUIET_S, TYPING_QUIET_S).
+        self.quiet_s = QUIET_S
 
-    def input_seen(self) -> None:
-        """A key or a click has come (building ahead waits for a quiet moment)."""
+    def input_seen(self, typing: bool = False) -> None:
+        """A key or a click has come (building ahead waits for a quiet moment); ``typing``:
+        a key into a text field."""
         self._input_at = time.monotonic()
+        self.quiet_s = TYPING_QUIET_S if typing else QUIET_S
 
     def screen(self, view_id: str) -> PhaseScreen:
         """The screen of ``view_id``, made now if it was never shown."""
@@ -105,16 +119,36 @@ class Views:
         await self.import_screens()
 
     async def import_help(self) -> None:
-        """Help's module and rich.markdown (with markdown-it under it, a tenth of a
-        second), imported off the app's loop: the first ``?`` finds them loaded."""
-        for module in ("rich.markdown", "screens.help"):
-            await asyncio.to_thread(importlib.import_module, module)
+        """Help's module and rich.markdown, imported off the app's loop: the first ``?``
+        finds them loaded."""
+        for module in HELP_MODULES:
+            await self._import_when_quiet(module)
 
     async def import_screens(self) -> None:
         """Every phase's and view's module (up to 12 ms each), imported off the app's
         loop in the order their frames are built."""
         for module in screen_modules(self.build_order(self._current())):
-            await asyncio.to_thread(importlib.import_module, module)
+            await self._import_when_quiet(module)
+
+    def quiet_in(self) -> float:
+        """Seconds until building ahead may go on (0 in a quiet moment)."""
+        return max(0.0, self._input_at + self.quiet_s - time.monotonic())
+
+    async def _when_quiet(self) -> None:
+        """In a quiet moment (``QUIET_S`` after the last key or click, ``TYPING_QUIET_S``
+        while typing into a field), once what came in meanwhile has gone first."""
+        while (wait := self.quiet_in()) > 0:
+            await asyncio.sleep(wait)
+        await asyncio.sleep(0)
+
+    async def _import_when_quiet(self, module: str) -> None:
+        """``module`` imported in a thread, started in a quiet moment. The thread shares
+        the interpreter with the app's loop: a key handled while it imports takes about
+        twice as long, so an import never starts while keys are coming."""
+        if module in sys.modules:
+            return
+        await self._when_quiet()
+        await asyncio.to_thread(importlib.import_module, module)
 
     def _current(self) -> str | None:
         screen = self.app.screen
@@ -133,13 +167,16 @@ class Views:
         when all are built (False if the app began to close)."""
         app = self.app
         for view_id in self.build_order(self._current()):
-            while (wait := self._input_at + QUIET_S - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
-            await asyncio.sleep(0)  # what came in meanwhile goes first
+            if app.is_screen_installed(view_id):
+                continue
+            # Each module just before its frame: the nearest frames are ready soonest.
+            (module,) = screen_modules([view_id])
+            await self._import_when_quiet(module)
+            await self._when_quiet()
             if closing():
                 return False
             if app.is_screen_installed(view_id):
-                continue
+                continue  # shown meanwhile
             screen = self.screen(view_id)
             # What push_screen does to show a screen, without showing it: its CSS read,
             # then it is registered and its widgets composed and mounted (Textual has no

@@ -140,9 +140,9 @@ async def test_building_stops_at_the_first_frame_once_the_app_is_closing(tmp_pat
         asked: list[bool] = []
 
         def closing() -> bool:
-            # Open for the shown phase (already built) and the next one, closing after.
+            # Asked before each frame not built yet: open for the first, closing after.
             asked.append(True)
-            return len(asked) > 2
+            return len(asked) > 1
 
         assert await app.views.build_ahead(closing) is False
         built = [v for v in EVERY_VIEW if app.is_screen_installed(v)]
@@ -156,3 +156,22 @@ def test_the_phases_nearest_the_current_one_are_built_first() -> None:
     assert order[:5] == ["verify_local", "release", "merge_config", "deploy_qa", "update_core"]
     assert sorted(order) == sorted(EVERY_VIEW)
     assert Views(None).build_order(None)[:2] == ["prepare", "plan"]  # type: ignore[arg-type]
+
+
+async def test_typing_into_a_field_holds_the_building_longer_than_other_keys(tmp_path):
+    from tui.views import QUIET_S, TYPING_QUIET_S
+
+    app = make_app(tmp_path / "s.toml", view="prepare")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app_phase_shown(app)
+        field = app.screen.query_one("#config_path", Input)
+        field.focus()
+        await pilot.pause()
+        await pilot.press("x")
+        assert app.views.quiet_s == TYPING_QUIET_S > QUIET_S
+        await pilot.press("tab")  # not typing: a key elsewhere holds it the usual time
+        assert app.views.quiet_s == QUIET_S
+        app.screen.query_one("#sidebar").focus()
+        await pilot.pause()
+        await pilot.press("j")  # a letter, but a key for the list, not text for a field
+        assert app.views.quiet_s == QUIET_S
