@@ -53,6 +53,26 @@ async def test_keys_pressed_before_the_body_reach_it_in_order(tmp_path):
         assert prepare.focused is field
 
 
+async def test_keys_typed_after_a_tab_reach_the_field_it_moves_to(tmp_path):
+    # The body is there long since: nothing waits for it. A burst read from the terminal
+    # in one go (a fast typist, a slow link) is a Tab and letters queued together; the
+    # Tab moves the focus only once it has bubbled up to the screen's binding.
+    app = make_app(tmp_path / "s.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        prepare = app.screen
+        assert isinstance(prepare, PhaseScreen) and prepare.view_id == "prepare"
+        await prepare.body_shown()
+        await prepare.form_ready()  # type: ignore[attr-defined]
+        sidebar = prepare.query_one("#sidebar", OptionList)
+        sidebar.focus()
+        await pilot.pause()
+        for key, character in (("tab", None), ("s", "s"), ("r", "r"), ("v", "v")):
+            app.post_message(events.Key(key, character))
+        field = prepare.query_one("#config_path", Input)
+        await until(pilot, lambda: field.value == "srv", timeout=10)
+        assert prepare.focused is field
+
+
 async def test_a_body_that_never_comes_does_not_hold_the_keys_for_ever(tmp_path, monkeypatch):
     async def never(self) -> None:
         """The body's mount is never started (as for a screen left before its frame)."""
