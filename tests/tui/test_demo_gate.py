@@ -150,6 +150,7 @@ async def test_demo_phases_7_to_9_from_the_app(tmp_path: Path) -> None:
         await press_when_shown(pilot, app, "#to-production")
 
         assert app.screen.view_id == "deploy_production"
+        await app.screen.body_shown()  # a first visit: the body comes a frame later
         app.screen.query_one("#deploy-config-version", Input).value = "v1.3.5"
         await pilot.pause()
         await press_when_shown(pilot, app, "#deploy-run")

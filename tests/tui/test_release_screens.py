@@ -126,6 +126,7 @@ async def test_gate_screen_locked_until_every_condition_holds(tmp_path: Path) ->
         assert not app.screen.query_one("#to-production", Button).disabled
         await press_when_shown(pilot, app, "#to-production")
         assert app.screen.view_id == "deploy_production"
+        await app.screen.body_shown()  # a first visit: the body comes a frame later
         assert not app.screen.query_one("#deploy-run", Button).disabled
 
     # Saved, and the saved state loads (its evidence holds).
@@ -142,6 +143,7 @@ async def test_production_locked_when_reached_by_palette_or_number_key(tmp_path:
         app.action_navigate("deploy_production")  # what the palette's "Go to" calls
         await pilot.pause()
         assert app.screen.view_id == "deploy_production"
+        await app.screen.body_shown()
         assert "LOCKED" in static_text(app, "#gate-lock")
         assert app.screen.query_one("#deploy-run", Button).disabled
         assert app.screen.query_one("#deploy-recorded", Button).disabled
