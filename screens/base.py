@@ -22,12 +22,12 @@ from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Header
 
 from screens.frame import Frame
 from screens.widgets.keys import KeyBar
 from screens.widgets.sidebar import PhaseSidebar
 from screens.widgets.status_text import StatusText
+from screens.widgets.title_bar import TitleBar
 from tasks.errors import CrvsError
 from tasks.session.phases import PHASES_BY_ID, VIEWS_BY_ID, PhaseStatus, StepStatus
 
@@ -209,7 +209,7 @@ class PhaseScreen(Screen):
     def compose(self) -> ComposeResult:
         # Few layers: the compositor draws every widget's whole region, a container's
         # under its children too (a first visit draws each of them once).
-        yield Header()
+        yield TitleBar()
         yield PhaseSidebar(self.session, self.view_id)
         yield PhaseBody(PhaseHeading(self.view_id, self.session), self.compose_body)
         yield KeyBar()

@@ -1,6 +1,7 @@
 """Widgets shared by the screens, grouped by what they show.
 
 sidebar      PhaseSidebar: the phases and views with their status
+title_bar    TitleBar: the palette's icon and the screen's title, at the top
 keys         KeyBar: the keys of the screen, at the bottom
 output_pane  OutputPane: a command's live output, elapsed time and exit code
 node_table   NodeTable: one row per server with its health
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from screens.widgets.output_pane import OutputPane
     from screens.widgets.sidebar import PhaseSidebar
     from screens.widgets.status_text import StatusText
+    from screens.widgets.title_bar import TitleBar
 
 _HOMES = {
     "AnswerButton": "form",
@@ -34,6 +36,7 @@ _HOMES = {
     "OutputPane": "output_pane",
     "PhaseSidebar": "sidebar",
     "StatusText": "status_text",
+    "TitleBar": "title_bar",
 }
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "ProblemValidator",
     "StatusText",
     "TickBox",
+    "TitleBar",
 ]
 
 

@@ -75,6 +75,36 @@ async def test_command_palette_goes_to_a_phase_and_to_health(tmp_path):
         assert app.current_view == "health"
 
 
+async def test_the_title_bar_names_the_screen_and_its_icon_opens_the_palette(tmp_path):
+    from textual.command import CommandPalette
+
+    from screens.widgets.title_bar import PALETTE_TOOLTIP, TitleBar
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        bar = app.screen.query_one(TitleBar)
+        line = str(bar.render())
+        assert len(line) == 100 and line.startswith(" ⭘ ")
+        assert line.rstrip().endswith("crvs-migrate — Prepare")
+        # The title centred between the icon's cell and the clock's space, as Header has it.
+        room = 100 - 8 - 10
+        assert line.index("crvs-migrate") == 8 + (room - len("crvs-migrate — Prepare")) // 2
+        app.title = "crvs-migrate · READ-ONLY"
+        await pilot.pause()
+        assert "crvs-migrate · READ-ONLY — Prepare" in str(bar.render())
+        await pilot.hover(TitleBar, offset=(50, 0))
+        assert bar.tooltip is None
+        await pilot.click(TitleBar, offset=(50, 0))  # the title: nothing opens
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.hover(TitleBar, offset=(1, 0))
+        assert bar.tooltip == PALETTE_TOOLTIP
+        await pilot.click(TitleBar, offset=(1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+
+
 async def test_session_resumes_where_the_operator_was(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
