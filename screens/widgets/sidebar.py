@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import ClassVar
+
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.style import Style
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -57,6 +64,50 @@ class PhaseSidebar(OptionList):
         self.short_titles = self._narrow()
         super().__init__(*self._phase_options(), id="sidebar")
         self.current = current
+
+    # Drawing the sidebar is most of a phase's first visit: every phase and view has one,
+    # and Textual's OptionList caches what it drew per list. What is drawn the same for
+    # all of them (an option's line in a given state) is kept for all (the state is in
+    # the key: the option's text and index, the style of its state, the width).
+    _drawn: ClassVar[LRUCache[tuple[object, ...], list[Strip]]] = LRUCache(256)
+    # While the lines are drawn the list of lines is known fresh: OptionList checks it
+    # again (the content region, the virtual size) for every line it draws.
+    _lines_fresh = False
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._update_lines()
+        self._lines_fresh = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._lines_fresh = False
+
+    @property
+    def _lines(self) -> Sequence[tuple[int, int]]:
+        if self._lines_fresh:
+            return self._line_cache.lines
+        return super()._lines
+
+    def _get_option_render(self, option: Option, style: Style) -> list[Strip]:
+        prompt = option.prompt
+        if not isinstance(prompt, Text):
+            return super()._get_option_render(option, style)
+        key = (
+            option.id,
+            self._option_to_index[option],
+            prompt.plain,
+            tuple(prompt.spans),
+            prompt.style,
+            option._divider,
+            style,
+            self.get_component_styles("option-list--option").padding,
+            self.scrollable_content_region.width,
+        )
+        strips = self._drawn.get(key)
+        if strips is None:
+            strips = super()._get_option_render(option, style)
+            self._drawn[key] = strips
+        return strips
 
     def _phase_options(self) -> list[Option | None]:
         options: list[Option | None] = []

@@ -175,3 +175,37 @@ async def test_typing_into_a_field_holds_the_building_longer_than_other_keys(tmp
         await pilot.pause()
         await pilot.press("j")  # a letter, but a key for the list, not text for a field
         assert app.views.quiet_s == QUIET_S
+
+
+def _sidebar_rows(app) -> dict[str, tuple[str, object]]:
+    """Each phase's line in the sidebar as drawn on screen: its text and the background
+    under its title."""
+    rows = {}
+    for strip in app.screen._compositor.render_strips():
+        text = strip.text
+        for p in PHASES:
+            if f" {p.number} " in text[:8] and p.short[:6] in text:
+                segment = next(seg for seg in strip if p.short[:3] in seg.text)
+                rows[p.id] = (text[:34], segment.style.bgcolor if segment.style else None)
+    return rows
+
+
+async def test_every_sidebar_draws_its_own_highlight_and_the_statuses_of_the_moment(tmp_path):
+    # The sidebars of all screens share what they drew: none may show another's
+    # highlight, or a status as it was.
+    app = make_app(tmp_path / "s.toml", view="update_core", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await built_ahead(pilot)
+        before = _sidebar_rows(app)
+        assert "○" in before["merge_config"][0]
+        app.session.phase("merge_config").start()
+        app.save_session()
+        for view_id in ("merge_config", "verify_local", "update_core"):
+            app.action_navigate(view_id)
+            await until(pilot, lambda view_id=view_id: app.current_view == view_id)
+            await app.screen.body_shown()
+            await pilot.pause()
+            rows = _sidebar_rows(app)
+            assert PhaseStatus.IN_PROGRESS.glyph in rows["merge_config"][0], view_id
+            highlighted = {phase for phase, (_, bg) in rows.items() if bg != rows["plan"][1]}
+            assert highlighted == {view_id}, (view_id, rows)
