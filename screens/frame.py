@@ -25,6 +25,9 @@ class Frame(Protocol):
     def save_session(self) -> None:
         """Persist the session atomically and show status changes in the sidebar."""
 
+    def save_session_soon(self) -> None:
+        """Save once the next frame is drawn (what was typed shows first)."""
+
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown (a modal with the error's title)."""
 

@@ -594,7 +594,7 @@ class PrepareScreen(PhaseScreen):
         name = sanitize(event.value).strip()
         if name != self.session.installation:
             self.session.installation = name
-            self.save_session()
+            self.frame.save_session_soon()
 
     def store_input(self, field_id: str, value: str, result: ValidationResult | None) -> None:
         a = self.answers
@@ -693,7 +693,8 @@ class PrepareScreen(PhaseScreen):
         elif record.status is PhaseStatus.DONE and not a.complete:
             record.reopen()
         self.refresh_derived()
-        self.save_session()
+        # Saved on every change, once what was typed is on screen.
+        self.frame.save_session_soon()
         if record.status is not status_before:
             self.query_one(PhaseHeading).refresh_heading(self.session)
 

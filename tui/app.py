@@ -116,6 +116,8 @@ class CrvsMigrateApp(App[int]):
         self.held_keys = HeldKeys(self)
         # Where the operator is, not yet written (it is saved once the screen is shown).
         self._view_unsaved = False
+        # Changes not yet written (save_session_soon: written once the frame is drawn).
+        self._save_soon = False
 
     async def on_event(self, event: events.Event) -> None:
         # A key pressed in the moment between a phase's first frame and its body waits
@@ -366,6 +368,7 @@ class CrvsMigrateApp(App[int]):
             raise CrvsError("The demo cluster did not start.", "Demo cluster") from None
 
     async def on_unmount(self) -> None:
+        self._save_waiting()
         self._save_view()
         if self.demo_cluster is not None:
             await self.demo_cluster.stop()
@@ -421,10 +424,23 @@ class CrvsMigrateApp(App[int]):
         if shown is not None and shown.is_attached:
             shown.refresh_frame()
 
+    def save_session_soon(self) -> None:
+        """Save once the next frame is drawn: what a key changed shows first, and the
+        write (with its fsync, 5-20 ms on a slow disk) comes after it; changes before
+        then are written together. Quitting writes what is still waiting."""
+        if not self._save_soon:
+            self._save_soon = True
+            self.call_after_refresh(self._save_waiting)
+
+    def _save_waiting(self) -> None:
+        if self._save_soon:
+            self.save_session()
+
     def _write_session(self) -> bool:
         if self.state_error is not None or self.workspace.read_only:
             return False  # never write over a file we could not read, or another's session
         self._view_unsaved = False
+        self._save_soon = False
         try:
             self.workspace.save(self.session)
         except StorageError as exc:

@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 from tasks.servers.health import HealthRecord
 from tasks.servers.resources import NodeResources
 from tasks.session.phases import PhaseStatus
-from tasks.session.state import Session
+from tasks.session.state import Session, load_session
 from tasks.units import GIB
 from tasks.upgrade.answers import Answers, CitizenRegistration, EnvironmentId
 from tasks.upgrade.plan import load_plan
@@ -232,6 +232,23 @@ async def test_a_complete_form_says_so_as_soon_as_all_its_parts_are_mounted(
         await started(pilot)  # Prepare's whole form is mounted; its detection may still run
         summary = app.screen.query_one("#form-summary", Static)
         assert str(summary.content) == "✓ All answered. Make the plan when you are ready."
+
+
+async def test_an_answer_typed_just_before_quitting_is_saved(tmp_path: Path) -> None:
+    # Answers are written once the frame showing them is drawn; quitting before that
+    # frame writes what is still waiting.
+    checkouts(tmp_path)
+    state = tmp_path / "state.toml"
+    app = make_app(state)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        app.screen.query_one("#config_path", Input).focus()
+        await pilot.press(*"config")
+        assert Answers.of(load_session(state)).config_path == str(tmp_path / "config")
+        app.session.installation = "Farajaland QA"
+        app.save_session_soon()
+        app.exit()  # in the same turn: no frame is drawn in between
+    assert load_session(state).installation == "Farajaland QA"
 
 
 async def test_current_version_detected_from_a_real_git_repo_with_tags(tmp_path: Path) -> None:
