@@ -6,9 +6,9 @@ the body (Tab to its first field, Enter on the step list, a screen's own key), s
 waits, with every key after it. Once the body is there they are handled one by one,
 each once the last has been handled on its whole way up the widgets (a Tab moves the
 focus before the letters typed after it arrive), so nothing typed is lost or reordered.
-Every other key is handled at once, and the keys that come before it has had its effect
-wait for it the same way: while the app is busy (building frames ahead, on a slow jump
-host) a Tab and the letters typed after it are a few turns of the loop apart.
+Any other key is handled at once, and the keys that follow it wait the same way until it
+has had its effect: while the app is busy (building frames ahead, on a slow jump host) a
+Tab and the letters typed after it are a few turns of the loop apart.
 """
 
 from __future__ import annotations
