@@ -114,8 +114,6 @@ class CrvsMigrateApp(App[int]):
         # (``Views.build_ahead``); a test asks when it is what it tests.
         self._build_ahead = build_ahead
         self.held_keys = HeldKeys(self)
-        # Where the operator is, not yet written (it is saved once the screen is shown).
-        self._view_unsaved = False
         # Changes not yet written (save_session_soon: written once the frame is drawn).
         self._save_soon = False
 
@@ -369,7 +367,6 @@ class CrvsMigrateApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._save_waiting()
-        self._save_view()
         if self.demo_cluster is not None:
             await self.demo_cluster.stop()
 
@@ -439,7 +436,6 @@ class CrvsMigrateApp(App[int]):
     def _write_session(self) -> bool:
         if self.state_error is not None or self.workspace.read_only:
             return False  # never write over a file we could not read, or another's session
-        self._view_unsaved = False
         self._save_soon = False
         try:
             self.workspace.save(self.session)
@@ -447,11 +443,6 @@ class CrvsMigrateApp(App[int]):
             self.show_storage_error(exc, can_retry=True, can_continue=False)
             return False
         return True
-
-    def _save_view(self) -> None:
-        """Where the operator is: written after the screen is shown, not before."""
-        if self._view_unsaved:
-            self._write_session()
 
     def show_error(self, error: CrvsError) -> None:
         """The one place errors are shown; a file that cannot be written gets its own screen."""
@@ -492,10 +483,10 @@ class CrvsMigrateApp(App[int]):
             return  # its screen is shown: answer it first, the session is not saved
         self.show_view(view_id)
         if self.session.current_view != view_id and self.current_view == view_id:
-            # Opening a phase is not starting it: the phase's own steps do that.
+            # Opening a phase is not starting it: the phase's own steps do that. Where
+            # the operator is, is written once the screen is shown, not before.
             self.session.current_view = view_id
-            self._view_unsaved = True
-            self.call_after_refresh(self._save_view)
+            self.save_session_soon()
 
     @property
     def phase_screen(self) -> PhaseScreen | None:
