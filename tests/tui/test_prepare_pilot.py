@@ -234,7 +234,9 @@ async def test_a_complete_form_says_so_as_soon_as_all_its_parts_are_mounted(
         assert str(summary.content) == "✓ All answered. Make the plan when you are ready."
 
 
-async def test_an_answer_typed_just_before_quitting_is_saved(tmp_path: Path) -> None:
+async def test_answers_are_written_after_their_frame_and_on_quit_if_still_waiting(
+    tmp_path: Path,
+) -> None:
     # Answers are written once the frame showing them is drawn; quitting before that
     # frame writes what is still waiting.
     checkouts(tmp_path)
