@@ -287,8 +287,9 @@ class ReportScreen(ReleasePhaseScreen):
                 "The report could not be written",
             ) from exc
         self.last_export = out
-        # The palette may call this before the screen is composed: shown on mount then.
-        if self.is_mounted:
+        # The palette may call this before the body is mounted (a first visit, or a frame
+        # built ahead): the body shows the paths when it is.
+        if self.body_ready:
             self._show_paths()
         self.notify(f"Report written to {out.html.parent}", title="Report exported")
         return out

@@ -10,7 +10,7 @@ from screens.base import PhaseScreen
 from screens.widgets.sidebar import PhaseSidebar
 from tasks.session.phases import PHASES, VIEWS, PhaseStatus
 from tests.support.app import make_app
-from tests.support.pilot import app_phase_shown, until
+from tests.support.pilot import app_phase_shown, static_text, until
 
 EVERY_VIEW = [p.id for p in PHASES] + [v.id for v in VIEWS]
 
@@ -175,6 +175,24 @@ async def test_typing_into_a_field_holds_the_building_longer_than_other_keys(tmp
         await pilot.pause()
         await pilot.press("j")  # a letter, but a key for the list, not text for a field
         assert app.views.quiet_s == QUIET_S
+
+
+async def test_the_palettes_export_reaches_a_report_frame_built_ahead(tmp_path):
+    # The report's frame is built, its body not mounted yet: the export must not look
+    # for the body's lines (it did: the app crashed), and shows them once they are there.
+    app = make_app(tmp_path / "s.toml", view="update_core", build_ahead=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await built_ahead(pilot)
+        assert not app.get_screen("report").body_ready
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Export report", "enter")
+        await until(pilot, lambda: app.current_view == "report")
+        await app.screen.body_shown()
+        await pilot.pause()
+        out = app.screen.last_export
+        assert out is not None and out.html.is_file()
+        assert "Report written" in static_text(app, "#report-paths")
+        assert str(out.html) in static_text(app, "#report-paths")
 
 
 def _sidebar_rows(app) -> dict[str, tuple[str, object]]:
