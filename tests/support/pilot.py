@@ -33,14 +33,26 @@ async def press_when_shown(pilot, app, selector: str, timeout: float = 20.0) -> 
             await pilot.pause(0.05)
     button = app.screen.query_one(selector, Button)
     assert not button.disabled, selector
+    before = app.screen
     button.press()
     await pilot.pause()
+    await _body_if_new(app, before)
     if selector in ("#confirm", "#trust-yes"):
         # The modal closes and its callback runs: wait until it is gone.
         async with asyncio.timeout(timeout):
             while app.screen.query(selector):
                 await pilot.pause(0.05)
         await pilot.pause()
+
+
+async def _body_if_new(app: App, before: object) -> None:
+    """A button that led to another phase: its body, a frame after its first show."""
+    from screens.base import PhaseScreen
+
+    shown = app.screen
+    if shown is not before and isinstance(shown, PhaseScreen):
+        async with asyncio.timeout(20):
+            await shown.body_shown()
 
 
 def screen_lines(app: App) -> list[str]:

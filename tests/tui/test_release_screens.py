@@ -165,6 +165,7 @@ async def test_export_report_from_the_palette_command(tmp_path: Path) -> None:
         app.action_export_report()
         await pilot.pause()
         assert app.screen.view_id == "report"
+        await app.screen.body_shown()  # a first visit: the body comes a frame later
         paths = static_text(app, "#report-paths")
         assert "Report written" in paths
         out = app.screen.last_export
