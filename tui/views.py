@@ -8,9 +8,11 @@ every update for 50 ms and parses the whole stylesheet again for each new mode: 
 quarter of a second per first visit.)
 
 While the operator reads the first screen, the frame (header, sidebar, heading, keys) of
-every other phase and view is made and mounted, hidden, one at a time whenever no key
-or click has come for a moment (``build_ahead``, asked by the CLI). A first visit then
-only lays out and draws a screen already built (figures: README). Bodies are still
+every other phase and view is made, mounted, laid out and drawn, hidden, one step at a
+time whenever no key or click has come for a moment (``build_ahead``, asked by the CLI).
+A first visit then only puts together lines its widgets have drawn already, and draws
+again only what changed since (a status, the theme, the terminal's size; figures:
+README). Bodies are still
 mounted when their phase is first shown: they read the session then, and some start
 work (a detection, a check of the nodes) that is the operator's to start.
 
@@ -32,6 +34,8 @@ import importlib
 import sys
 import time
 from typing import TYPE_CHECKING
+
+from textual.geometry import Size
 
 from screens.base import PhaseScreen
 from screens.registry import make_screen, screen_modules
@@ -184,4 +188,29 @@ class Views:
             app._load_screen_css(screen)
             _, mounted = app._get_screen(screen)
             await mounted
+            await self._draw_hidden(screen, closing)
         return True
+
+    async def _draw_hidden(self, screen: PhaseScreen, closing: Callable[[], bool]) -> None:
+        """Lay a hidden frame out at the terminal's size, then, in the next quiet moment,
+        draw its widgets once into their own caches: a first visit then only composes
+        lines already drawn (the sidebar, the keys and the heading are most of it)."""
+        app = self.app
+        await self._when_quiet()
+        if closing() or screen is app.screen:
+            return
+        size = app.size
+        screen._refresh_layout(size)  # not the screen on top: laid out, not displayed
+        # The layout told each widget its size (a list clears what it drew on a resize):
+        # those messages are handled before anything is drawn.
+        for _ in range(50):
+            if all(w._message_queue.empty() for w in screen.walk_children(with_self=True)):
+                break
+            await asyncio.sleep(0)
+        await self._when_quiet()
+        if closing() or screen is app.screen or app.size != size:
+            return
+        screen._compositor.render_update(full=True)
+        # Shown, the screen lays itself out again at once (it would otherwise wait for
+        # its refresh timer, a frame later): same regions, so nothing is drawn twice.
+        screen._size = Size(0, 0)

@@ -105,6 +105,50 @@ async def test_a_frame_built_ahead_takes_a_theme_and_a_size_changed_since(tmp_pa
         assert verify.query_one("#sidebar", PhaseSidebar).short_titles
 
 
+def _drawn(app) -> list[list[tuple[str, object]]]:
+    """The screen as drawn: every cell's text and style, row by row."""
+    return [
+        [(seg.text, seg.style) for seg in strip] for strip in app.screen._compositor.render_strips()
+    ]
+
+
+async def _first_visit_after_changes(app, pilot, size: tuple[int, int]):
+    app.theme = "textual-light"
+    app.session.phase("release").start()  # the sidebar of every frame shows it
+    app.save_session()
+    if size != app.size:
+        await pilot.resize_terminal(*size)
+    await pilot.pause()
+    app.action_navigate("deploy_qa")
+    await until(pilot, lambda: app.current_view == "deploy_qa")
+    await app.screen.body_shown()
+    await pilot.pause()
+    return _drawn(app)
+
+
+async def test_a_frame_drawn_ahead_shows_what_a_frame_made_on_the_visit_shows(tmp_path):
+    # Hidden frames are drawn ahead into their widgets' caches: a theme, a status or a
+    # size changed since must still be drawn as a screen made on the spot draws it.
+    for size in ((120, 40), (80, 24)):
+        drawn = []
+        for ahead in (True, False):
+            app = make_app(
+                tmp_path / f"{ahead}-{size[0]}.toml", view="update_core", build_ahead=ahead
+            )
+            async with app.run_test(size=(120, 40)) as pilot:
+                if ahead:
+                    await built_ahead(pilot)
+                    sidebar = app.get_screen("deploy_qa").query_one("#sidebar")
+                    await until(pilot, lambda s=sidebar: bool(s._styles_cache._cache))
+                else:
+                    await app_phase_shown(app)
+                drawn.append(await _first_visit_after_changes(app, pilot, size))
+        ahead_rows, made_rows = drawn
+        assert any("◐" in "".join(t for t, _ in row) for row in made_rows)
+        for y, (a, b) in enumerate(zip(ahead_rows, made_rows, strict=True)):
+            assert a == b, (size, y, "".join(t for t, _ in a), "".join(t for t, _ in b))
+
+
 async def test_keys_typed_while_frames_are_built_all_arrive(tmp_path):
     app = make_app(tmp_path / "s.toml", view="prepare", build_ahead=True)
     async with app.run_test(size=(120, 40)) as pilot:
