@@ -239,7 +239,11 @@ class PhaseScreen(Screen):
             # before the session last changed.
             self._fresh = False
             self.refresh_frame()
-            self.call_after_refresh(self._mount_body)
+            # Never laid out (or laid out hidden, its size reset: ``tui.views``), the
+            # screen draws its frame at once, in Textual's handler of this event (which
+            # runs after this one): the body follows right after it, not a refresh tick
+            # (1/60 s) and a second drawing of the same frame later.
+            self.call_later(self._mount_body)
             return
         # The session may have changed on another screen.
         if self.body_ready:
@@ -261,6 +265,9 @@ class PhaseScreen(Screen):
             self.frame.body_mounted()
         self.refresh_from_session()
         self.body_mounted()
+        if self.is_current and not self.app._batch_count:
+            # The body on screen now, not at the next refresh tick (1/60 s from here).
+            self._on_timer_update()
 
     async def body_shown(self) -> None:
         """Wait until the body is mounted (at once after the first frame)."""

@@ -35,7 +35,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from textual.geometry import Size
+from textual.geometry import NULL_SIZE
 
 from screens.base import PhaseScreen
 from screens.registry import make_screen, screen_modules
@@ -200,17 +200,19 @@ class Views:
         if closing() or screen is app.screen:
             return
         size = app.size
-        screen._refresh_layout(size)  # not the screen on top: laid out, not displayed
-        # The layout told each widget its size (a list clears what it drew on a resize):
-        # those messages are handled before anything is drawn.
-        for _ in range(50):
-            if all(w._message_queue.empty() for w in screen.walk_children(with_self=True)):
-                break
-            await asyncio.sleep(0)
-        await self._when_quiet()
-        if closing() or screen is app.screen or app.size != size:
-            return
-        screen._compositor.render_update(full=True)
-        # Shown, the screen lays itself out again at once (it would otherwise wait for
-        # its refresh timer, a frame later): same regions, so nothing is drawn twice.
-        screen._size = Size(0, 0)
+        try:
+            screen._refresh_layout(size)  # not the screen on top: laid out, not displayed
+            # The layout told each widget its size (a list clears what it drew on a
+            # resize): those messages are handled before anything is drawn.
+            for _ in range(50):
+                if all(w._message_queue.empty() for w in screen.walk_children(with_self=True)):
+                    break
+                await asyncio.sleep(0)
+            await self._when_quiet()
+            if not closing() and screen is not app.screen and app.size == size:
+                screen._compositor.render_update(full=True)
+        finally:
+            # Shown, the screen lays itself out again and draws at once, as one never
+            # laid out does (with its size unchanged it would wait for its refresh
+            # tick): same regions, so what was drawn is kept.
+            screen._size = NULL_SIZE
