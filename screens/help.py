@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -362,6 +364,26 @@ def render_contents(steps: Iterable[tuple[int, str]]) -> Content:
     return Content("\n").join(lines)
 
 
+class DrawnOnce:
+    """A renderable drawn once per width and kept. Textual measures a Static's height by
+    drawing its renderable, then draws it again to show it: for the notes' Markdown (code
+    blocks highlighted) that was a third of help's first opening."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._drawn: dict[tuple[object, ...], list[Segment]] = {}
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (options.max_width, options.justify, options.overflow, options.no_wrap)
+        drawn = self._drawn.get(key)
+        if drawn is None:
+            drawn = self._drawn[key] = list(console.render(self.renderable, options))
+        yield from drawn
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
+
+
 class HelpScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
@@ -432,10 +454,10 @@ class HelpScreen(Dialog[None]):
         try:
             await self.query_one("#help-all-notes").mount_all(
                 [
-                    Static(Markdown(f"# {notes.title}"), id="help-notes-title"),
+                    Static(DrawnOnce(Markdown(f"# {notes.title}")), id="help-notes-title"),
                     *(
                         Static(
-                            Markdown(step.markdown),
+                            DrawnOnce(Markdown(step.markdown)),
                             id=f"notes-{step.anchor}",
                             classes="help-notes-step",
                         )
@@ -485,7 +507,8 @@ class HelpScreen(Dialog[None]):
         from rich.markdown import Markdown
 
         # Each part is rendered once, on its first showing, and kept.
-        await switcher.mount(Static(Markdown(part.markdown(bundled_notes())), id=part.key))
+        markdown = Markdown(part.markdown(bundled_notes()))
+        await switcher.mount(Static(DrawnOnce(markdown), id=part.key))
         switcher.current = part.key
 
     def _has(self, key: str) -> bool:

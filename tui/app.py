@@ -217,6 +217,8 @@ class CrvsMigrateApp(App[int]):
         if not await self.views.build_ahead(lambda: self.closing):
             return  # the app is closing
         await self.views.import_help()
+        if not await self.views.build_help(lambda: self.closing):
+            return
         if self._freeze_built:
             self._keep_built()
 

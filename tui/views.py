@@ -16,7 +16,7 @@ README). Bodies are still
 mounted when their phase is first shown: they read the session then, and some start
 work (a detection, a check of the nodes) that is the operator's to start.
 
-Help is made on first use and kept. Its module and the Markdown renderer it needs, and
+Help is made once and kept. Its module and the Markdown renderer it needs, and
 the modules of the phases and views, are imported in a thread once the first screen is
 drawn: not at start-up (help's imports Textual's TextArea and DataTable: 15 ms of every
 launch), nor on the first ``?`` or the first visit. Each import starts in a quiet moment,
@@ -24,7 +24,9 @@ as each build does: the thread shares the interpreter with the app's loop, and a
 handled while it imports takes about twice as long. When frames are built ahead, each
 phase's module is imported just before its frame is built (the nearest phases are ready
 soonest), and help's imports come after them: a key pressed in the first moments goes
-to a phase far more often than to help.
+to a phase far more often than to help. Then help's screen is made and mounted, hidden,
+too (``build_help``): the first ``?`` only fills in the part about the screen it opens
+over.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.app import App
+
+    from screens.help import HelpScreen
 
 HELP = "help"
 # Help's imports: rich.markdown (with markdown-it under it, a tenth of a second), then
@@ -98,19 +102,39 @@ class Views:
 
     def show_help(self) -> None:
         """Help about the screen on top; over help itself (F1 again), help closes."""
-        from screens.help import HelpScreen
-
         app = self.app
         if self._help_open():
             app.screen.dismiss()
             return
+        help_screen = self._help_screen()
+        # About the screen it opens over: its phase, keys and fields.
+        help_screen.show_for(app.screen_stack)
+        app.push_screen(help_screen)
+
+    def _help_screen(self) -> HelpScreen:
+        from screens.help import HelpScreen
+
+        app = self.app
         if not app.is_screen_installed(HELP):
             app.install_screen(HelpScreen(), name=HELP)
         help_screen = app.get_screen(HELP)
         assert isinstance(help_screen, HelpScreen)
-        # About the screen it opens over: its phase, keys and fields.
-        help_screen.show_for(app.screen_stack)
-        app.push_screen(help_screen)
+        return help_screen
+
+    async def build_help(self, closing: Callable[[], bool]) -> bool:
+        """Help's screen made and mounted, hidden, after every frame (as ``build_ahead``
+        does a frame): the first ``?`` only shows it. False if the app began to close."""
+        app = self.app
+        await self._when_quiet()
+        if closing():
+            return False
+        if app.is_screen_installed(HELP):
+            return True  # opened meanwhile
+        screen = self._help_screen()
+        app._load_screen_css(screen)
+        _, mounted = app._get_screen(screen)
+        await mounted
+        return True
 
     def _help_open(self) -> bool:
         app = self.app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 
 from screens.help import HelpScreen
 from screens.state_error import StateErrorScreen
@@ -10,7 +10,7 @@ from tasks.errors import StateFileError
 from tasks.session.phases import PHASE_IDS, PhaseStatus
 from tasks.session.state import Session, load_session, save_session
 from tests.support.app import make_app as support_make_app
-from tests.support.pilot import started
+from tests.support.pilot import rendered, started
 from tui.app import CrvsMigrateApp
 
 
@@ -183,8 +183,7 @@ async def test_question_mark_opens_help_with_the_migration_notes(tmp_path):
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
         await help_screen.notes_shown()
-        notes = help_screen.query_one("#notes-step-2", Static).content
-        assert "Step 2: Update locally and on a QA server" in getattr(notes, "markup", "")
+        assert "Step 2: Update locally and on a QA server" in rendered(app, "#notes-step-2")
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         # Opened again: the same screen, not built (and the notes rendered) a second time.

@@ -45,6 +45,11 @@ async def test_every_frame_is_built_hidden_and_no_body_is_mounted(tmp_path):
             if screen is not first:
                 assert screen.query("#sidebar") and not screen.body_ready, view_id
         assert app.screen_stack[-1] is first and first.body_ready
+        # Help too, after the frames: mounted, not shown; the first ? shows that screen.
+        help_screen = app.get_screen("help")
+        assert help_screen.is_running and help_screen not in app.screen_stack
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen is help_screen)
         await pilot.pause()
 
 

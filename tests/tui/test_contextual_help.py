@@ -290,3 +290,42 @@ async def test_f1_on_the_damaged_session_screen_tells_its_keys(tmp_path):
 def test_help_at_80x24_on_merge_config(snap_compare, tmp_path):
     app = make_app(tmp_path / "s.toml", view="merge_config")
     assert snap_compare(app, terminal_size=(80, 24), press=["f1"])
+
+
+async def test_the_notes_markdown_is_drawn_once_per_width_not_once_to_measure_and_again_to_show():
+    from rich.console import ConsoleOptions, RenderResult
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from screens.help import DrawnOnce
+
+    class Counted:
+        drawn = 0
+
+        def __rich_console__(self, console: object, options: ConsoleOptions) -> RenderResult:
+            Counted.drawn += 1
+            yield Text("a line of the notes " * 8)
+
+    class One(App[None]):
+        def __init__(self, renderable) -> None:
+            super().__init__()
+            self.renderable = renderable
+
+        def compose(self) -> ComposeResult:
+            yield Static(self.renderable, id="notes")
+
+    drawn = {}
+    for name, renderable in (("as is", Counted()), ("drawn once", DrawnOnce(Counted()))):
+        Counted.drawn = 0
+        app = One(renderable)
+        async with app.run_test(size=(60, 20)) as pilot:
+            await pilot.pause()
+            at_60 = Counted.drawn
+            await pilot.resize_terminal(40, 20)
+            await pilot.pause()
+            drawn[name] = (at_60, Counted.drawn - at_60)
+            assert "a line of the notes" in app.screen._compositor.render_strips()[0].text
+    # Textual draws a renderable to measure its height and again to show it.
+    assert drawn["as is"][0] >= 2 and drawn["as is"][1] >= 2, drawn
+    assert drawn["drawn once"] == (1, 1), drawn
