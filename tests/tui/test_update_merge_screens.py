@@ -81,9 +81,13 @@ async def run_step(pilot, app, phase: str, index: int, step_id: str) -> None:
         return (
             status(app, phase, step_id) not in (StepStatus.NOT_STARTED, StepStatus.RUNNING)
             and screen.current_run is None
+            and screen.current_step is None  # released after the checks that follow have begun
         )
 
     await until(pilot, finished, what=f"step {step_id}")
+    # Those checks read the checkout (git takes its index lock): let them end before a test
+    # changes the checkout itself.
+    await screen.wait_checks()
 
 
 async def answer_modal(pilot, app, modal_type, confirm: bool) -> None:
