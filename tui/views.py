@@ -35,7 +35,7 @@ import asyncio
 import importlib
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.geometry import NULL_SIZE
 
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.app import App
+    from textual.screen import Screen
 
     from screens.help import HelpScreen
 
@@ -130,11 +131,17 @@ class Views:
             return False
         if app.is_screen_installed(HELP):
             return True  # opened meanwhile
-        screen = self._help_screen()
+        await self._mount_hidden(self._help_screen())
+        return True
+
+    async def _mount_hidden(self, screen: Screen[Any]) -> None:
+        """What push_screen does to show a screen, without showing it: its CSS read, then
+        it is registered and its widgets composed and mounted (Textual has no public call
+        for this; Textual is pinned exactly)."""
+        app = self.app
         app._load_screen_css(screen)
         _, mounted = app._get_screen(screen)
         await mounted
-        return True
 
     def _help_open(self) -> bool:
         app = self.app
@@ -206,12 +213,7 @@ class Views:
             if app.is_screen_installed(view_id):
                 continue  # shown meanwhile
             screen = self.screen(view_id)
-            # What push_screen does to show a screen, without showing it: its CSS read,
-            # then it is registered and its widgets composed and mounted (Textual has no
-            # public call for this; Textual is pinned exactly).
-            app._load_screen_css(screen)
-            _, mounted = app._get_screen(screen)
-            await mounted
+            await self._mount_hidden(screen)
             await self._draw_hidden(screen, closing)
         return True
 
