@@ -276,3 +276,22 @@ async def test_every_sidebar_draws_its_own_highlight_and_the_statuses_of_the_mom
             assert PhaseStatus.IN_PROGRESS.glyph in rows["merge_config"][0], view_id
             highlighted = {phase for phase, (_, bg) in rows.items() if bg != rows["plan"][1]}
             assert highlighted == {view_id}, (view_id, rows)
+
+
+def test_the_app_runs_with_a_short_switch_interval_and_the_old_one_comes_back(
+    tmp_path, monkeypatch
+):
+    """Textual writes each frame from its own thread: under Python's 5 ms interval, the
+    app's work after a frame (a phase's body) held the frame back from the terminal."""
+    import sys
+
+    from tui import cli
+    from tui.app import CrvsMigrateApp
+
+    during: list[float] = []
+    monkeypatch.setattr(CrvsMigrateApp, "run", lambda self: during.append(sys.getswitchinterval()))
+    before = sys.getswitchinterval()
+    assert before != cli.SWITCH_INTERVAL_S
+    assert cli.main(["--state", str(tmp_path / "s.toml")]) == 0
+    assert during == [cli.SWITCH_INTERVAL_S]
+    assert sys.getswitchinterval() == before
